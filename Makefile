@@ -1,0 +1,37 @@
+# Ferryman — every target installs what it needs by itself.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: test lint typecheck contracts unit manifests bench stress clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+## test: lint, type-check, architecture contracts and the whole pytest suite with coverage
+test: $(STAMP) lint typecheck contracts
+	$(BIN)/python -m pytest --cov --cov-report=term $(PYTEST_ARGS)
+	$(BIN)/python -m coverage report --include='src/ferryman/domain/*' --fail-under=100
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+contracts: $(STAMP)
+	$(BIN)/lint-imports
+
+## manifests: regenerate the CRD from the pydantic models
+manifests: $(STAMP)
+	$(BIN)/ferryman crd > config/crd/bases/pipelines.weave.works_pipelines.yaml
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage build src/*.egg-info

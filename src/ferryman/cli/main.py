@@ -1,0 +1,33 @@
+"""The ``ferryman`` command: one click group, one module per command family.
+
+Subcommands import their heavy dependencies lazily so ``ferryman version`` and ``ferryman crd``
+start fast and work without a cluster.
+"""
+
+from __future__ import annotations
+
+import click
+
+import ferryman
+from ferryman.cli import apiserver as apiserver_cmd
+from ferryman.cli import crd as crd_cmd
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def cli() -> None:
+    """Ferryman: GitOps promotion pipelines with all state in the Pipeline's status."""
+
+
+@cli.command()
+def version() -> None:
+    """Print Ferryman's version."""
+    click.echo(f"ferryman {ferryman.__version__}")
+
+
+cli.add_command(crd_cmd.crd)
+cli.add_command(apiserver_cmd.apiserver)
+
+
+def main() -> None:
+    """Entry point of the ``ferryman`` and ``kubectl-ferryman`` scripts."""
+    cli(prog_name="ferryman")
