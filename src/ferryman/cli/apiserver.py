@@ -6,7 +6,9 @@ import click
 
 
 @click.command()
-@click.option("--data", "data_dir", required=True, type=click.Path(file_okay=False), help="State directory.")
+@click.option(
+    "--data", "data_dir", required=True, type=click.Path(file_okay=False), help="State directory."
+)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=6443, show_default=True, type=int, help="0 picks a free port.")
 @click.option("--token-file", type=click.Path(dir_okay=False, exists=True), default=None)

@@ -1,0 +1,190 @@
+"""``Pipeline`` status: the contract of DESIGN §3 — the only place pipeline state is kept.
+
+Compatibility fields of the original controller (``observedGeneration``, ``conditions``,
+``environments.<env>.targets``, ``environments.<env>.waitingApproval``) keep their names and
+meaning; everything else is additive. Every list and string is bounded so a status stays far
+below etcd's object size limit whatever the spec holds.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from ferryman.api.base import WireModel
+
+MAX_ERROR_LENGTH = 1024
+MAX_HISTORY = 20
+MAX_APPROVAL_RECORDS = 5
+MAX_RECORDED_GROUPS = 5
+MAX_COMMENT_LENGTH = 512
+MAX_REVISION_LENGTH = 256
+
+Revision = Annotated[str, Field(max_length=MAX_REVISION_LENGTH)]
+ErrorText = Annotated[str, Field(max_length=MAX_ERROR_LENGTH)]
+Comment = Annotated[str, Field(max_length=MAX_COMMENT_LENGTH)]
+UserName = Annotated[str, Field(max_length=253)]
+
+
+class Condition(WireModel):
+    """A ``metav1.Condition``."""
+
+    type: Annotated[str, Field(max_length=316)]
+    status: Literal["True", "False", "Unknown"]
+    reason: Annotated[str, Field(min_length=1, max_length=1024)]
+    message: Annotated[str, Field(max_length=32768)] = ""
+    last_transition_time: datetime
+    observed_generation: Annotated[int, Field(ge=0)] | None = None
+
+
+class ClusterRef(WireModel):
+    """Remote cluster of a target, as shown in status (``CrossNamespaceClusterReference``)."""
+
+    api_version: Annotated[str, Field(max_length=253)] | None = None
+    kind: Literal["GitopsCluster"] = "GitopsCluster"
+    name: Annotated[str, Field(max_length=253)]
+    namespace: Annotated[str, Field(max_length=63)] | None = None
+
+
+class ClusterAppReference(WireModel):
+    """Fully qualified app object of a target."""
+
+    api_version: Annotated[str, Field(max_length=253)]
+    kind: Annotated[str, Field(max_length=63)]
+    name: Annotated[str, Field(max_length=253)]
+    namespace: Annotated[str, Field(max_length=63)] | None = None
+    cluster_ref: ClusterRef | None = None
+
+
+class TargetStatus(WireModel):
+    """What one target runs (compat: same fields as the original)."""
+
+    cluster_app_ref: ClusterAppReference
+    ready: bool
+    revision: Revision = ""
+    error: ErrorText = ""
+
+
+class WaitingApproval(WireModel):
+    """Compat mirror: the revision waiting for approval in this environment."""
+
+    revision: Revision
+
+
+class PromotionPhase(enum.StrEnum):
+    """Where the promotion of one revision into one environment stands (DESIGN §4)."""
+
+    PENDING = "Pending"  # a candidate exists; a gate (soak, window) holds it back
+    WAITING_APPROVAL = "WaitingApproval"  # gates passed; approvals are missing
+    APPROVED = "Approved"  # quorum reached; the controller will promote next
+    REJECTED = "Rejected"  # an approver rejected this revision: never promoted (fail-closed)
+    EXPIRED = "Expired"  # nobody decided within expiresAfter
+    PROMOTING = "Promoting"  # intent written; the side effect may or may not have happened
+    PROMOTED = "Promoted"  # PR opened / commit pushed / event sent; waiting for the environment
+    SUCCEEDED = "Succeeded"  # the environment runs the revision, ready everywhere
+    FAILED = "Failed"  # retries exhausted or a permanent error
+    SUPERSEDED = "Superseded"  # a newer revision replaced this one before it finished
+
+    @property
+    def finished(self) -> bool:
+        """True for phases nothing moves out of (for this revision)."""
+        return self in _FINISHED
+
+
+_FINISHED = frozenset(
+    {
+        PromotionPhase.REJECTED,
+        PromotionPhase.EXPIRED,
+        PromotionPhase.SUCCEEDED,
+        PromotionPhase.FAILED,
+        PromotionPhase.SUPERSEDED,
+    }
+)
+
+
+class ApprovalRecord(WireModel):
+    """One approval: who, when, why — bound to the record's revision."""
+
+    user: UserName
+    groups: Annotated[tuple[UserName, ...], Field(max_length=MAX_RECORDED_GROUPS)] = ()
+    at: datetime
+    comment: Comment = ""
+
+
+class RejectionRecord(WireModel):
+    """The rejection that ended a promotion."""
+
+    user: UserName
+    at: datetime
+    comment: Comment = ""
+
+
+class PromotionResult(WireModel):
+    """What the strategy made: a pull request, a commit or an event, for the UI and for adoption."""
+
+    url: Annotated[str, Field(max_length=2048)] | None = None
+    branch: Annotated[str, Field(max_length=255)] | None = None
+    commit: Annotated[str, Field(max_length=64)] | None = None
+    number: int | None = None
+    key: Annotated[str, Field(max_length=64)] | None = None
+
+
+class PromotionRecord(WireModel):
+    """The promotion INTO an environment: the current one or the last one.
+
+    ``owner`` is the controller instance that wrote the ``Promoting`` intent and is carrying it
+    out; a record in ``Promoting`` owned by another (dead or deposed) instance is resumed at once,
+    one without owner is retried at ``nextAttemptAt``.
+    """
+
+    revision: Revision
+    from_: Annotated[str, Field(max_length=63)] = Field(alias="from")
+    phase: PromotionPhase
+    requested_at: datetime
+    approvals: Annotated[tuple[ApprovalRecord, ...], Field(max_length=MAX_APPROVAL_RECORDS)] = ()
+    rejection: RejectionRecord | None = None
+    approval_requested_at: datetime | None = None
+    attempts: Annotated[int, Field(ge=0)] = 0
+    owner: Annotated[str, Field(max_length=128)] | None = None
+    last_error: ErrorText | None = None
+    next_attempt_at: datetime | None = None
+    result: PromotionResult | None = None
+    finished_at: datetime | None = None
+
+
+class EnvironmentStatus(WireModel):
+    """What runs in one environment and how the promotion into it stands."""
+
+    targets: Annotated[tuple[TargetStatus, ...], Field(max_length=8)] = ()
+    revision: Revision = ""
+    ready: bool = False
+    ready_since: datetime | None = None
+    waiting_approval: WaitingApproval | None = None
+    promotion: PromotionRecord | None = None
+
+
+class HistoryEntry(WireModel):
+    """One finished promotion (newest first in ``status.history``)."""
+
+    environment: Annotated[str, Field(max_length=63)]
+    revision: Revision
+    phase: PromotionPhase
+    at: datetime
+    by: UserName | None = None
+    url: Annotated[str, Field(max_length=2048)] | None = None
+
+
+class PipelineStatus(WireModel):
+    """The whole observed and decided state of a Pipeline."""
+
+    observed_generation: int | None = None
+    conditions: Annotated[tuple[Condition, ...], Field(max_length=8)] = ()
+    environments: dict[str, EnvironmentStatus] = Field(default_factory=dict)
+    history: Annotated[tuple[HistoryEntry, ...], Field(max_length=MAX_HISTORY)] = ()
+
+    def condition(self, type_: str) -> Condition | None:
+        """The condition of that type, if set."""
+        return next((c for c in self.conditions if c.type == type_), None)

@@ -1,0 +1,132 @@
+"""Validate a Pipeline object the way the CRD schema does, returning every problem with its path.
+
+A real API server enforces the generated schema, but objects can still arrive invalid (an older
+CRD installed, a server without CEL, a dry-run tool). The controller reports these problems as
+the ``Stalled`` condition, so each one is a sentence that names its field:
+``spec.environments[1].targets: must not be empty``.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import croniter
+import pydantic
+
+from ferryman.api import pipeline
+
+
+@dataclass(frozen=True, order=True)
+class FieldError:
+    """One problem: the field path in Kubernetes notation and what is wrong with it."""
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+def _path(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _supported(values: Any) -> str:
+    return ", ".join(f'"{value}"' for value in values)
+
+
+def _message(error: Mapping[str, Any]) -> str:
+    """Translate one pydantic error into the sentence Ferryman shows."""
+    kind = error["type"]
+    ctx = error.get("ctx") or {}
+    value = error.get("input")
+    if kind == "missing":
+        return "required value"
+    if kind == "too_short":
+        if ctx.get("min_length") == 1:
+            return "must not be empty"
+        return f"must have at least {ctx.get('min_length')} items"
+    if kind == "too_long":
+        return f"must have at most {ctx.get('max_length')} items"
+    if kind == "string_too_short":
+        return "must not be empty"
+    if kind == "string_too_long":
+        return f"may not be longer than {ctx.get('max_length')} characters"
+    if kind == "string_pattern_mismatch":
+        return f'"{value}" is not a duration such as "90s", "15m" or "1h30m"'
+    if kind in {"enum", "literal_error"}:
+        expected = str(ctx.get("expected", "")).replace("'", '"').replace(" or ", ", ")
+        return f'unsupported value "{value}": supported values: {expected}'
+    if kind == "greater_than_equal":
+        return f"must be at least {ctx.get('ge')}"
+    if kind == "less_than_equal":
+        return f"must be at most {ctx.get('le')}"
+    return f"invalid value: {error.get('msg', kind)}"
+
+
+def _schedule_errors(prefix: str, promotion: pipeline.Promotion) -> list[FieldError]:
+    errors: list[FieldError] = []
+    for index, window in enumerate(promotion.windows or ()):
+        where = f"{prefix}.windows[{index}]"
+        if not croniter.croniter.is_valid(window.schedule) or len(window.schedule.split()) != 5:
+            errors.append(
+                FieldError(
+                    f"{where}.schedule",
+                    f'"{window.schedule}" is not a cron expression with 5 fields',
+                )
+            )
+        if window.time_zone is not None:
+            try:
+                zoneinfo.ZoneInfo(window.time_zone)
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+                errors.append(
+                    FieldError(f"{where}.timeZone", f'unknown time zone "{window.time_zone}"')
+                )
+    return errors
+
+
+def _promotion_errors(prefix: str, promotion: pipeline.Promotion | None) -> list[FieldError]:
+    if promotion is None:
+        return []
+    errors = _schedule_errors(prefix, promotion)
+    if promotion.strategy is not None and len(promotion.strategy.chosen()) > 1:
+        errors.append(FieldError(f"{prefix}.strategy", pipeline.ONE_STRATEGY_MESSAGE))
+    return errors
+
+
+def semantic_errors(spec: pipeline.PipelineSpec) -> list[FieldError]:
+    """Rules the models' types cannot express (unique names, one strategy, cron, time zones)."""
+    errors = _promotion_errors("spec.promotion", spec.promotion)
+    seen: set[str] = set()
+    for index, env in enumerate(spec.environments):
+        if env.name in seen:
+            errors.append(
+                FieldError(
+                    f"spec.environments[{index}].name",
+                    f'duplicate environment name "{env.name}"',
+                )
+            )
+        seen.add(env.name)
+        errors.extend(_promotion_errors(f"spec.environments[{index}].promotion", env.promotion))
+    return errors
+
+
+def validate(obj: Mapping[str, Any]) -> tuple[pipeline.Pipeline | None, list[FieldError]]:
+    """Parse ``obj``: the Pipeline (``None`` if it cannot be parsed) and every problem, sorted."""
+    try:
+        parsed = pipeline.Pipeline.model_validate(obj)
+    except pydantic.ValidationError as exc:
+        problems = sorted(
+            {
+                FieldError(_path(tuple(error["loc"])), _message(error))
+                for error in exc.errors(include_url=False)
+            }
+        )
+        return None, problems
+    return parsed, sorted(semantic_errors(parsed.spec))

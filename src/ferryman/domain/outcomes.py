@@ -1,0 +1,81 @@
+"""What a finished promotion attempt means for its record: the "result" of intent → act → result.
+
+The reconciler calls these after the strategy returns or raises, then writes the status with a
+resourceVersion precondition; on a conflict it re-reads and applies the same function to the
+fresh status, which is safe because each function checks the record is still the one it acted for
+(a record superseded meanwhile is left alone).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from ferryman.api import status
+from ferryman.domain import errors, records, text, timefmt
+
+FIRST_RETRY = timedelta(seconds=10)
+MAX_RETRY = timedelta(minutes=5)
+
+
+def backoff(attempt: int, hint: timedelta | None = None) -> timedelta:
+    """Delay before attempt ``attempt + 1``: 10 s doubling to 5 min, never below ``hint``."""
+    delay: timedelta = min(FIRST_RETRY * 2 ** max(attempt - 1, 0), MAX_RETRY)
+    return max(delay, hint) if hint is not None else delay
+
+
+def _acting_record(
+    current: status.PipelineStatus, environment: str, revision: str
+) -> status.PromotionRecord | None:
+    env = current.environments.get(environment)
+    record = env.promotion if env is not None else None
+    if record is None or record.revision != revision:
+        return None
+    if record.phase is not status.PromotionPhase.PROMOTING:
+        return None
+    return record
+
+
+def record_success(
+    current: status.PipelineStatus,
+    environment: str,
+    *,
+    revision: str,
+    result: status.PromotionResult,
+) -> status.PipelineStatus:
+    """``Promoted`` with what the strategy made; unchanged when the record moved on meanwhile."""
+    record = _acting_record(current, environment, revision)
+    if record is None:
+        return current
+    done = record.model_copy(
+        update={
+            "phase": status.PromotionPhase.PROMOTED,
+            "result": result,
+            "owner": None,
+            "last_error": None,
+            "next_attempt_at": None,
+        }
+    )
+    return records.replace(current, environment, done)
+
+
+def record_failure(
+    current: status.PipelineStatus,
+    environment: str,
+    *,
+    revision: str,
+    error: errors.PromotionError,
+    now: datetime,
+) -> status.PipelineStatus:
+    """A temporary error schedules a retry; a permanent one ends the record as ``Failed``."""
+    record = _acting_record(current, environment, revision)
+    if record is None:
+        return current
+    now = timefmt.truncate(now)
+    failed = record.model_copy(update={"last_error": text.bounded(str(error))})
+    if isinstance(error, errors.PermanentError):
+        return records.finish(current, environment, failed, status.PromotionPhase.FAILED, now)
+    hint = error.delay if isinstance(error, errors.TemporaryError) else None
+    retry = failed.model_copy(
+        update={"owner": None, "next_attempt_at": now + backoff(record.attempts, hint)}
+    )
+    return records.replace(current, environment, retry)

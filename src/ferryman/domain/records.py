@@ -1,0 +1,61 @@
+"""Edits of one environment's promotion record, keeping the compat mirror and history in step.
+
+Every change of a record goes through ``replace`` or ``finish`` so that
+``environments.<env>.waitingApproval`` (the original controller's field) always mirrors
+``promotion.phase == WaitingApproval`` and every finished promotion lands in ``history`` once.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from ferryman.api import status
+
+
+def _mirror(record: status.PromotionRecord | None) -> status.WaitingApproval | None:
+    if record is not None and record.phase is status.PromotionPhase.WAITING_APPROVAL:
+        return status.WaitingApproval(revision=record.revision)
+    return None
+
+
+def replace(
+    current: status.PipelineStatus, environment: str, record: status.PromotionRecord | None
+) -> status.PipelineStatus:
+    """``current`` with the record of ``environment`` replaced (the mirror follows)."""
+    env = current.environments.get(environment) or status.EnvironmentStatus()
+    env = env.model_copy(update={"promotion": record, "waiting_approval": _mirror(record)})
+    return current.model_copy(update={"environments": {**current.environments, environment: env}})
+
+
+def history_entry(
+    environment: str, record: status.PromotionRecord, at: datetime, by: str | None
+) -> status.HistoryEntry:
+    """The history line for a finished record."""
+    url = record.result.url if record.result is not None else None
+    return status.HistoryEntry(
+        environment=environment, revision=record.revision, phase=record.phase, at=at, by=by, url=url
+    )
+
+
+def finish(
+    current: status.PipelineStatus,
+    environment: str,
+    record: status.PromotionRecord,
+    phase: status.PromotionPhase,
+    at: datetime,
+    *,
+    by: str | None = None,
+) -> status.PipelineStatus:
+    """End ``record`` in ``phase`` (a finished phase) and add it to the front of ``history``."""
+    done = record.model_copy(
+        update={"phase": phase, "finished_at": at, "owner": None, "next_attempt_at": None}
+    )
+    updated = replace(current, environment, done)
+    entry = history_entry(environment, done, at, by)
+    history = (entry, *updated.history)[: status.MAX_HISTORY]
+    return updated.model_copy(update={"history": history})
+
+
+def last_approver(record: status.PromotionRecord) -> str | None:
+    """The user whose approval completed the record, if any."""
+    return record.approvals[-1].user if record.approvals else None

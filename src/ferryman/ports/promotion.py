@@ -1,0 +1,59 @@
+"""The strategy port: carry out one promotion, idempotently.
+
+A strategy is called after the controller wrote the ``Promoting`` intent. It may be called again
+for the same request (a crash after the side effect, a new leader, a retry), so it must find what
+an earlier attempt made instead of making it twice: deterministic branch names, pull requests
+adopted by head and base, a push whose change is already on the branch is a no-op, events keyed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from ferryman.api import pipeline, status
+
+
+@dataclass(frozen=True)
+class PromotionRequest:
+    """Everything a strategy needs to promote ``revision`` into ``environment``."""
+
+    namespace: str
+    pipeline_name: str
+    pipeline_uid: str
+    environment: str
+    source_environment: str
+    revision: str
+    app: pipeline.AppRef
+    strategy: pipeline.Strategy
+    approvals: tuple[status.ApprovalRecord, ...] = ()
+    attempt: int = 1
+
+    @property
+    def token(self) -> str:
+        """The ``$promotion`` marker value for this promotion: ``<ns>:<pipeline>:<env>``."""
+        return f"{self.namespace}:{self.pipeline_name}:{self.environment}"
+
+
+class PromotionStrategy(Protocol):
+    """One way of promoting (pull-request, git-push, notification)."""
+
+    name: str
+
+    async def promote(self, request: PromotionRequest) -> status.PromotionResult:
+        """Make ``request.revision`` the desired state of ``request.environment``.
+
+        Pre: the intent (phase ``Promoting``) is already stored. Post: the change exists exactly
+        once (a repeated call returns the same result without a second commit, PR or event).
+        Raises ``domain.errors.TemporaryError`` (retry later) or ``PermanentError``; never leaks a
+        secret in a message.
+        """
+        ...
+
+
+class SecretReader(Protocol):
+    """Reads credentials (Secrets in the Pipeline's namespace); values are never logged."""
+
+    async def read(self, namespace: str, name: str) -> dict[str, bytes]:
+        """The Secret's decoded data. Raises ``PermanentError`` naming the Secret when missing."""
+        ...
