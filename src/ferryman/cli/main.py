@@ -10,6 +10,7 @@ import click
 
 import ferryman
 from ferryman.cli import apiserver as apiserver_cmd
+from ferryman.cli import controller as controller_cmd
 from ferryman.cli import crd as crd_cmd
 
 
@@ -26,6 +27,7 @@ def version() -> None:
 
 cli.add_command(crd_cmd.crd)
 cli.add_command(apiserver_cmd.apiserver)
+cli.add_command(controller_cmd.controller)
 
 
 def main() -> None:

@@ -1,1 +1,1 @@
-"""controller"""
+"""The controller: informers and a work queue feed a reconciler (observe, decide, write, act)."""

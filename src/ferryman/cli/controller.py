@@ -1,0 +1,48 @@
+"""``ferryman controller``: run the Pipeline controller against a Kubernetes API server."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import click
+
+from ferryman import bootstrap
+from ferryman.settings import Settings
+
+
+@click.command()
+@click.option(
+    "--kubeconfig", type=click.Path(dir_okay=False), default=None, help="Kubeconfig file."
+)
+@click.option("--context", default=None, help="Kubeconfig context.")
+@click.option(
+    "--namespace", "namespaces", multiple=True, help="Watch only these namespaces (repeatable)."
+)
+@click.option("--workers", type=click.IntRange(1, 64), default=None, help="Concurrent reconciles.")
+@click.option("--leader-elect", is_flag=True, default=None, help="Elect a leader via a Lease.")
+@click.option("--lease-namespace", default=None, help="Namespace of the leader-election Lease.")
+@click.option("--metrics-addr", default=None, help="[host]:port of /metrics (default :9090).")
+@click.option(
+    "--health-addr", default=None, help="[host]:port of /healthz, /readyz (default :9440)."
+)
+@click.option(
+    "--http-addr", default=None, help="[host]:port of the webhook/API/UI (default :8080)."
+)
+@click.option(
+    "--enable-legacy-approval",
+    is_flag=True,
+    default=None,
+    help="Serve /approval/... (replayable HMAC over an empty body; off by default).",
+)
+@click.option("--log-level", default="info", type=click.Choice(["debug", "info", "warning"]))
+def controller(log_level: str, **flags: object) -> None:
+    """Watch Pipelines, keep their status, and promote between environments."""
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    flags["namespaces"] = tuple(flags["namespaces"] or ()) or None  # type: ignore[arg-type]
+    settings = Settings.from_environment(None, **flags)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(bootstrap.run_controller(settings))

@@ -1,0 +1,190 @@
+"""Ports to Kubernetes API servers: objects as plain JSON dicts, watched or read, and status writes.
+
+The controller never sees a client library: it sees ``Cluster``s (the Pipeline's own and remote
+ones), ``ResourceSource``s to list and watch one kind in one namespace, a ``PipelineStore`` for
+status writes with optimistic concurrency, an ``EventSink``, and a ``LeaseStore`` for leader
+election.
+
+Error hierarchy (raised by adapters, translated from the client library):
+
+    KubernetesError
+    ├── Conflict        409: the resourceVersion precondition failed; re-read and decide again
+    ├── NotFound        404
+    ├── Expired         410: a watch or list resourceVersion is too old; relist
+    └── Unavailable     connection refused, timeouts, 5xx: retry with backoff
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+JSON = dict[str, Any]
+
+
+class KubernetesError(Exception):
+    """A request to an API server failed."""
+
+
+class Conflict(KubernetesError):
+    """The object changed since it was read (HTTP 409)."""
+
+
+class NotFound(KubernetesError):
+    """The object or its kind does not exist (HTTP 404)."""
+
+
+class Expired(KubernetesError):
+    """The resourceVersion is too old (HTTP 410): list again."""
+
+
+class Unavailable(KubernetesError):
+    """The server could not be reached or failed (connection errors, timeouts, 5xx)."""
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A kind as a spec writes it (``helm.toolkit.fluxcd.io/v2beta1``, ``HelmRelease``)."""
+
+    api_version: str
+    kind: str
+
+    @property
+    def group(self) -> str:
+        """The API group (``""`` for the core group)."""
+        return self.api_version.rpartition("/")[0]
+
+
+@dataclass(frozen=True)
+class WatchEvent:
+    """One event of a watch stream."""
+
+    type: str  # ADDED, MODIFIED, DELETED, BOOKMARK
+    object: JSON = field(default_factory=dict)
+
+
+class ResourceSource(Protocol):
+    """List and watch one kind in one namespace (or all namespaces) of one cluster."""
+
+    async def list(self) -> tuple[list[JSON], str]:
+        """Every object and the list's resourceVersion (raises ``Unavailable``/``NotFound``)."""
+        ...
+
+    def watch(self, resource_version: str) -> AsyncIterator[WatchEvent]:
+        """Events after ``resource_version`` until the server ends the stream.
+
+        Raises ``Expired`` when the version is too old (the caller relists) and ``Unavailable``
+        when the connection breaks (the caller reconnects with backoff).
+        """
+        ...
+
+
+class Cluster(Protocol):
+    """One API server: the Pipeline's own (name ``""``) or a remote one from a GitopsCluster."""
+
+    name: str
+
+    async def resolve(self, kind: Kind) -> Kind:
+        """The served version of ``kind``: itself, or the group's preferred version when the
+        requested one is no longer served (Pipelines from the Weave GitOps era say
+        ``helm.toolkit.fluxcd.io/v2beta1``). Raises ``NotFound`` when the group lacks the kind."""
+        ...
+
+    def source(self, kind: Kind, namespace: str | None) -> ResourceSource:
+        """A list/watch source for ``kind`` (already resolved) in ``namespace`` (None: all)."""
+        ...
+
+    async def get(self, kind: Kind, namespace: str, name: str) -> JSON | None:
+        """The object, or ``None`` when it does not exist."""
+        ...
+
+    async def close(self) -> None:
+        """Release connections."""
+        ...
+
+
+class PipelineStore(Protocol):
+    """Pipelines on the controller's own cluster."""
+
+    async def get(self, namespace: str, name: str) -> JSON | None:
+        """The Pipeline as stored, or ``None``."""
+        ...
+
+    async def write_status(self, obj: JSON, status: JSON) -> JSON:
+        """Replace ``obj``'s status, on condition that its resourceVersion is still current.
+
+        Pre: ``obj`` is the object the status was computed from. Post: the stored object (with
+        its new resourceVersion). Raises ``Conflict`` when the object changed meanwhile.
+        """
+        ...
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    """A Kubernetes Event about a Pipeline."""
+
+    reason: str
+    message: str
+    warning: bool = False
+    action: str = "Reconcile"
+    annotations: Mapping[str, str] = field(default_factory=dict)
+    name: str | None = None  # deterministic name: creating it twice is a no-op
+
+
+class EventSink(Protocol):
+    """Records Events on a Pipeline (``regarding`` it)."""
+
+    async def emit(self, pipeline: JSON, event: EventRecord) -> bool:
+        """Create the Event; False when an Event of that ``name`` already existed."""
+        ...
+
+
+@dataclass(frozen=True)
+class Lease:
+    """A ``coordination.k8s.io/v1`` Lease as leader election sees it."""
+
+    holder: str | None
+    acquired: datetime | None
+    renewed: datetime | None
+    duration_seconds: int
+    transitions: int
+    resource_version: str = ""
+
+
+class LeaseStore(Protocol):
+    """Reads and conditionally writes one Lease."""
+
+    async def get(self) -> Lease | None:
+        """The Lease, or ``None`` when it does not exist yet."""
+        ...
+
+    async def create(self, lease: Lease) -> Lease:
+        """Create it; ``Conflict`` if someone else did first."""
+        ...
+
+    async def update(self, lease: Lease) -> Lease:
+        """Replace it on condition of ``lease.resource_version``; ``Conflict`` otherwise."""
+        ...
+
+
+class ClusterUnavailable(KubernetesError):
+    """A GitopsCluster is missing or not Ready, or its kubeconfig cannot be used."""
+
+
+class ClusterDirectory(Protocol):
+    """The controller's own cluster and the remote ones its Pipelines reference."""
+
+    @property
+    def local(self) -> Cluster:
+        """The cluster the controller (and the Pipelines) live on."""
+        ...
+
+    async def remote(self, namespace: str, name: str) -> Cluster:
+        """A client for the GitopsCluster ``namespace/name``, rebuilt when its Secret changes.
+
+        Raises ``ClusterUnavailable`` with a sentence naming the object when it is missing, not
+        Ready, or its Secret or kubeconfig is unusable.
+        """
+        ...

@@ -1,0 +1,64 @@
+"""Configuration, read once into a frozen ``Settings`` (nothing else reads ``os.environ``).
+
+Precedence: command-line flags, then ``FERRYMAN_*`` environment variables, then defaults.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+
+def _split_addr(addr: str, default_port: int) -> tuple[str, int]:
+    host, _, port = addr.rpartition(":")
+    return (host or "0.0.0.0", int(port) if port else default_port)  # noqa: S104 - a server address
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the composition root needs to build a controller process."""
+
+    kubeconfig: str | None = None
+    context: str | None = None
+    namespaces: tuple[str, ...] = ()
+    workers: int = 4
+    leader_elect: bool = False
+    lease_namespace: str = "ferryman-system"
+    lease_name: str = "ferryman-controller"
+    metrics_addr: str = ":9090"
+    health_addr: str = ":9440"
+    http_addr: str = ":8080"
+    enable_legacy_approval: bool = False
+    identity: str = field(default_factory=lambda: f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}")
+
+    @staticmethod
+    def from_environment(environ: Mapping[str, str] | None = None, **flags: object) -> Settings:
+        """Settings from flags given explicitly (not ``None``) over ``FERRYMAN_*`` variables."""
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for name in (
+            "kubeconfig",
+            "context",
+            "lease_namespace",
+            "lease_name",
+            "metrics_addr",
+            "health_addr",
+            "http_addr",
+        ):
+            variable = f"FERRYMAN_{name.upper()}"
+            if variable in env:
+                values[name] = env[variable]
+        if "FERRYMAN_WORKERS" in env:
+            values["workers"] = int(env["FERRYMAN_WORKERS"])
+        if "KUBECONFIG" in env and "kubeconfig" not in values:
+            values["kubeconfig"] = env["KUBECONFIG"]
+        values.update({key: value for key, value in flags.items() if value is not None})
+        return Settings(**values)  # type: ignore[arg-type]
+
+    def address(self, which: str) -> tuple[str, int]:
+        """(host, port) of ``metrics``, ``health`` or ``http``."""
+        defaults = {"metrics": 9090, "health": 9440, "http": 8080}
+        return _split_addr(getattr(self, f"{which}_addr"), defaults[which])

@@ -1,0 +1,161 @@
+"""A three-environment pipeline on a fake cluster, and a stand-in for Flux that applies promotions.
+
+Shared by the reconciler, crash-point and conflict tests: ``World`` holds the fake API, the
+clock, and helpers to release a revision into dev, to let "Flux" catch up with the Promote events,
+and to approve as a user through the same domain function the approval API uses.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from ferryman.adapters import fakes
+from ferryman.api import pipeline, status
+from ferryman.controller import reconciler
+from ferryman.controller.strategies import notification
+from ferryman.domain import approvals
+from ferryman.ports import kubernetes as k8s
+
+NS = "default"
+NAME = "podinfo"
+HELM = "helm.toolkit.fluxcd.io/v2"
+
+
+def pipeline_object(*, approval: dict[str, Any] | None = None, soak: int = 0) -> dict[str, Any]:
+    """dev → staging (automatic) → prod (approval by release-managers), notification strategy."""
+    prod_promotion: dict[str, Any] = {"strategy": {"notification": {}}}
+    prod_promotion["approval"] = approval or {
+        "required": 1,
+        "approvers": {"groups": ["release-managers"]},
+    }
+    return {
+        "apiVersion": pipeline.API_VERSION,
+        "kind": pipeline.KIND,
+        "metadata": {"name": NAME, "namespace": NS},
+        "spec": {
+            "appRef": {"apiVersion": HELM, "kind": "HelmRelease", "name": "podinfo"},
+            "promotion": {"strategy": {"notification": {}}, "minReadySeconds": soak},
+            "environments": [
+                {"name": "dev", "targets": [{"namespace": "dev"}]},
+                {"name": "staging", "targets": [{"namespace": "staging"}]},
+                {"name": "prod", "targets": [{"namespace": "prod"}], "promotion": prod_promotion},
+            ],
+        },
+    }
+
+
+def helm_release(namespace: str, version: str, *, ready: bool = True) -> dict[str, Any]:
+    """A HelmRelease as helm-controller reports it after installing ``version``."""
+    return {
+        "apiVersion": HELM,
+        "kind": "HelmRelease",
+        "metadata": {"name": "podinfo", "namespace": namespace},
+        "spec": {"chart": {"spec": {"chart": "podinfo", "version": version}}},
+        "status": {
+            "observedGeneration": 1,
+            "conditions": [
+                {
+                    "type": "Ready",
+                    "status": "True" if ready else "False",
+                    "reason": "InstallSucceeded" if ready else "InstallFailed",
+                    "message": "ok" if ready else f"install of {version} failed",
+                    "observedGeneration": 1,
+                }
+            ],
+            "history": [{"version": 1, "chartVersion": version}],
+        },
+    }
+
+
+class World:
+    """The fake cluster plus helpers to drive the story."""
+
+    def __init__(self, **pipeline_args: Any) -> None:
+        self.api = fakes.FakeKubernetes()
+        self.clock = fakes.FakeClock()
+        self.api.put(pipeline_object(**pipeline_args))
+        for env in ("dev", "staging", "prod"):
+            self.deploy(env, "6.0.0")
+
+    def deploy(self, namespace: str, version: str, *, ready: bool = True) -> None:
+        """helm-controller installed ``version``: spec and a current, observed status."""
+        stored = self.api.put(helm_release(namespace, version, ready=ready))
+        generation = stored["metadata"]["generation"]
+        observed = helm_release(namespace, version, ready=ready)
+        observed["status"]["observedGeneration"] = generation
+        observed["status"]["conditions"][0]["observedGeneration"] = generation
+        self.api.put(observed)
+
+    async def read_target(
+        self, subject: pipeline.Pipeline, target: pipeline.Target
+    ) -> reconciler.TargetRead:
+        kind = k8s.Kind(subject.spec.app_ref.api_version, subject.spec.app_ref.kind)
+        return await self.api.get(kind, target.namespace, subject.spec.app_ref.name), ""
+
+    def reconciler(
+        self, owner: str, checkpoint: reconciler.Checkpoint | None = None
+    ) -> reconciler.Reconciler:
+        """A fresh controller instance (a new owner identity, as after a restart)."""
+        return reconciler.Reconciler(
+            store=self.api.store,
+            read_target=self.read_target,
+            events=self.api,
+            strategies={"notification": notification.NotificationStrategy(self.api)},
+            clock=self.clock,
+            owner=owner,
+            checkpoint=checkpoint or (lambda label: None),
+        )
+
+    def release(self, version: str) -> None:
+        """CI deployed ``version`` to dev."""
+        self.deploy("dev", version)
+
+    def flux_catch_up(self) -> None:
+        """Flux applies every Promote event: the environment then runs that version."""
+        for event in self.api.events:
+            if event["reason"] == "Promote":
+                env = event["annotations"]["environment"]
+                version = event["annotations"]["version"]
+                current = self.api.objects[(HELM, "HelmRelease", env, "podinfo")]
+                if current["status"]["history"][0]["chartVersion"] != version:
+                    self.deploy(env, version)
+
+    def pipeline(self) -> dict[str, Any]:
+        """The stored Pipeline."""
+        return copy.deepcopy(self.api.objects[(pipeline.API_VERSION, pipeline.KIND, NS, NAME)])
+
+    def status(self) -> status.PipelineStatus:
+        """The stored status, parsed."""
+        return status.PipelineStatus.model_validate(self.pipeline().get("status") or {})
+
+    async def approve(self, user: str, groups: tuple[str, ...], revision: str) -> None:
+        """Record an approval the way the approval API does (RV-checked write)."""
+        obj = self.pipeline()
+        subject = pipeline.Pipeline.model_validate(obj)
+        env = subject.spec.environment("prod")
+        assert env is not None and env.promotion is not None and env.promotion.approval is not None
+        updated = approvals.approve(
+            subject.status,
+            "prod",
+            policy=env.promotion.approval,
+            approver=approvals.Approver(user, groups),
+            revision=revision,
+            comment="looks good",
+            now=self.clock.now(),
+        )
+        await self.api.write_status(obj, updated.to_wire())
+
+    def promote_events(self) -> dict[tuple[str, str], int]:
+        """Promote events per (environment, version)."""
+        counts: dict[tuple[str, str], int] = {}
+        for event in self.api.events:
+            if event["reason"] == "Promote":
+                key = (event["annotations"]["environment"], event["annotations"]["version"])
+                counts[key] = counts.get(key, 0) + 1
+        return counts
+
+    def phase(self, env: str) -> str | None:
+        """Phase of the promotion record of ``env``."""
+        record = self.status().environments[env].promotion
+        return record.phase.value if record is not None else None

@@ -1,0 +1,101 @@
+"""Crash the controller at every labelled status write and side effect; a fresh instance takes over.
+
+Each seeded run picks a checkpoint and an occurrence, raises ``Crash`` there (as if the process
+died), starts a new controller (new owner identity) and carries on. Whatever the point, every
+(environment, revision) is promoted exactly once and the story ends in the right state.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+
+import pytest
+from tests.unit.controller import story
+
+LABELS = (
+    "before-status-write",
+    "after-status-write",
+    "before-event",
+    "before-promote",
+    "after-promote",
+    "before-result-write",
+    "after-result-write",
+)
+RUNS = int(os.environ.get("FERRYMAN_CRASH_RUNS", "70"))
+
+
+class Crash(BaseException):
+    """The process dies here (not an Exception: nothing in the controller may swallow it)."""
+
+
+class Crasher:
+    """Raise ``Crash`` at the n-th time ``label`` is passed."""
+
+    def __init__(self, label: str, occurrence: int) -> None:
+        self.label = label
+        self.remaining = occurrence
+        self.fired = False
+
+    def __call__(self, label: str) -> None:
+        if label != self.label or self.fired:
+            return
+        self.remaining -= 1
+        if self.remaining == 0:
+            self.fired = True
+            raise Crash(label)
+
+
+async def run_story(seed: int) -> tuple[story.World, Crasher]:
+    rng = random.Random(seed)
+    crasher = Crasher(rng.choice(LABELS), rng.randint(1, 4))
+    world = story.World()
+    generation = 0
+    rec = world.reconciler(f"owner-{generation}", crasher)
+    releases = ["6.1.0", "6.2.0"]
+    world.release(releases.pop(0))
+    for _ in range(60):
+        try:
+            await rec.reconcile(story.NS, story.NAME)
+        except Crash:
+            generation += 1
+            rec = world.reconciler(f"owner-{generation}", crasher)
+        if rng.random() < 0.7:
+            world.flux_catch_up()
+        world.clock.advance(rng.choice((1, 5, 15)))
+        st = world.status()
+        prod_env = st.environments.get("prod")
+        prod = prod_env.promotion if prod_env is not None else None
+        if prod is not None and prod.phase.value == "WaitingApproval":
+            await world.approve("alice", ("release-managers",), prod.revision)
+        if prod is not None and prod.phase.value == "Succeeded" and releases:
+            world.release(releases.pop(0))
+        done = prod_env is not None and prod_env.revision == "6.2.0" and prod is not None
+        if done and prod is not None and prod.phase.value == "Succeeded" and not releases:
+            break
+    return world, crasher
+
+
+@pytest.mark.parametrize("seed", range(RUNS))
+async def test_crash_anywhere_promotes_each_revision_exactly_once(seed: int) -> None:
+    """Seeded crash point: no duplicate promotion, correct final status."""
+    world, crasher = await run_story(seed)
+    assert crasher.fired, f"seed {seed}: the crash at {crasher.label} never happened"
+    counts = world.promote_events()
+    assert all(count == 1 for count in counts.values()), counts
+    assert set(counts) == {
+        ("staging", "6.1.0"),
+        ("prod", "6.1.0"),
+        ("staging", "6.2.0"),
+        ("prod", "6.2.0"),
+    }
+    st = world.status()
+    assert st.environments["prod"].revision == "6.2.0"
+    assert world.phase("prod") == "Succeeded"
+    assert world.phase("staging") == "Succeeded"
+    assert [(h.environment, h.revision) for h in st.history if h.phase.value == "Succeeded"] == [
+        ("prod", "6.2.0"),
+        ("staging", "6.2.0"),
+        ("prod", "6.1.0"),
+        ("staging", "6.1.0"),
+    ]
