@@ -76,6 +76,9 @@ def build_controller(
             ),
             settings.identity,
             clock=clock.now,
+            lease_duration=settings.lease_duration,
+            renew_deadline=settings.renew_deadline,
+            retry_period=settings.retry_period,
         )
     runtime = manager.Manager(
         clusters=directory,

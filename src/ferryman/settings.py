@@ -28,6 +28,9 @@ class Settings:
     leader_elect: bool = False
     lease_namespace: str = "ferryman-system"
     lease_name: str = "ferryman-controller"
+    lease_duration: float = 15.0
+    renew_deadline: float = 10.0
+    retry_period: float = 2.0
     metrics_addr: str = ":9090"
     health_addr: str = ":9440"
     http_addr: str = ":8080"

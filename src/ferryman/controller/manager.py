@@ -246,12 +246,13 @@ class Manager:
             await cache.synced.wait()
         self.ready.set()
 
-    async def stop(self) -> None:
-        """Stop everything; release the lease so a successor can lead at once."""
+    async def stop(self, *, release: bool = True) -> None:
+        """Stop everything; release the lease so a successor can lead at once (``release=False``
+        leaves it held, as a killed process would)."""
         self.queue.shutdown()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
-        if self.elector is not None:
+        if self.elector is not None and release:
             await self.elector.release()

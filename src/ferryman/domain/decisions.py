@@ -142,13 +142,16 @@ def _new_record(candidate: str, source: str, now: datetime) -> status.PromotionR
 
 def _finished_message(record: status.PromotionRecord, env: str) -> str:
     phase = record.phase
-    if phase is status.PromotionPhase.REJECTED and record.rejection is not None:
-        return f"{record.revision} was rejected by {record.rejection.user}"
+    if phase is status.PromotionPhase.REJECTED:
+        who = record.rejection.user if record.rejection is not None else "an approver"
+        return f"{record.revision} was rejected by {who}"
     if phase is status.PromotionPhase.FAILED:
         return f"promotion of {record.revision} failed: {record.last_error or 'unknown error'}"
     if phase is status.PromotionPhase.EXPIRED:
         return f"the approval request for {record.revision} expired"
-    return f"{record.revision} was promoted to {env}, which does not run it"
+    if phase is status.PromotionPhase.SUPERSEDED:
+        return f"the promotion of {record.revision} into {env} was superseded"
+    return f"{record.revision} was promoted to {env}, which does not run it ready everywhere"
 
 
 def _promote_into(
@@ -181,13 +184,17 @@ def _promote_into(
         )
         record = scratch.current.environments[name].promotion
 
+    effective = policy.effective(spec, env_spec)
     if not source.ready:
-        why = (
-            f"targets of {source_name(spec, index)} disagree on the revision"
-            if not source.revision and len({t.revision for t in source.targets}) > 1
-            else f"{source_name(spec, index)} is not ready"
-        )
-        if not (target.ready and record is None):
+        # Held only when a promotion could follow and the environment is not settled; whether a
+        # finished record exists must not matter (a fresh pipeline would say otherwise).
+        settled = target.ready and (record is None or record.phase.finished)
+        if effective.strategy is not None and not settled:
+            why = (
+                f"targets of {source_name(spec, index)} disagree on the revision"
+                if len({t.revision for t in source.targets}) > 1
+                else f"{source_name(spec, index)} is not ready"
+            )
             scratch.hold(name, conditions.ENVIRONMENT_NOT_READY, why)
         return
     candidate = source.revision
@@ -198,9 +205,23 @@ def _promote_into(
                 scratch.current, name, record, status.PromotionPhase.SUPERSEDED, now
             )
         return
-    effective = policy.effective(spec, env_spec)
     if effective.strategy is None:
         return  # observed only, as the original controller did without a promotion
+    # Never promote blind: a target whose object cannot be read may already run anything.
+    blind = next((t for t in target.targets if t.error and not t.revision), None)
+    in_flight = (
+        record is not None
+        and record.revision == candidate
+        and record.phase in {status.PromotionPhase.PROMOTING, status.PromotionPhase.PROMOTED}
+    )
+    if blind is not None and not in_flight:
+        ref = blind.cluster_app_ref
+        scratch.hold(
+            name,
+            conditions.TARGET_NOT_READABLE,
+            f"cannot see what {name} runs ({ref.namespace}/{ref.name}: {blind.error})",
+        )
+        return
     if record is not None and record.revision != candidate and not record.phase.finished:
         scratch.notify(record, name, "Superseded", f"{record.revision} superseded by {candidate}")
         scratch.current = records.finish(

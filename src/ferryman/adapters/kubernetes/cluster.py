@@ -12,11 +12,10 @@ from typing import Any
 
 import httpx2
 import lightkube
-from lightkube import generic_resource
 from lightkube.config import client_adapter
 from lightkube.config.kubeconfig import KubeConfig, SingleConfig
 
-from ferryman.adapters.kubernetes import errors
+from ferryman.adapters.kubernetes import errors, resources
 from ferryman.ports import kubernetes as k8s
 
 FIELD_MANAGER = "ferryman"
@@ -25,24 +24,36 @@ FIELD_MANAGER = "ferryman"
 class _Source:
     """List and watch one kind in one namespace through lightkube."""
 
-    def __init__(self, client: lightkube.AsyncClient, resource: Any, namespace: str | None) -> None:
+    def __init__(
+        self, client: lightkube.AsyncClient, resource: Any, namespace: str | None, namespaced: bool
+    ) -> None:
         self._client = client
         self._resource = resource
         self._namespace = namespace if namespace is not None else lightkube.ALL_NS
+        self._namespaced = namespaced
 
     async def list(self) -> tuple[list[k8s.JSON], str]:
         with errors.translated():
-            listing = self._client.list(self._resource, namespace=self._namespace)
+            listing = (
+                self._client.list(self._resource, namespace=self._namespace)
+                if self._namespaced
+                else self._client.list(self._resource)
+            )
             items = [dict(item.to_dict()) async for item in listing]
             return items, listing.resourceVersion
 
     async def watch(self, resource_version: str) -> AsyncIterator[k8s.WatchEvent]:
-        stream = self._client.watch(
-            self._resource,
-            namespace=self._namespace,
-            resource_version=resource_version,
-            server_timeout=300,
-        )
+        if self._namespaced:
+            stream = self._client.watch(
+                self._resource,
+                namespace=self._namespace,
+                resource_version=resource_version,
+                server_timeout=300,
+            )
+        else:
+            stream = self._client.watch(
+                self._resource, resource_version=resource_version, server_timeout=300
+            )
         with errors.translated():
             async for kind, obj in stream:
                 yield k8s.WatchEvent(type=kind, object=dict(obj.to_dict()))
@@ -142,12 +153,11 @@ class LightkubeCluster:
         """The lightkube generic resource class of a resolved kind."""
         plural, namespaced = self._plurals[(kind.api_version, kind.kind)]
         group, _, version = kind.api_version.rpartition("/")
-        if namespaced:
-            return generic_resource.create_namespaced_resource(group, version, kind.kind, plural)
-        return generic_resource.create_global_resource(group, version, kind.kind, plural)
+        return resources.kind_class(group, version, kind.kind, plural, namespaced=namespaced)
 
     def source(self, kind: k8s.Kind, namespace: str | None) -> k8s.ResourceSource:
-        return _Source(self._client, self.resource(kind), namespace)
+        namespaced = self._plurals[(kind.api_version, kind.kind)][1]
+        return _Source(self._client, self.resource(kind), namespace, namespaced)
 
     async def get(self, kind: k8s.Kind, namespace: str, name: str) -> k8s.JSON | None:
         resolved = await self.resolve(kind)

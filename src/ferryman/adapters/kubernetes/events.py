@@ -64,7 +64,7 @@ class LightkubeEventSink:
         }
         try:
             with errors.translated():
-                await self._client.create(resources.EVENT(body))
+                await self._client.create(resources.build(resources.EVENT, body))
         except k8s.Conflict:
             return False
         return True

@@ -74,10 +74,10 @@ class LightkubeLeaseStore:
 
     async def create(self, lease: k8s.Lease) -> k8s.Lease:
         with errors.translated():
-            obj = await self._client.create(resources.LEASE(self._body(lease)))
+            obj = await self._client.create(resources.build(resources.LEASE, self._body(lease)))
         return _to_lease(dict(obj.to_dict()))
 
     async def update(self, lease: k8s.Lease) -> k8s.Lease:
         with errors.translated():
-            obj = await self._client.replace(resources.LEASE(self._body(lease)))
+            obj = await self._client.replace(resources.build(resources.LEASE, self._body(lease)))
         return _to_lease(dict(obj.to_dict()))

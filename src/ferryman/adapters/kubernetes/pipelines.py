@@ -43,7 +43,7 @@ class LightkubePipelineStore:
         }
         with errors.translated():
             stored = await self._client.replace(
-                resources.PIPELINE.Status(body),
+                resources.build(resources.PIPELINE.Status, body),
                 metadata["name"],
                 namespace=metadata["namespace"],
             )
