@@ -24,7 +24,7 @@ KIND = "Pipeline"
 PLURAL = "pipelines"
 
 # Bounds that keep a Pipeline's status far below etcd's 1.5 MiB limit (DESIGN §3, P6).
-MAX_ENVIRONMENTS = 10
+MAX_ENVIRONMENTS = 8
 MAX_TARGETS = 8
 MAX_WINDOWS = 8
 MAX_APPROVERS = 20

@@ -16,12 +16,13 @@ from pydantic import Field
 
 from ferryman.api.base import WireModel
 
-MAX_ERROR_LENGTH = 1024
+MAX_ERROR_LENGTH = 512
 MAX_HISTORY = 20
 MAX_APPROVAL_RECORDS = 5
-MAX_RECORDED_GROUPS = 5
-MAX_COMMENT_LENGTH = 512
+MAX_RECORDED_GROUPS = 3
+MAX_COMMENT_LENGTH = 280
 MAX_REVISION_LENGTH = 256
+MAX_URL_LENGTH = 1024
 
 Revision = Annotated[str, Field(max_length=MAX_REVISION_LENGTH)]
 ErrorText = Annotated[str, Field(max_length=MAX_ERROR_LENGTH)]
@@ -125,7 +126,7 @@ class RejectionRecord(WireModel):
 class PromotionResult(WireModel):
     """What the strategy made: a pull request, a commit or an event, for the UI and for adoption."""
 
-    url: Annotated[str, Field(max_length=2048)] | None = None
+    url: Annotated[str, Field(max_length=MAX_URL_LENGTH)] | None = None
     branch: Annotated[str, Field(max_length=255)] | None = None
     commit: Annotated[str, Field(max_length=64)] | None = None
     number: int | None = None
@@ -174,7 +175,7 @@ class HistoryEntry(WireModel):
     phase: PromotionPhase
     at: datetime
     by: UserName | None = None
-    url: Annotated[str, Field(max_length=2048)] | None = None
+    url: Annotated[str, Field(max_length=MAX_URL_LENGTH)] | None = None
 
 
 class PipelineStatus(WireModel):

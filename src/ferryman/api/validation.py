@@ -9,7 +9,7 @@ the ``Stalled`` condition, so each one is a sentence that names its field:
 from __future__ import annotations
 
 import zoneinfo
-from collections.abc import Mapping
+from collections.abc import Mapping, Sized
 from dataclasses import dataclass
 from typing import Any
 
@@ -117,6 +117,19 @@ def semantic_errors(spec: pipeline.PipelineSpec) -> list[FieldError]:
     return errors
 
 
+def _echo(error: Mapping[str, Any]) -> bool:
+    """True for pydantic's "too short" about a list that is only short after its items failed.
+
+    A tuple with ``min_length`` whose items fail validation is also reported as too short
+    ("at least 1 item after validation, not 0"); the items' own errors already say what is wrong.
+    """
+    if error["type"] != "too_short":
+        return False
+    value = error.get("input")
+    minimum = (error.get("ctx") or {}).get("min_length", 0)
+    return isinstance(value, Sized) and len(value) >= minimum
+
+
 def validate(obj: Mapping[str, Any]) -> tuple[pipeline.Pipeline | None, list[FieldError]]:
     """Parse ``obj``: the Pipeline (``None`` if it cannot be parsed) and every problem, sorted."""
     try:
@@ -126,6 +139,7 @@ def validate(obj: Mapping[str, Any]) -> tuple[pipeline.Pipeline | None, list[Fie
             {
                 FieldError(_path(tuple(error["loc"])), _message(error))
                 for error in exc.errors(include_url=False)
+                if not _echo(error)
             }
         )
         return None, problems

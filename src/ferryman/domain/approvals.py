@@ -16,6 +16,8 @@ from datetime import datetime
 from ferryman.api import durations, pipeline, status
 from ferryman.domain import records, text, timefmt
 
+MAX_NAME_LENGTH = 253  # user and group names as the status schema bounds them
+
 
 @dataclass(frozen=True)
 class Approver:
@@ -37,7 +39,7 @@ class Refusal(enum.StrEnum):
     SELF_APPROVAL = "SelfApproval"  # 403: four-eyes rule across stages
 
 
-class ApprovalRefused(Exception):  # noqa: N818 - a domain outcome, not a programming error
+class ApprovalRefused(Exception):
     """The decision cannot be recorded: ``refusal`` says why for code, the message for people."""
 
     def __init__(self, refusal: Refusal, message: str) -> None:
@@ -76,9 +78,37 @@ def expires_at(policy: pipeline.ApprovalPolicy, record: status.PromotionRecord) 
 def _recorded_groups(policy: pipeline.ApprovalPolicy, groups: Sequence[str]) -> tuple[str, ...]:
     wanted = policy.approvers.groups if policy.approvers is not None else ()
     relevant = [g for g in groups if g in wanted] or [
-        g for g in groups if not g.startswith("system:")
+        g for g in groups if not g.startswith("system:") and len(g) <= MAX_NAME_LENGTH
     ]
     return tuple(relevant[: status.MAX_RECORDED_GROUPS])
+
+
+def _require_recordable(approver: Approver) -> None:
+    """Refuse a user name the status schema cannot hold (truncating would merge identities)."""
+    if len(approver.user) > MAX_NAME_LENGTH:
+        raise ApprovalRefused(
+            Refusal.NOT_AN_APPROVER,
+            f"user names longer than {MAX_NAME_LENGTH} characters cannot be recorded",
+        )
+
+
+def _room_for_one_more(
+    policy: pipeline.ApprovalPolicy, record: status.PromotionRecord
+) -> tuple[status.ApprovalRecord, ...]:
+    """The approvals to keep before adding one, within the schema's ``maxItems``.
+
+    Only a policy changed since the approvals were given can fill the list (every approval
+    recorded counted when it was given, and fewer than ``required`` count now); then the
+    approvals that no longer count make room.
+    """
+    if len(record.approvals) < status.MAX_APPROVAL_RECORDS:
+        return record.approvals
+    counted = _counted(policy, record)
+    first: dict[str, status.ApprovalRecord] = {}
+    for approval in record.approvals:
+        if approval.user in counted:
+            first.setdefault(approval.user, approval)
+    return tuple(first.values())
 
 
 def _waiting_record(
@@ -133,6 +163,11 @@ def approve(
     if any(a.user == approver.user for a in record.approvals):
         return current
     _require_waiting(record, environment)
+    if missing(policy, record) == 0:
+        raise ApprovalRefused(
+            Refusal.ALREADY_DECIDED,
+            f'the promotion of "{revision}" into "{environment}" has the approvals it needs',
+        )
     deadline = expires_at(policy, record)
     if deadline is not None and now >= deadline:
         raise ApprovalRefused(Refusal.EXPIRED, f'the approval request for "{revision}" expired')
@@ -141,6 +176,7 @@ def approve(
             Refusal.NOT_AN_APPROVER,
             f'user "{approver.user}" is not among the approvers of environment "{environment}"',
         )
+    _require_recordable(approver)
     if policy.prevent_self_approval:
         source = current.environments.get(record.from_)
         earlier = source.promotion if source is not None else None
@@ -161,7 +197,8 @@ def approve(
         at=timefmt.truncate(now),
         comment=text.bounded(comment, status.MAX_COMMENT_LENGTH),
     )
-    updated = record.model_copy(update={"approvals": (*record.approvals, entry)})
+    kept = _room_for_one_more(policy, record)
+    updated = record.model_copy(update={"approvals": (*kept, entry)})
     return records.replace(current, environment, updated)
 
 
@@ -186,6 +223,7 @@ def reject(
             Refusal.NOT_AN_APPROVER,
             f'user "{approver.user}" is not among the approvers of environment "{environment}"',
         )
+    _require_recordable(approver)
     at = timefmt.truncate(now)
     rejection = status.RejectionRecord(
         user=approver.user, at=at, comment=text.bounded(comment, status.MAX_COMMENT_LENGTH)

@@ -1,0 +1,892 @@
+"""The promotion state machine, one named scenario per row (DESIGN §4).
+
+Every row states the phase of each environment's promotion record afterwards, the actions
+``decide()`` returns (``Promote``/``Notify``, spelt by ``builders.describe``) and the message of
+``PromotionPending`` (``None`` when nothing is pending). Rows that need more say so in ``check``.
+Every row is also decided a second time on its own output, which must change nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+import pytest
+from tests.unit.domain import builders as b
+
+from ferryman.api import conditions, pipeline, status
+from ferryman.domain import decisions, observations
+
+Phase = status.PromotionPhase
+Seen = Mapping[str, b.Seen] | Callable[[pipeline.Pipeline], Mapping[str, list[status.TargetStatus]]]
+Check = Callable[[decisions.Decision], None]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One row: the pipeline, what its targets run, and what ``decide()`` must answer."""
+
+    subject: pipeline.Pipeline
+    seen: Seen
+    phases: dict[str, str]
+    actions: list[str]
+    pending: str | None
+    now: datetime = b.NOW
+    owner: str = b.ME
+    check: Check | None = None
+    requeue_at: datetime | None = field(default=None)
+
+
+def _targets(
+    scenario: Scenario,
+) -> Mapping[str, Sequence[status.TargetStatus]]:
+    if callable(scenario.seen):
+        return scenario.seen(scenario.subject)
+    return b.targets_of(scenario.subject, **scenario.seen)
+
+
+# ---------------------------------------------------------------- shapes used by several rows
+
+NOTIFIED = b.notified()
+NOTHING = pipeline.Promotion()  # no strategy: observe only
+SYNCED = {"dev": "1.1", "staging": "1.1", "prod": "1.0"}  # prod is the one behind
+
+
+def prod_with(
+    policy: pipeline.Promotion,
+    rec: status.PromotionRecord | None = None,
+    *,
+    promotion: pipeline.Promotion = NOTIFIED,
+) -> pipeline.Pipeline:
+    """dev -> staging -> prod: ``promotion`` pipeline-wide, ``policy`` on prod, ``rec`` there."""
+    current = b.with_records(prod=rec) if rec is not None else None
+    return b.make(
+        "dev",
+        "staging",
+        b.environment("prod", promotion=policy),
+        promotion=promotion,
+        current=current,
+    )
+
+
+def staging_with(rec: status.PromotionRecord) -> pipeline.Pipeline:
+    """The default pipeline with ``rec`` as the record of staging."""
+    return b.make(promotion=NOTIFIED, current=b.with_records(staging=rec))
+
+
+def dev_ready_since(moment: datetime, revision: str = "1.1") -> status.PipelineStatus:
+    """A status saying dev has run ``revision`` ready since ``moment``."""
+    return status.PipelineStatus(
+        environments={
+            "dev": status.EnvironmentStatus(revision=revision, ready=True, ready_since=moment)
+        }
+    )
+
+
+def history(count: int) -> tuple[status.HistoryEntry, ...]:
+    """``count`` older history entries, newest first."""
+    return tuple(
+        status.HistoryEntry(
+            environment="prod", revision=f"0.{count - i}", phase=Phase.SUCCEEDED, at=b.ago(days=i)
+        )
+        for i in range(count)
+    )
+
+
+def helm_v2beta1_targets(subject: pipeline.Pipeline) -> dict[str, list[status.TargetStatus]]:
+    """Targets read from real-looking HelmRelease v2beta1 objects (chart version in history)."""
+
+    def release(version: str) -> dict[str, object]:
+        return {
+            "metadata": {"generation": 3},
+            "status": {
+                "observedGeneration": 3,
+                "conditions": [{"type": "Ready", "status": "True", "reason": "Succeeded"}],
+                "lastAttemptedRevision": version,
+                "history": [{"version": 2, "chartVersion": version}],
+            },
+        }
+
+    versions = {"dev": "6.1.0", "staging": "6.0.0", "prod": "6.0.0"}
+    app = subject.spec.app_ref
+    return {
+        env.name: [
+            observations.target_status(app, t, release(versions[env.name])) for t in env.targets
+        ]
+        for env in subject.spec.environments
+    }
+
+
+# ---------------------------------------------------------------- checks
+
+
+def ready_is(status_: str, reason: str, message: str) -> Check:
+    def check(decision: decisions.Decision) -> None:
+        ready = decision.status.condition(conditions.READY)
+        assert ready is not None
+        assert (ready.status, ready.reason, ready.message) == (status_, reason, message)
+
+    return check
+
+
+def mirror(env: str, revision: str | None) -> Check:
+    def check(decision: decisions.Decision) -> None:
+        waiting = decision.status.environments[env].waiting_approval
+        assert (waiting.revision if waiting else None) == revision
+
+    return check
+
+
+def latest_history(env: str, revision: str, phase: Phase, by: str | None = None) -> Check:
+    def check(decision: decisions.Decision) -> None:
+        entry = decision.status.history[0]
+        assert (entry.environment, entry.revision, entry.phase, entry.by) == (
+            env,
+            revision,
+            phase,
+            by,
+        )
+        assert entry.at == b.NOW
+
+    return check
+
+
+def all_of(*checks: Check) -> Check:
+    def check(decision: decisions.Decision) -> None:
+        for one in checks:
+            one(decision)
+
+    return check
+
+
+def no_history(decision: decisions.Decision) -> None:
+    assert decision.status.history == ()
+
+
+def bounded_history(decision: decisions.Decision) -> None:
+    entries = decision.status.history
+    assert len(entries) == status.MAX_HISTORY
+    assert (entries[0].environment, entries[0].revision) == ("staging", "1.1")
+    assert entries[1].revision == "0.20"
+    assert entries[-1].revision == "0.2"
+
+
+def resumed_by_me(decision: decisions.Decision) -> None:
+    record = decision.status.environments["staging"].promotion
+    assert record is not None
+    assert (record.owner, record.attempts, record.next_attempt_at) == (b.ME, 2, None)
+
+
+def observed_everything(decision: decisions.Decision) -> None:
+    envs = decision.status.environments
+    assert [(n, e.revision, e.ready) for n, e in envs.items()] == [
+        ("dev", "1.1", True),
+        ("staging", "1.0", True),
+        ("prod", "1.0", True),
+    ]
+    assert envs["dev"].ready_since == b.NOW
+
+
+def no_stalled(decision: decisions.Decision) -> None:
+    assert decision.status.condition(conditions.STALLED) is None
+    assert [c.type for c in decision.status.conditions] == [
+        conditions.PROMOTION_PENDING,
+        conditions.READY,
+    ]
+
+
+def generation_seven(decision: decisions.Decision) -> None:
+    assert decision.status.observed_generation == 7
+    assert {c.observed_generation for c in decision.status.conditions} == {7}
+
+
+def transition_times(ready: datetime, pending: datetime) -> Check:
+    def check(decision: decisions.Decision) -> None:
+        got_ready = decision.status.condition(conditions.READY)
+        got_pending = decision.status.condition(conditions.PROMOTION_PENDING)
+        assert got_ready is not None
+        assert got_pending is not None
+        assert (got_ready.last_transition_time, got_pending.last_transition_time) == (
+            ready,
+            pending,
+        )
+
+    return check
+
+
+def remote_targets(decision: decisions.Decision) -> None:
+    targets = decision.status.environments["staging"].targets
+    refs = [t.cluster_app_ref.cluster_ref for t in targets]
+    assert [(r.name, r.namespace) if r else None for r in refs] == [
+        ("staging-eu", "flux-system"),
+        ("staging-eu", "flux-system"),
+    ]
+    assert [t.cluster_app_ref.namespace for t in targets] == ["staging", "staging-1"]
+
+
+def helm_refs(decision: decisions.Decision) -> None:
+    dev = decision.status.environments["dev"]
+    assert dev.revision == "6.1.0"
+    assert dev.targets[0].cluster_app_ref.api_version == "helm.toolkit.fluxcd.io/v2beta1"
+
+
+def previous_conditions(ready: Literal["True", "False"]) -> status.PipelineStatus:
+    """Conditions written three days ago: Ready ``ready``, nothing pending."""
+    old = b.ago(days=3)
+    return status.PipelineStatus(
+        conditions=(
+            status.Condition(
+                type=conditions.PROMOTION_PENDING,
+                status="False",
+                reason=conditions.ALL_IN_SYNC,
+                message="no promotion is pending",
+                last_transition_time=old,
+            ),
+            status.Condition(
+                type=conditions.READY,
+                status=ready,
+                reason="Whatever",
+                last_transition_time=old,
+            ),
+            status.Condition(
+                type=conditions.STALLED,
+                status="True",
+                reason=conditions.INVALID_SPEC,
+                message="spec.environments: must not be empty",
+                last_transition_time=old,
+            ),
+        )
+    )
+
+
+WAITING = Phase.WAITING_APPROVAL
+RELEASE = ["release-managers"]
+TWO_FROM_RELEASE = b.promotion(required=2, groups=RELEASE)
+PR_URL = "https://github.com/org/fleet/pull/7"
+WORKDAY = [b.window("allow", "0 9 * * 1-5", "8h")]
+
+SCENARIOS: dict[str, Scenario] = {
+    "first pass on a fresh pipeline: everything in sync, nothing to do": Scenario(
+        b.make(promotion=NOTIFIED),
+        {"dev": "1.0", "staging": "1.0", "prod": "1.0"},
+        {},
+        [],
+        None,
+        check=all_of(
+            ready_is(
+                "True",
+                conditions.RECONCILIATION_SUCCEEDED,
+                "All targets checked: dev=1.0, staging=1.0, prod=1.0",
+            ),
+            no_history,
+        ),
+    ),
+    "a new revision in dev is promoted to staging at once": Scenario(
+        b.make(promotion=NOTIFIED),
+        {"dev": "1.1", "staging": "1.0", "prod": "1.0"},
+        {"staging": "Promoting"},
+        ["Promote 1.1 dev->staging #1 via notification"],
+        "staging: promoting 1.1",
+        check=observed_everything,
+    ),
+    "source not ready: nothing promoted, an environment in sync is not held": Scenario(
+        b.make(promotion=NOTIFIED),
+        {"dev": ("1.1", False), "staging": "1.0", "prod": "1.0"},
+        {},
+        [],
+        None,
+    ),
+    "source not ready holds an environment that is not running yet": Scenario(
+        b.make(promotion=NOTIFIED),
+        {"dev": ("1.1", False)},
+        {},
+        [],
+        "staging: dev is not ready; prod: staging is not ready",
+    ),
+    "source not ready holds an environment with an unfinished promotion": Scenario(
+        prod_with(b.promotion(required=1), b.record("1.1", WAITING), promotion=NOTHING),
+        {"dev": "1.2", "staging": ("1.2", False), "prod": "1.0"},
+        {"prod": "WaitingApproval"},
+        [],
+        "prod: staging is not ready",
+    ),
+    "source not ready does not hold an environment whose promotion finished": Scenario(
+        staging_with(b.record("1.1", Phase.SUCCEEDED, source="dev")),
+        {"dev": ("1.2", False), "staging": "1.1", "prod": "1.1"},
+        {"staging": "Succeeded"},
+        [],
+        None,
+    ),
+    "targets disagree: nothing promoted": Scenario(
+        b.make(b.environment("dev", targets=2), "staging", "prod", promotion=NOTIFIED),
+        {"dev": ["1.1", "1.0"]},
+        {},
+        [],
+        "staging: targets of dev disagree on the revision; prod: staging is not ready",
+    ),
+    "staging waits for soak time": Scenario(
+        b.make(
+            "dev",
+            b.environment("staging", promotion=b.promotion(soak=600)),
+            "prod",
+            promotion=NOTIFIED,
+        ),
+        {"dev": "1.1", "staging": "1.0", "prod": "1.0"},
+        {"staging": "Pending"},
+        [],
+        "staging: soak time: source must stay ready until 2026-12-01T10:10:00Z",
+        requeue_at=b.later(minutes=10),
+    ),
+    "soak time served: staging is promoted": Scenario(
+        b.make(
+            "dev",
+            b.environment("staging", promotion=b.promotion(soak=600)),
+            "prod",
+            promotion=NOTIFIED,
+            current=dev_ready_since(b.ago(minutes=10)),
+        ),
+        {"dev": "1.1", "staging": "1.0", "prod": "1.0"},
+        {"staging": "Promoting"},
+        ["Promote 1.1 dev->staging #1 via notification"],
+        "staging: promoting 1.1",
+    ),
+    "allow window closed: prod waits for the next opening": Scenario(
+        prod_with(b.promotion(windows=WORKDAY)),
+        SYNCED,
+        {"prod": "Pending"},
+        [],
+        "prod: outside allowed windows; next opens at 2026-12-02T09:00:00Z",
+        now=b.later(hours=8),
+        requeue_at=b.later(hours=23),
+    ),
+    "allow window open: prod is promoted and looked at again when it closes": Scenario(
+        prod_with(b.promotion(windows=WORKDAY)),
+        SYNCED,
+        {"prod": "Promoting"},
+        ["Promote 1.1 staging->prod #1 via notification"],
+        "prod: promoting 1.1",
+        requeue_at=b.later(hours=7),
+    ),
+    "deny window wins over an open allow window": Scenario(
+        prod_with(b.promotion(windows=[*WORKDAY, b.window("deny", "0 0 1 12 *", "48h")])),
+        SYNCED,
+        {"prod": "Pending"},
+        [],
+        "prod: deny window '0 0 1 12 *' is open until 2026-12-03T00:00:00Z",
+        requeue_at=b.later(days=1, hours=14),
+    ),
+    "windows follow the schedule's time zone": Scenario(
+        prod_with(b.promotion(windows=[b.window("allow", "0 9 * * *", "1h", "Europe/Berlin")])),
+        SYNCED,
+        {"prod": "Pending"},
+        [],
+        "prod: outside allowed windows; next opens at 2026-12-02T08:00:00Z",
+    ),
+    "suspend holds promotions but still observes": Scenario(
+        b.make(promotion=NOTIFIED, suspend=True),
+        {"dev": "1.1", "staging": "1.0", "prod": "1.0"},
+        {"staging": "Pending"},
+        [],
+        "staging: the pipeline is suspended (spec.suspend)",
+        check=observed_everything,
+    ),
+    "no strategy: observe only (original behaviour)": Scenario(
+        b.make(),
+        {"dev": "1.1", "staging": "1.0", "prod": "1.0"},
+        {},
+        [],
+        None,
+        check=observed_everything,
+    ),
+    "no strategy: a source that is not ready holds nothing": Scenario(
+        b.make(b.environment("dev", targets=2), "staging", "prod"),
+        {"dev": ["1.1", "1.0"]},
+        {},
+        [],
+        None,
+    ),
+    "manual: true means one approval": Scenario(
+        b.make(promotion=b.promotion(manual=True)),
+        {"dev": "1.1", "staging": "1.0", "prod": "1.0"},
+        {"staging": "WaitingApproval"},
+        ["Notify staging WaitingApproval 1.1"],
+        "staging: waiting for 1 more approval of 1.1",
+        check=mirror("staging", "1.1"),
+    ),
+    "environment-level promotion overrides manual and strategy (compat rule)": Scenario(
+        b.make(
+            "dev",
+            "staging",
+            b.environment("prod", promotion=b.promotion(via="git-push")),
+            promotion=b.promotion(manual=True, via="pull-request"),
+        ),
+        SYNCED,
+        {"prod": "Promoting"},
+        ["Promote 1.1 staging->prod #1 via git-push"],
+        "prod: promoting 1.1",
+    ),
+    "environment-level promotion inherits the pipeline's approval policy": Scenario(
+        b.make(
+            "dev",
+            "staging",
+            b.environment("prod", promotion=b.promotion(via="git-push")),
+            promotion=b.promotion(required=2, via="pull-request"),
+        ),
+        SYNCED,
+        {"prod": "WaitingApproval"},
+        ["Notify prod WaitingApproval 1.1"],
+        "prod: waiting for 2 more approvals of 1.1",
+    ),
+    "environment-level promotion without a strategy keeps the pipeline's strategy": Scenario(
+        prod_with(b.promotion(via=None, soak=0), promotion=b.promotion(via="pull-request")),
+        SYNCED,
+        {"prod": "Promoting"},
+        ["Promote 1.1 staging->prod #1 via pull-request"],
+        "prod: promoting 1.1",
+    ),
+    "prod waits for 2 approvals and has 1": Scenario(
+        prod_with(TWO_FROM_RELEASE, b.record("1.1", WAITING, approvals=[("alice", RELEASE)])),
+        SYNCED,
+        {"prod": "WaitingApproval"},
+        [],
+        "prod: waiting for 1 more approval of 1.1 from group release-managers",
+        check=mirror("prod", "1.1"),
+    ),
+    "prod with 2 approvals is approved and promoted; the mirror is cleared": Scenario(
+        prod_with(
+            TWO_FROM_RELEASE,
+            b.record("1.1", WAITING, approvals=[("alice", RELEASE), ("bob", RELEASE)]),
+        ),
+        SYNCED,
+        {"prod": "Promoting"},
+        ["Notify prod Approved 1.1 by bob", "Promote 1.1 staging->prod #1 via notification"],
+        "prod: promoting 1.1",
+        check=mirror("prod", None),
+    ),
+    "approvals from non-approvers don't count": Scenario(
+        prod_with(b.promotion(users=["alice"]), b.record("1.1", WAITING, approvals=["mallory"])),
+        SYNCED,
+        {"prod": "WaitingApproval"},
+        [],
+        "prod: waiting for 1 more approval of 1.1 from user alice",
+    ),
+    "the same user approving twice counts once": Scenario(
+        prod_with(b.promotion(required=2), b.record("1.1", WAITING, approvals=["alice", "alice"])),
+        SYNCED,
+        {"prod": "WaitingApproval"},
+        [],
+        "prod: waiting for 1 more approval of 1.1",
+    ),
+    "approval expired": Scenario(
+        prod_with(
+            b.promotion(required=1, expires="1h"),
+            b.record("1.1", WAITING, approval_requested_at=b.ago(hours=2)),
+        ),
+        SYNCED,
+        {"prod": "Expired"},
+        ["Notify prod Expired 1.1 (warning)"],
+        "prod: the approval request for 1.1 expired",
+        check=all_of(latest_history("prod", "1.1", Phase.EXPIRED), mirror("prod", None)),
+    ),
+    "an open approval request is looked at again when it expires": Scenario(
+        prod_with(
+            b.promotion(required=1, expires="1h"),
+            b.record("1.1", WAITING, approval_requested_at=b.ago(minutes=30)),
+        ),
+        SYNCED,
+        {"prod": "WaitingApproval"},
+        [],
+        "prod: waiting for 1 more approval of 1.1",
+        requeue_at=b.later(minutes=30),
+    ),
+    "an expired revision is not requested again": Scenario(
+        prod_with(b.promotion(required=1), b.record("1.1", Phase.EXPIRED)),
+        SYNCED,
+        {"prod": "Expired"},
+        [],
+        "prod: the approval request for 1.1 expired",
+    ),
+    "rejected revision is not promoted again": Scenario(
+        prod_with(
+            b.promotion(required=1),
+            b.record(
+                "1.1",
+                Phase.REJECTED,
+                rejection=status.RejectionRecord(user="bob", at=b.ago(minutes=1)),
+            ),
+        ),
+        SYNCED,
+        {"prod": "Rejected"},
+        [],
+        "prod: 1.1 was rejected by bob",
+        check=ready_is(
+            "True",
+            conditions.RECONCILIATION_SUCCEEDED,
+            "All targets checked: dev=1.1, staging=1.1, prod=1.0",
+        ),
+    ),
+    "a superseded revision is not promoted again": Scenario(
+        prod_with(b.promotion(required=1), b.record("1.1", Phase.SUPERSEDED)),
+        SYNCED,
+        {"prod": "Superseded"},
+        [],
+        "prod: the promotion of 1.1 into prod was superseded",
+    ),
+    "newer revision supersedes a waiting approval": Scenario(
+        prod_with(b.promotion(required=1), b.record("1.1", WAITING, approvals=["mallory"])),
+        {"dev": "1.2", "staging": "1.2", "prod": "1.0"},
+        {"prod": "WaitingApproval"},
+        ["Notify prod Superseded 1.1", "Notify prod WaitingApproval 1.2"],
+        "prod: waiting for 1 more approval of 1.2",
+        check=all_of(latest_history("prod", "1.1", Phase.SUPERSEDED), mirror("prod", "1.2")),
+    ),
+    "an environment already running the candidate supersedes an older unfinished record": Scenario(
+        prod_with(b.promotion(required=1), b.record("1.1", WAITING)),
+        {"dev": "1.2", "staging": "1.2", "prod": "1.2"},
+        {"prod": "Superseded"},
+        ["Notify prod Superseded 1.1"],
+        None,
+        check=mirror("prod", None),
+    ),
+    "a waiting revision deployed by hand counts as succeeded": Scenario(
+        prod_with(b.promotion(required=1), b.record("1.1", WAITING)),
+        {"dev": "1.1", "staging": "1.1", "prod": "1.1"},
+        {"prod": "Succeeded"},
+        ["Notify prod Succeeded 1.1"],
+        None,
+        check=latest_history("prod", "1.1", Phase.SUCCEEDED),
+    ),
+    "Promoting owned by me: no second action": Scenario(
+        staging_with(b.record("1.1", Phase.PROMOTING, source="dev", owner=b.ME, attempts=1)),
+        {"dev": "1.1", "staging": "1.0", "prod": "1.0"},
+        {"staging": "Promoting"},
+        [],
+        "staging: promoting 1.1",
+    ),
+    "Promoting owned by another instance is resumed with attempts + 1": Scenario(
+        staging_with(b.record("1.1", Phase.PROMOTING, source="dev", owner=b.OTHER, attempts=1)),
+        {"dev": "1.1", "staging": "1.0", "prod": "1.0"},
+        {"staging": "Promoting"},
+        ["Promote 1.1 dev->staging #2 via notification"],
+        "staging: promoting 1.1",
+        check=resumed_by_me,
+    ),
+    "a failed attempt waits for nextAttemptAt": Scenario(
+        staging_with(
+            b.record(
+                "1.1",
+                Phase.PROMOTING,
+                source="dev",
+                attempts=1,
+                last_error="HTTP 503",
+                next_attempt_at=b.later(seconds=40),
+            )
+        ),
+        {"dev": "1.1", "staging": "1.0", "prod": "1.0"},
+        {"staging": "Promoting"},
+        [],
+        "staging: attempt 1 of 1.1 failed: HTTP 503; retrying at 2026-12-01T10:00:40Z",
+        requeue_at=b.later(seconds=40),
+    ),
+    "a failed attempt is retried once nextAttemptAt has passed": Scenario(
+        staging_with(
+            b.record(
+                "1.1",
+                Phase.PROMOTING,
+                source="dev",
+                attempts=1,
+                last_error="HTTP 503",
+                next_attempt_at=b.ago(seconds=1),
+            )
+        ),
+        {"dev": "1.1", "staging": "1.0", "prod": "1.0"},
+        {"staging": "Promoting"},
+        ["Promote 1.1 dev->staging #2 via notification"],
+        "staging: promoting 1.1",
+        check=resumed_by_me,
+    ),
+    "attempts exhausted: Failed, and Ready says so": Scenario(
+        staging_with(
+            b.record(
+                "1.1",
+                Phase.PROMOTING,
+                source="dev",
+                attempts=decisions.MAX_ATTEMPTS,
+                last_error="HTTP 503",
+                next_attempt_at=b.ago(seconds=1),
+            )
+        ),
+        {"dev": "1.1", "staging": "1.0", "prod": "1.0"},
+        {"staging": "Failed"},
+        ["Notify staging Failed 1.1 (warning)"],
+        "staging: promotion of 1.1 failed: HTTP 503",
+        check=all_of(
+            ready_is(
+                "False",
+                conditions.PROMOTION_FAILED,
+                "staging: promotion of 1.1 failed: HTTP 503",
+            ),
+            latest_history("staging", "1.1", Phase.FAILED),
+        ),
+    ),
+    "Promoted waits for the environment to run the revision": Scenario(
+        staging_with(
+            b.record(
+                "1.1",
+                Phase.PROMOTED,
+                source="dev",
+                attempts=1,
+                result=status.PromotionResult(url=PR_URL, number=7),
+            )
+        ),
+        {"dev": "1.1", "staging": "1.0", "prod": "1.0"},
+        {"staging": "Promoted"},
+        [],
+        f"staging: waiting for staging to run 1.1 ({PR_URL})",
+    ),
+    "environment runs the revision: Succeeded, history names the approver, prod is next": Scenario(
+        staging_with(
+            b.record(
+                "1.1",
+                Phase.PROMOTED,
+                source="dev",
+                approvals=["alice"],
+                result=status.PromotionResult(url=PR_URL, number=7),
+            )
+        ),
+        {"dev": "1.1", "staging": "1.1", "prod": "1.0"},
+        {"staging": "Succeeded", "prod": "Promoting"},
+        ["Notify staging Succeeded 1.1", "Promote 1.1 staging->prod #1 via notification"],
+        "prod: promoting 1.1",
+        check=latest_history("staging", "1.1", Phase.SUCCEEDED, by="alice"),
+    ),
+    "history is bounded at 20 entries, newest first": Scenario(
+        b.make(
+            promotion=NOTIFIED,
+            current=b.with_records(
+                status.PipelineStatus(history=history(status.MAX_HISTORY)),
+                staging=b.record("1.1", Phase.PROMOTED, source="dev"),
+            ),
+        ),
+        {"dev": "1.1", "staging": "1.1", "prod": "1.1"},
+        {"staging": "Succeeded"},
+        ["Notify staging Succeeded 1.1"],
+        None,
+        check=bounded_history,
+    ),
+    "Ready is False when a target is unreadable": Scenario(
+        b.make(),
+        {"dev": "1.0", "prod": "1.0"},
+        {},
+        [],
+        None,
+        check=ready_is(
+            "False", conditions.TARGET_NOT_READABLE, "staging: staging/podinfo: forbidden"
+        ),
+    ),
+    "Ready is False while a target is not ready at its revision": Scenario(
+        b.make(),
+        {"dev": "1.0", "staging": ("1.0", False), "prod": "1.0"},
+        {},
+        [],
+        None,
+        check=ready_is(
+            "False",
+            conditions.ENVIRONMENT_NOT_READY,
+            "staging: staging/podinfo: upgrade in progress",
+        ),
+    ),
+    "Stalled is removed once the spec is valid": Scenario(
+        b.make(promotion=NOTIFIED, current=previous_conditions("False")),
+        {"dev": "1.0", "staging": "1.0", "prod": "1.0"},
+        {},
+        [],
+        None,
+        check=no_stalled,
+    ),
+    "observedGeneration follows metadata.generation": Scenario(
+        b.make(promotion=NOTIFIED, generation=7),
+        {"dev": "1.0", "staging": "1.0", "prod": "1.0"},
+        {},
+        [],
+        None,
+        check=generation_seven,
+    ),
+    "lastTransitionTime is kept while a condition's status is unchanged": Scenario(
+        b.make(promotion=NOTIFIED, current=previous_conditions("True")),
+        {"dev": "1.0", "staging": "1.0", "prod": "1.0"},
+        {},
+        [],
+        None,
+        check=transition_times(ready=b.ago(days=3), pending=b.ago(days=3)),
+    ),
+    "lastTransitionTime moves when a condition's status flips": Scenario(
+        b.make(promotion=NOTIFIED, current=previous_conditions("False")),
+        {"dev": "1.1", "staging": "1.0", "prod": "1.0"},
+        {"staging": "Promoting"},
+        ["Promote 1.1 dev->staging #1 via notification"],
+        "staging: promoting 1.1",
+        check=transition_times(ready=b.NOW, pending=b.NOW),
+    ),
+    "requeue_at is the earliest instant a gate can change": Scenario(
+        b.make(
+            "dev",
+            b.environment("staging", promotion=b.promotion(soak=600)),
+            b.environment("prod", promotion=b.promotion(windows=WORKDAY)),
+            promotion=NOTIFIED,
+        ),
+        {"dev": "1.2", "staging": "1.1", "prod": "1.0"},
+        {"staging": "Pending", "prod": "Promoting"},
+        ["Promote 1.1 staging->prod #1 via notification"],
+        "staging: soak time: source must stay ready until 2026-12-01T10:10:00Z; "
+        "prod: promoting 1.1",
+        requeue_at=b.later(minutes=10),
+    ),
+    "an Approved promotion still waits for a window that closed": Scenario(
+        prod_with(
+            b.promotion(required=1, windows=WORKDAY),
+            b.record("1.1", Phase.APPROVED, approvals=["alice"]),
+        ),
+        SYNCED,
+        {"prod": "Approved"},
+        [],
+        "prod: outside allowed windows; next opens at 2026-12-02T09:00:00Z",
+        now=b.later(hours=8),
+    ),
+    "HelmRelease v2beta1 appRef works (chart version from the release history)": Scenario(
+        b.make(
+            promotion=NOTIFIED,
+            app=pipeline.AppRef(
+                api_version="helm.toolkit.fluxcd.io/v2beta1", kind="HelmRelease", name="podinfo"
+            ),
+        ),
+        helm_v2beta1_targets,
+        {"staging": "Promoting"},
+        ["Promote 6.1.0 dev->staging #1 via notification"],
+        "staging: promoting 6.1.0",
+        check=helm_refs,
+    ),
+    "remote targets are observed and promoted like local ones": Scenario(
+        b.make(
+            "dev",
+            b.environment("staging", targets=2, cluster="staging-eu"),
+            "prod",
+            promotion=NOTIFIED,
+        ),
+        {"dev": "1.1", "staging": "1.0", "prod": "1.0"},
+        {"staging": "Promoting"},
+        ["Promote 1.1 dev->staging #1 via notification"],
+        "staging: promoting 1.1",
+        check=remote_targets,
+    ),
+    "a target that cannot be read is never promoted into": Scenario(
+        b.make(promotion=NOTIFIED),
+        {"dev": "1.1", "prod": "1.0"},
+        {},
+        [],
+        "staging: cannot see what staging runs (staging/podinfo: forbidden)",
+        check=ready_is(
+            "False", conditions.TARGET_NOT_READABLE, "staging: staging/podinfo: forbidden"
+        ),
+    ),
+    "a promotion in flight continues while a target cannot be read": Scenario(
+        staging_with(b.record("1.1", Phase.PROMOTING, source="dev", owner=b.OTHER, attempts=1)),
+        {"dev": "1.1", "prod": "1.0"},
+        {"staging": "Promoting"},
+        ["Promote 1.1 dev->staging #2 via notification"],
+        "staging: promoting 1.1",
+    ),
+    "a succeeded revision the environment no longer runs ready is not promoted again": Scenario(
+        staging_with(b.record("1.1", Phase.SUCCEEDED, source="dev")),
+        {"dev": "1.1", "staging": ("1.1", False), "prod": "1.0"},
+        {"staging": "Succeeded"},
+        [],
+        "staging: 1.1 was promoted to staging, which does not run it ready everywhere",
+    ),
+    "an Approved promotion is promoted without a second Approved event": Scenario(
+        prod_with(b.promotion(required=1), b.record("1.1", Phase.APPROVED, approvals=["alice"])),
+        SYNCED,
+        {"prod": "Promoting"},
+        ["Promote 1.1 staging->prod #1 via notification"],
+        "prod: promoting 1.1",
+    ),
+    "a single-environment pipeline only observes": Scenario(
+        b.make("dev", promotion=NOTIFIED),
+        {"dev": "1.1"},
+        {},
+        [],
+        None,
+    ),
+}
+
+
+@pytest.mark.parametrize("scenario", list(SCENARIOS.values()), ids=list(SCENARIOS))
+def test_decide(scenario: Scenario) -> None:
+    """decide() yields the row's phases, actions and PromotionPending message, and is stable."""
+    seen = _targets(scenario)
+    decision = b.run(scenario.subject, seen, now=scenario.now, owner=scenario.owner)
+
+    assert b.phases(decision) == scenario.phases
+    assert [b.describe(action) for action in decision.actions] == scenario.actions
+    assert b.pending_message(decision) == scenario.pending
+    if scenario.requeue_at is not None:
+        assert decision.requeue_at == scenario.requeue_at
+    if scenario.check is not None:
+        scenario.check(decision)
+
+    repeated = b.again(scenario.subject, decision, seen, now=scenario.now, owner=scenario.owner)
+    assert repeated.status == decision.status
+    assert repeated.actions == ()
+
+
+def test_table_is_large_enough() -> None:
+    """The issue asks for at least thirty named scenarios."""
+    assert len(SCENARIOS) >= 30
+
+
+def test_requeue_after_counts_from_now() -> None:
+    """requeue_after is the delay to requeue_at, never negative, None without a gate."""
+    decision = decisions.Decision(status=status.PipelineStatus(), requeue_at=b.later(seconds=30))
+    assert decision.requeue_after(b.NOW).total_seconds() == 30  # type: ignore[union-attr]
+    assert decision.requeue_after(b.later(minutes=1)).total_seconds() == 0  # type: ignore[union-attr]
+    assert decisions.Decision(status=status.PipelineStatus()).requeue_after(b.NOW) is None
+
+
+def test_now_is_truncated_to_seconds() -> None:
+    """Kubernetes stores whole seconds, so decide() never writes sub-second times."""
+    subject = b.make(promotion=NOTIFIED)
+    seen = b.targets_of(subject, dev="1.1", staging="1.0", prod="1.0")
+    decision = b.run(subject, seen, now=b.NOW.replace(microsecond=999_999))
+    record = decision.status.environments["staging"].promotion
+    assert record is not None
+    assert record.requested_at == b.NOW
+
+
+def test_environments_missing_from_the_spec_are_dropped() -> None:
+    """Status keeps environments of the current spec only, in spec order."""
+    stale = status.PipelineStatus(environments={"qa": status.EnvironmentStatus(revision="0.9")})
+    subject = b.make(promotion=NOTIFIED, current=stale)
+    decision = b.run(subject, b.targets_of(subject, dev="1.0", staging="1.0", prod="1.0"))
+    assert list(decision.status.environments) == ["dev", "staging", "prod"]
+
+
+def test_ready_streak_survives_passes_and_restarts_on_a_new_revision() -> None:
+    """readySince is the start of the current ready streak at the current revision."""
+    subject = b.make(promotion=NOTIFIED, current=dev_ready_since(b.ago(hours=2)))
+    same = b.run(subject, b.targets_of(subject, dev="1.1", staging="1.1", prod="1.1"))
+    assert same.status.environments["dev"].ready_since == b.ago(hours=2)
+    newer = b.run(subject, b.targets_of(subject, dev="1.2", staging="1.1", prod="1.1"))
+    assert newer.status.environments["dev"].ready_since == b.NOW
+    broken = b.run(subject, b.targets_of(subject, dev=("1.1", False), staging="1.1", prod="1.1"))
+    assert broken.status.environments["dev"].ready_since is None
+
+
+def test_common_revision() -> None:
+    """The revision every target runs, or empty when they disagree or there are none."""
+    subject = b.make(b.environment("dev", targets=2))
+    [agree] = [b.targets_of(subject, dev="1.0")["dev"]]
+    assert decisions.common_revision(agree) == "1.0"
+    assert decisions.common_revision(b.targets_of(subject, dev=["1.0", "1.1"])["dev"]) == ""
+    assert decisions.common_revision([]) == ""

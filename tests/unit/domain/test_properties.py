@@ -1,0 +1,461 @@
+"""Invariants of the promotion engine over generated pipelines, observations and histories.
+
+Pipelines have 1-5 environments with 1-3 targets each and random promotion policies (strategies,
+manual, approvals with approver lists and expiry, soak time, windows, suspend). The existing
+status is made the way production makes it: ``decide()`` run a few random steps with random
+observations, approvals, rejections and strategy outcomes in between. Then, for random targets
+and a random ``now``, ``decide()`` must never promote what the source does not run ready
+everywhere, never skip a required approval, be idempotent, and keep the status small.
+
+Profiles: the default runs ~200 examples per property; ``HYPOTHESIS_PROFILE=stress`` runs 5,000.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+from tests.unit.domain import builders as b
+
+from ferryman.api import pipeline, status
+from ferryman.domain import approvals, decisions, errors, observations, outcomes, policy
+
+settings.register_profile(
+    "ferryman-domain",
+    max_examples=200,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.register_profile(
+    "stress",
+    max_examples=5000,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+PROFILE = settings.get_profile(os.environ.get("HYPOTHESIS_PROFILE", "ferryman-domain"))
+
+# DESIGN §3: a status stays below 256 KiB at the CRD's maxima (far below etcd's 1.5 MiB).
+STATUS_BUDGET = 256 * 1024
+
+ENV_NAMES = ("dev", "qa", "staging", "perf", "prod")
+REVISIONS = ("1.0", "1.1", "1.2")
+PEOPLE = (
+    approvals.Approver("alice", ("release",)),
+    approvals.Approver("bob"),
+    approvals.Approver("carol", ("release", "system:authenticated")),
+    approvals.Approver("mallory", ("dev",)),
+)
+Targets = dict[str, list[status.TargetStatus]]
+
+
+# ------------------------------------------------------------------------------ strategies
+
+windows_ = st.sampled_from(
+    [
+        None,
+        (),
+        (b.window("allow", "0 9 * * 1-5", "8h"),),
+        (b.window("deny", "0 0 * * *", "6h"),),
+        (b.window("allow", "*/15 * * * *", "5m", "Europe/Berlin"),),
+        (b.window("allow", "0 9 * * *", "8h"), b.window("deny", "0 12 * * *", "1h")),
+    ]
+)
+
+
+@st.composite
+def promotions(draw: st.DrawFn) -> pipeline.Promotion | None:
+    """A random promotion block (or none)."""
+    if draw(st.integers(0, 4)) == 0:
+        return None
+    via = draw(st.sampled_from([None, "notification", "git-push", "pull-request"]))
+    with_approval = draw(st.booleans())
+    return b.promotion(
+        via=via,
+        manual=draw(st.sampled_from([None, False, True])),
+        required=draw(st.integers(1, 3)) if with_approval else None,
+        users=draw(st.sampled_from([(), ("alice",), ("bob", "mallory")])) if with_approval else (),
+        groups=draw(st.sampled_from([(), ("release",)])) if with_approval else (),
+        expires=draw(st.sampled_from([None, "30m", "2h"])) if with_approval else None,
+        self_approval=draw(st.sampled_from([None, True])) if with_approval else None,
+        soak=draw(st.sampled_from([None, 0, 60, 3600])),
+        windows=draw(windows_),
+    )
+
+
+@st.composite
+def pipelines(draw: st.DrawFn) -> pipeline.Pipeline:
+    """A valid Pipeline with 1-5 environments of 1-3 targets (some remote)."""
+    count = draw(st.integers(1, 5))
+    envs = [
+        b.environment(
+            name,
+            targets=draw(st.integers(1, 3)),
+            promotion=draw(promotions()),
+            cluster=draw(st.sampled_from([None, "eu"])),
+        )
+        for name in ENV_NAMES[:count]
+    ]
+    return b.make(
+        *envs,
+        promotion=draw(promotions()),
+        suspend=draw(st.sampled_from([None, False, True])),
+        generation=draw(st.integers(1, 5)),
+    )
+
+
+@st.composite
+def observed(draw: st.DrawFn, subject: pipeline.Pipeline) -> Targets:
+    """Random target observations; environments tend to agree so promotions really happen."""
+    app = subject.spec.app_ref
+    out: Targets = {}
+    for env in subject.spec.environments:
+        common = draw(st.sampled_from(REVISIONS))
+        targets = []
+        for target in env.targets:
+            kind = draw(st.integers(0, 9))
+            if kind == 0:
+                targets.append(observations.target_status(app, target, None, error="forbidden"))
+                continue
+            revision = common if kind > 2 else draw(st.sampled_from(REVISIONS))
+            ready = kind != 1
+            targets.append(
+                status.TargetStatus(
+                    cluster_app_ref=observations.cluster_app_ref(app, target),
+                    ready=ready,
+                    revision=revision,
+                    error="" if ready else "progressing",
+                )
+            )
+        out[env.name] = targets
+    return out
+
+
+def _rules(subject: pipeline.Pipeline, env: str) -> pipeline.ApprovalPolicy:
+    spec = subject.spec.environment(env)
+    assert spec is not None
+    return policy.effective(subject.spec, spec).approval or pipeline.ApprovalPolicy()
+
+
+@st.composite
+def histories(draw: st.DrawFn, subject: pipeline.Pipeline) -> tuple[pipeline.Pipeline, datetime]:
+    """``subject`` with a status made by a few random passes, and the time after them."""
+    now = b.NOW
+    for _ in range(draw(st.integers(0, 4))):
+        now += timedelta(seconds=draw(st.integers(0, 3 * 3600)))
+        owner = draw(st.sampled_from([b.ME, b.OTHER]))
+        decision = decisions.decide(subject, draw(observed(subject)), now=now, owner=owner)
+        current = decision.status
+        for action in decision.actions:
+            if not isinstance(action, decisions.Promote):
+                continue
+            outcome = draw(st.sampled_from(["crash", "success", "temporary", "permanent"]))
+            env, revision = action.environment, action.revision
+            if outcome == "success":
+                result = status.PromotionResult(url=f"https://git.example.com/pr/{revision}")
+                current = outcomes.record_success(current, env, revision=revision, result=result)
+            elif outcome != "crash":
+                error: errors.PromotionError = (
+                    errors.TemporaryError("HTTP 503")
+                    if outcome == "temporary"
+                    else errors.PermanentError("HTTP 401")
+                )
+                current = outcomes.record_failure(
+                    current, env, revision=revision, error=error, now=now
+                )
+        for env, env_status in current.environments.items():
+            record = env_status.promotion
+            if record is None or not draw(st.booleans()):
+                continue
+            who = draw(st.sampled_from(PEOPLE))
+            decide_how = approvals.reject if draw(st.integers(0, 5)) == 0 else approvals.approve
+            with contextlib.suppress(approvals.ApprovalRefused):
+                current = decide_how(
+                    current,
+                    env,
+                    policy=_rules(subject, env),
+                    approver=who,
+                    revision=record.revision,
+                    comment="generated",
+                    now=now,
+                )
+        subject = subject.model_copy(update={"status": current})
+    return subject, now
+
+
+@dataclass(frozen=True)
+class Case:
+    """One generated input of ``decide()``."""
+
+    subject: pipeline.Pipeline
+    targets: Targets
+    now: datetime
+    owner: str
+
+
+@st.composite
+def cases(draw: st.DrawFn) -> Case:
+    """A pipeline with a generated past, fresh observations, a later ``now`` and an owner."""
+    subject, then = draw(histories(draw(pipelines())))
+    now = then + timedelta(seconds=draw(st.integers(0, 2 * 24 * 3600)))
+    return Case(subject, draw(observed(subject)), now, draw(st.sampled_from([b.ME, b.OTHER])))
+
+
+def _decide(case: Case) -> decisions.Decision:
+    return decisions.decide(case.subject, case.targets, now=case.now, owner=case.owner)
+
+
+def size_of(current: status.PipelineStatus) -> int:
+    """Bytes of the status as the API server stores it (compact JSON, UTF-8)."""
+    return len(json.dumps(current.to_wire(), separators=(",", ":")).encode())
+
+
+# ------------------------------------------------------------------------------ properties
+
+
+@PROFILE
+@given(cases())
+def test_never_promotes_what_the_source_does_not_run_ready_everywhere(case: Case) -> None:
+    """Every Promote names a revision each target of the source runs, ready."""
+    for action in _decide(case).actions:
+        if isinstance(action, decisions.Promote):
+            source = case.targets[action.source]
+            assert source
+            assert all(t.ready and t.revision == action.revision for t in source)
+            names = [env.name for env in case.subject.spec.environments]
+            assert names.index(action.source) == names.index(action.environment) - 1
+
+
+@PROFILE
+@given(cases())
+def test_never_skips_a_required_approval(case: Case) -> None:
+    """A Promote into an environment with an approval policy has the quorum in its record."""
+    decision = _decide(case)
+    for action in decision.actions:
+        if not isinstance(action, decisions.Promote):
+            continue
+        env = case.subject.spec.environment(action.environment)
+        assert env is not None
+        rule = policy.effective(case.subject.spec, env).approval
+        record = decision.status.environments[action.environment].promotion
+        assert record is not None
+        assert record.revision == action.revision
+        if rule is not None:
+            assert approvals.missing(rule, record) == 0
+
+
+@PROFILE
+@given(cases())
+def test_deciding_again_changes_nothing(case: Case) -> None:
+    """decide() on its own output with the same inputs: same status, no new action."""
+    first = _decide(case)
+    again = decisions.decide(
+        case.subject.model_copy(update={"status": first.status}),
+        case.targets,
+        now=case.now,
+        owner=case.owner,
+    )
+    assert again.status == first.status
+    assert again.actions == ()
+
+
+@PROFILE
+@given(cases())
+def test_status_stays_valid_and_small(case: Case) -> None:
+    """The status parses back under the schema's bounds and stays within the size budget."""
+    decision = _decide(case)
+    wire = decision.status.to_wire()
+    assert status.PipelineStatus.model_validate(wire) == decision.status
+    assert size_of(decision.status) <= STATUS_BUDGET
+
+
+anyone = st.builds(
+    approvals.Approver,
+    st.text(max_size=300),
+    st.lists(st.text(max_size=300), max_size=8).map(tuple),
+)
+
+
+@PROFILE
+@given(cases(), st.data())
+def test_approve_and_reject_only_ever_refuse(case: Case, data: st.DataObject) -> None:
+    """Any input: a new valid status or ApprovalRefused; approving twice is a no-op."""
+    current, now = _decide(case).status, case.now
+    waiting = [
+        name
+        for name, env in current.environments.items()
+        if env.promotion is not None
+        and env.promotion.phase is status.PromotionPhase.WAITING_APPROVAL
+    ]
+    # Mostly aim at a record that can take a decision, sometimes at anything at all.
+    env = data.draw(st.sampled_from(waiting or ["nowhere"]) | st.sampled_from([*ENV_NAMES, "x"]))
+    record = current.environments.get(env, status.EnvironmentStatus()).promotion
+    known = [record.revision] if record is not None else list(REVISIONS)
+    revision = data.draw(st.sampled_from(known) | st.text(max_size=300))
+    who = data.draw(st.sampled_from(PEOPLE) | anyone)
+    comment = data.draw(st.text(max_size=1000))
+    act = approvals.reject if data.draw(st.integers(0, 3)) == 0 else approvals.approve
+    rule = (
+        _rules(case.subject, env)
+        if case.subject.spec.environment(env)
+        else pipeline.ApprovalPolicy()
+    )
+    refused: approvals.ApprovalRefused | None = None
+    try:
+        after = act(
+            current, env, policy=rule, approver=who, revision=revision, comment=comment, now=now
+        )
+    except approvals.ApprovalRefused as exc:
+        refused = exc
+    if refused is not None:
+        event(f"refused: {refused.refusal.value}")
+        assert str(refused)
+        return
+    event("recorded")
+    status.PipelineStatus.model_validate(after.to_wire())
+    twice = act(after, env, policy=rule, approver=who, revision=revision, comment=comment, now=now)
+    assert twice is after
+
+
+# ------------------------------------------------------------------------------ worst case
+
+
+def _long(length: int, tag: str = "") -> str:
+    return (tag + "x" * length)[:length]
+
+
+def worst_case() -> tuple[pipeline.Pipeline, Targets]:
+    """Every list at its maxItems and every string at its maxLength (ASCII: 1 byte a char)."""
+    approvers = pipeline.Approvers(
+        users=tuple(_long(253, f"u{i}") for i in range(pipeline.MAX_APPROVERS)),
+        groups=tuple(_long(253, f"g{i}") for i in range(pipeline.MAX_APPROVERS)),
+    )
+    rule = pipeline.ApprovalPolicy(
+        required=pipeline.MAX_REQUIRED_APPROVALS, approvers=approvers, expires_after="720h"
+    )
+    cluster = pipeline.ClusterReference(
+        api_version=_long(253), kind="GitopsCluster", name=_long(253), namespace=_long(63)
+    )
+    names = [_long(63, f"e{i}") for i in range(pipeline.MAX_ENVIRONMENTS)]
+    envs = [
+        pipeline.Environment(
+            name=name,
+            targets=tuple(
+                pipeline.Target(namespace=_long(63, f"n{t}"), cluster_ref=cluster)
+                for t in range(pipeline.MAX_TARGETS)
+            ),
+            promotion=pipeline.Promotion(strategy=b.strategy(), approval=rule),
+        )
+        for name in names
+    ]
+    app = pipeline.AppRef(api_version=_long(253), kind=_long(63), name=_long(253))
+    group = tuple(_long(253, f"g{i}") for i in range(status.MAX_RECORDED_GROUPS))
+    approval_records = tuple(
+        status.ApprovalRecord(user=_long(253, f"u{i}"), groups=group, at=b.NOW, comment=_long(status.MAX_COMMENT_LENGTH))
+        for i in range(status.MAX_APPROVAL_RECORDS - 1)
+    )
+    result = status.PromotionResult(
+        url=_long(status.MAX_URL_LENGTH), branch=_long(255), commit=_long(64), number=2**62, key=_long(64)
+    )
+    records_ = {
+        name: status.PromotionRecord.model_validate(
+            {
+                "revision": _long(256, "r"),
+                "from": names[index - 1],
+                "phase": status.PromotionPhase.WAITING_APPROVAL,
+                "requestedAt": b.NOW,
+                "approvalRequestedAt": b.NOW,
+                "approvals": approval_records,
+                "attempts": 9,
+                "owner": _long(128),
+                "lastError": _long(status.MAX_ERROR_LENGTH),
+                "result": result,
+            }
+        )
+        for index, name in enumerate(names)
+        if index > 0
+    }
+    current = b.with_records(
+        status.PipelineStatus(
+            history=tuple(
+                status.HistoryEntry(
+                    environment=_long(63),
+                    revision=_long(256),
+                    phase=status.PromotionPhase.SUCCEEDED,
+                    at=b.NOW,
+                    by=_long(253),
+                    url=_long(status.MAX_URL_LENGTH),
+                )
+                for _ in range(status.MAX_HISTORY)
+            )
+        ),
+        **records_,
+    )
+    subject = pipeline.Pipeline(
+        metadata=pipeline.ObjectMeta(name="podinfo", namespace="default", generation=1),
+        spec=pipeline.PipelineSpec(app_ref=app, environments=tuple(envs)),
+        status=current,
+    )
+    targets = {
+        env.name: [
+            status.TargetStatus(
+                cluster_app_ref=observations.cluster_app_ref(app, target),
+                ready=False,
+                revision=_long(256, "r"),
+                error=_long(status.MAX_ERROR_LENGTH),
+            )
+            for target in env.targets
+        ]
+        for env in envs
+    }
+    return subject, targets
+
+
+def test_worst_case_status_size() -> None:
+    """The largest status decide() can write for an object at the CRD's maxima fits the budget.
+
+    Measured: 394 KiB (targets 209 KiB, promotion records 111 KiB, history 53 KiB, conditions
+    15 KiB): well below etcd's 1.5 MiB, but above DESIGN §3's 256 KiB target.
+    """
+    subject, targets = worst_case()
+    decision = decisions.decide(subject, targets, now=b.NOW, owner=b.ME)
+    status.PipelineStatus.model_validate(decision.status.to_wire())
+    size = size_of(decision.status)
+    print(f"worst-case status: {size} bytes ({size / 1024:.0f} KiB)")
+    assert len(decision.status.environments) == pipeline.MAX_ENVIRONMENTS
+    assert len(decision.status.history) == status.MAX_HISTORY
+    assert size <= STATUS_BUDGET
+
+
+def test_worst_case_is_really_at_the_maxima() -> None:
+    """The worst case is built from the bounds the models enforce, so it parses unchanged."""
+    subject, targets = worst_case()
+    assert pipeline.Pipeline.model_validate(subject.to_wire()) == subject
+    for env_targets in targets.values():
+        for target in env_targets:
+            assert status.TargetStatus.model_validate(target.to_wire()) == target
+
+
+def _sizes(values: Mapping[str, Sequence[status.TargetStatus]]) -> int:
+    return sum(len(v) for v in values.values())
+
+
+def test_generated_cases_cover_the_interesting_phases() -> None:
+    """The generators reach approvals, promotions and finished records (not just no-ops)."""
+    seen: set[str] = set()
+
+    @settings(max_examples=150, deadline=None, database=None)
+    @given(cases())
+    def collect(case: Case) -> None:
+        assert _sizes(case.targets) >= len(case.subject.spec.environments)
+        for env in _decide(case).status.environments.values():
+            if env.promotion is not None:
+                seen.add(env.promotion.phase.value)
+
+    collect()
+    assert {"WaitingApproval", "Promoting", "Succeeded"} <= seen
