@@ -35,6 +35,7 @@ class Settings:
     health_addr: str = ":9440"
     http_addr: str = ":8080"
     enable_legacy_approval: bool = False
+    git_cache_dir: str | None = None
     identity: str = field(default_factory=lambda: f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}")
 
     @staticmethod

@@ -1,4 +1,4 @@
-"""Ports to Git repositories and Git hosting services, used by the git-push and pull-request strategies.
+"""Ports to Git repositories and hosting services, for the git-push and pull-request strategies.
 
 Two outside systems, two ports:
 
@@ -117,11 +117,12 @@ class GitWorkspace(Protocol):
         """The SHA ``branch`` points at on the remote now, ``None`` when it does not exist."""
         ...
 
-    async def same_change(self, commit: str, *, remote_branch: str) -> bool:
-        """Whether ``remote_branch`` on the remote holds exactly ``commit``'s parent and tree.
+    async def same_change(self, commit: str, *, remote_branch: str, tip: str) -> bool:
+        """Whether ``tip`` (where ``remote_branch`` points on the remote, from ``remote_tip``)
+        has exactly ``commit``'s parents and tree.
 
         That is: a push of ``commit`` would change nothing a reader of the branch can see, so an
-        earlier attempt already pushed this change (no second push, no new PR update needed).
+        earlier attempt already pushed this change (no second push needed).
         """
         ...
 

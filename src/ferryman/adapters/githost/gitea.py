@@ -1,0 +1,137 @@
+"""Gitea and Forgejo pull requests (REST API v1, ``/repos/{owner}/{repo}/pulls``).
+
+API root: ``<origin>[/<sub-path>]/api/v1/repos/<owner>/<repo>``. Endpoints (the instance's
+``/api/swagger``: repoListPullRequests, repoCreatePullRequest, repoEditPullRequest): list
+``GET /pulls?state=all&sort=recentupdate&page=&limit=`` (no head filter: matched here; a short
+page ends the list), create ``POST /pulls``, update ``PATCH /pulls/{index}``. Auth:
+``Authorization: token <token>``. A merged pull request is ``state: closed`` with ``merged: true``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import httpx
+
+from ferryman.adapters.githost import base, http
+from ferryman.domain import errors
+from ferryman.ports import git
+
+KIND: Final = "gitea"
+PROVIDER: Final = "Gitea"
+MAX_BODY: Final = 65_536
+PAGE_SIZE: Final = 50
+MAX_PAGES: Final = 10
+
+
+def api_root(url: str) -> str:
+    """The API URL of the repository ``url`` names."""
+    parsed = base.parse_repository_url(url, provider=PROVIDER)
+    if len(parsed.segments) < 2:
+        raise base.invalid_url(url, provider=PROVIDER, expected="https://<host>/<owner>/<repo>")
+    *prefix, owner, repo = parsed.segments
+    context = "".join(f"/{segment}" for segment in prefix)
+    return f"{parsed.origin}{context}/api/v1/repos/{owner}/{repo}"
+
+
+def headers(token: str) -> dict[str, str]:
+    """Authentication headers."""
+    return {"Authorization": f"token {token}"}
+
+
+def list_call(*, page: int = 1) -> http.Call:
+    """One page of the repository's pull requests in every state, recently updated first."""
+    params = {"state": "all", "sort": "recentupdate", "page": str(page), "limit": str(PAGE_SIZE)}
+    return http.Call("GET", "/pulls", params=params)
+
+
+def create_call(*, head: str, base_branch: str, title: str, body: str) -> http.Call:
+    """Open a pull request."""
+    payload = {
+        "head": head,
+        "base": base_branch,
+        "title": title,
+        "body": base.bounded(body, MAX_BODY),
+    }
+    return http.Call("POST", "/pulls", json=payload, creating=True)
+
+
+def update_call(number: int, *, title: str, body: str) -> http.Call:
+    """Change the title and body of pull request ``number``."""
+    payload = {"title": title, "body": base.bounded(body, MAX_BODY)}
+    return http.Call("PATCH", f"/pulls/{number}", json=payload, creating=True)
+
+
+def parse(data: Any) -> git.PullRequest:
+    """A pull request from the API's JSON."""
+    if data.get("merged"):
+        state = git.PullRequestState.MERGED
+    elif data["state"] == "open":
+        state = git.PullRequestState.OPEN
+    else:
+        state = git.PullRequestState.CLOSED
+    return git.PullRequest(
+        number=int(data["number"]),
+        url=str(data["html_url"]),
+        state=state,
+        head=str(data["head"]["ref"]),
+        base=str(data["base"]["ref"]),
+        title=str(data.get("title") or ""),
+        body=str(data.get("body") or ""),
+    )
+
+
+class GiteaHost:
+    """One Gitea repository (implements ``ports.git.GitHost``)."""
+
+    def __init__(self, api: http.Api) -> None:
+        self._api = api
+
+    async def find_pull_requests(self, *, head: str, base: str) -> list[git.PullRequest]:
+        found: list[git.PullRequest] = []
+        for page in range(1, MAX_PAGES + 1):
+            items = _items(await self._api.json(list_call(page=page)))
+            found += [parse(item) for item in items]
+            if len(items) < PAGE_SIZE:
+                break
+        matching = [pr for pr in found if pr.head == head and pr.base == base]
+        return sorted(matching, key=lambda pr: pr.number, reverse=True)
+
+    async def create_pull_request(
+        self, *, head: str, base: str, title: str, body: str
+    ) -> git.PullRequest:
+        call = create_call(head=head, base_branch=base, title=title, body=body)
+        return parse(await self._api.json(call))
+
+    async def update_pull_request(
+        self, pull_request: git.PullRequest, *, title: str, body: str
+    ) -> git.PullRequest:
+        call = update_call(pull_request.number, title=title, body=body)
+        return parse(await self._api.json(call))
+
+
+def connect(
+    client: httpx.AsyncClient, url: str, *, token: str, pacer: base.Pacer, options: http.Options
+) -> GiteaHost:
+    """The host for repository ``url``, authenticated by ``token``."""
+    root = api_root(url)
+    api = http.Api(
+        client,
+        provider=PROVIDER,
+        root=root,
+        headers=headers(token),
+        token=token,
+        pacer=pacer,
+        pacing_key=base.pacing_key(httpx.URL(root).host, token),
+        options=options,
+    )
+    return GiteaHost(api)
+
+
+def _items(data: Any) -> list[Any]:
+    if not isinstance(data, list):
+        raise errors.TemporaryError(
+            f"{PROVIDER} API answered the pull request list with something else",
+            reason="ProviderUnavailable",
+        )
+    return data

@@ -1,0 +1,154 @@
+"""GitHub and GitHub Enterprise Server pull requests (REST API, ``/repos/{owner}/{repo}/pulls``).
+
+API root: ``https://api.github.com`` for github.com, ``<origin>/api/v3`` for an Enterprise
+host. Endpoints (docs.github.com/rest/pulls/pulls): list ``GET /pulls?state=all&head=&base=``
+(``Link: rel="next"`` pagination), create ``POST /pulls``, update ``PATCH /pulls/{number}``.
+Auth: ``Authorization: Bearer <token>``. A merged pull request is ``state: closed`` with
+``merged_at`` set.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import httpx
+
+from ferryman.adapters.githost import base, http
+from ferryman.domain import errors
+from ferryman.ports import git
+
+KIND: Final = "github"
+PROVIDER: Final = "GitHub"
+MAX_BODY: Final = 65_536
+PAGE_SIZE: Final = 100
+MAX_PAGES: Final = 10
+
+
+def api_root(url: str) -> str:
+    """The API URL of the repository ``url`` names."""
+    parsed = base.parse_repository_url(url, provider=PROVIDER)
+    if len(parsed.segments) != 2:
+        raise base.invalid_url(url, provider=PROVIDER, expected="https://<host>/<owner>/<repo>")
+    owner, repo = parsed.segments
+    origin = "https://api.github.com" if parsed.host == "github.com" else parsed.origin + "/api/v3"
+    return f"{origin}/repos/{owner}/{repo}"
+
+
+def headers(token: str) -> dict[str, str]:
+    """Authentication and media-type headers."""
+    return {
+        "Authorization": f"Bearer {token}",
+        "Accept": "application/vnd.github+json",
+        "X-GitHub-Api-Version": "2022-11-28",
+    }
+
+
+def list_call(*, owner: str, head: str, base_branch: str) -> http.Call:
+    """Pull requests in every state from ``owner:head`` into ``base_branch``."""
+    params = {"state": "all", "head": f"{owner}:{head}", "base": base_branch}
+    return http.Call("GET", "/pulls", params={**params, "per_page": str(PAGE_SIZE)})
+
+
+def create_call(*, head: str, base_branch: str, title: str, body: str) -> http.Call:
+    """Open a pull request."""
+    payload = {
+        "title": title,
+        "head": head,
+        "base": base_branch,
+        "body": base.bounded(body, MAX_BODY),
+    }
+    return http.Call("POST", "/pulls", json=payload, creating=True)
+
+
+def update_call(number: int, *, title: str, body: str) -> http.Call:
+    """Change the title and body of pull request ``number``."""
+    payload = {"title": title, "body": base.bounded(body, MAX_BODY)}
+    return http.Call("PATCH", f"/pulls/{number}", json=payload, creating=True)
+
+
+def parse(data: Any) -> git.PullRequest:
+    """A pull request from the API's JSON."""
+    if data.get("merged_at"):
+        state = git.PullRequestState.MERGED
+    elif data["state"] == "open":
+        state = git.PullRequestState.OPEN
+    else:
+        state = git.PullRequestState.CLOSED
+    return git.PullRequest(
+        number=int(data["number"]),
+        url=str(data["html_url"]),
+        state=state,
+        head=str(data["head"]["ref"]),
+        base=str(data["base"]["ref"]),
+        title=str(data.get("title") or ""),
+        body=str(data.get("body") or ""),
+    )
+
+
+def next_link(link_header: str) -> str | None:
+    """The ``rel="next"`` URL of an RFC 8288 ``Link`` header."""
+    for part in link_header.split(","):
+        target, _, params = part.partition(";")
+        if 'rel="next"' in params.replace(" ", ""):
+            return target.strip().strip("<>")
+    return None
+
+
+class GitHubHost:
+    """One GitHub repository (implements ``ports.git.GitHost``)."""
+
+    def __init__(self, api: http.Api, *, owner: str) -> None:
+        self._api = api
+        self._owner = owner
+
+    async def find_pull_requests(self, *, head: str, base: str) -> list[git.PullRequest]:
+        call: http.Call | None = list_call(owner=self._owner, head=head, base_branch=base)
+        found: list[git.PullRequest] = []
+        for _ in range(MAX_PAGES):
+            if call is None:
+                break
+            response = await self._api.send(call)
+            found += [parse(item) for item in _items(response.json())]
+            link = next_link(response.headers.get("link", ""))
+            call = http.Call("GET", url=link) if link else None
+        matching = [pr for pr in found if pr.head == head and pr.base == base]
+        return sorted(matching, key=lambda pr: pr.number, reverse=True)
+
+    async def create_pull_request(
+        self, *, head: str, base: str, title: str, body: str
+    ) -> git.PullRequest:
+        call = create_call(head=head, base_branch=base, title=title, body=body)
+        return parse(await self._api.json(call))
+
+    async def update_pull_request(
+        self, pull_request: git.PullRequest, *, title: str, body: str
+    ) -> git.PullRequest:
+        call = update_call(pull_request.number, title=title, body=body)
+        return parse(await self._api.json(call))
+
+
+def connect(
+    client: httpx.AsyncClient, url: str, *, token: str, pacer: base.Pacer, options: http.Options
+) -> GitHubHost:
+    """The host for repository ``url``, authenticated by ``token``."""
+    root = api_root(url)
+    api = http.Api(
+        client,
+        provider=PROVIDER,
+        root=root,
+        headers=headers(token),
+        token=token,
+        pacer=pacer,
+        pacing_key=base.pacing_key(httpx.URL(root).host, token),
+        options=options,
+    )
+    return GitHubHost(api, owner=base.parse_repository_url(url, provider=PROVIDER).segments[0])
+
+
+def _items(data: Any) -> list[Any]:
+    if not isinstance(data, list):
+        raise errors.TemporaryError(
+            f"{PROVIDER} API answered the pull request list with something else",
+            reason="ProviderUnavailable",
+        )
+    return data

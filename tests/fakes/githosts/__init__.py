@@ -1,0 +1,1 @@
+"""Fake hosting APIs, one module per provider, each answering its documented endpoints."""

@@ -1,0 +1,193 @@
+"""What every fake hosting API shares: PRs in memory, auth, scripted faults, a creation limit.
+
+A provider module subclasses ``FakeHost`` and implements ``route`` (its documented endpoints,
+request validation and JSON shapes). Everything lives on the instance — two fakes never share a
+pull request. Faults are scripted in order of ``faults``: each has a predicate, an answer and a
+count or a time window on the shared ``FakeClock``; ``hang`` stalls the request until the server
+stops or ``hang_seconds`` pass. ``creation_limit`` enforces GitHub's documented secondary rate
+limit shape (at most N content-creating requests per sliding minute; a 403 with Retry-After
+otherwise).
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+import re
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from fakes import gitserver
+from fakes.clock import FakeClock
+
+CREATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+@dataclasses.dataclass
+class Fault:
+    """A scripted answer for requests matching ``method``/``path_pattern``."""
+
+    status: int = 502
+    body: Any = dataclasses.field(default_factory=lambda: {"message": "Bad Gateway"})
+    headers: dict[str, str] = dataclasses.field(default_factory=dict)
+    method: str | None = None
+    path_pattern: str = ""
+    times: int | None = None  # answer this many times, or
+    until: float | None = None  # until this fake time (the outage window)
+    hang_seconds: float = 0.0  # stall first (a hanging provider)
+    hits: int = 0
+
+    def matches(self, request: gitserver.Request, now: float) -> bool:
+        if self.method is not None and request.method != self.method:
+            return False
+        if self.path_pattern and not re.search(self.path_pattern, request.path):
+            return False
+        if self.times is not None and self.hits >= self.times:
+            return False
+        return self.until is None or now < self.until
+
+
+@dataclasses.dataclass
+class Pull:
+    """A pull request, provider-neutral; each fake renders it in its own JSON shape."""
+
+    number: int
+    head: str
+    base: str
+    title: str
+    body: str
+    state: str = "open"  # open | closed | merged
+    version: int = 0
+
+
+class FakeHost(abc.ABC):
+    """Base of the five fake APIs."""
+
+    prefix = ""
+
+    def __init__(
+        self,
+        *,
+        token: str,
+        clock: FakeClock,
+        repository: Path | None = None,
+        creation_limit: int | None = None,
+        period: float = 60.0,
+    ) -> None:
+        self.token = token
+        self.clock = clock
+        self.repository = repository
+        self.creation_limit = creation_limit
+        self.period = period
+        self.base_url = ""
+        self.pulls: dict[int, Pull] = {}
+        self.requests: list[gitserver.Request] = []
+        self.faults: list[Fault] = []
+        self.created = 0
+        self.rate_limited = 0
+        self.creations: list[float] = []
+        self.stopping = threading.Event()
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------------ test controls
+
+    def open_pulls(self, head: str | None = None) -> list[Pull]:
+        return [p for p in self.pulls.values() if p.state == "open" and head in (None, p.head)]
+
+    def close(self, number: int) -> None:
+        self.pulls[number].state = "closed"
+
+    def merge(self, number: int) -> None:
+        """Mark merged and fast-forward the base branch to the head, as a merge button would."""
+        pull = self.pulls[number]
+        pull.state = "merged"
+        if self.repository is not None:
+            sha = gitserver.branches(self.repository)[pull.head]
+            gitserver.git(
+                "--git-dir", str(self.repository), "update-ref", f"refs/heads/{pull.base}", sha
+            )
+
+    def calls(self, method: str, pattern: str = "") -> list[gitserver.Request]:
+        return [r for r in self.requests if r.method == method and re.search(pattern, r.path)]
+
+    # ------------------------------------------------------------------------ request handling
+
+    def handle(self, request: gitserver.Request) -> gitserver.Response:
+        with self._lock:
+            self.requests.append(request)
+            fault = next((f for f in self.faults if f.matches(request, self.clock.now())), None)
+            if fault is not None:
+                fault.hits += 1
+        if fault is not None:
+            if fault.hang_seconds:
+                self.stopping.wait(fault.hang_seconds)
+            return gitserver.Response(fault.status, fault.body, dict(fault.headers))
+        if not request.path.startswith(self.prefix):
+            return self.error(404, "no such endpoint")
+        if not self.authorised(request):
+            return self.error(401, "Bad credentials")
+        with self._lock:
+            if request.method in CREATING and self.creation_limit is not None:
+                now = self.clock.now()
+                self.creations = [t for t in self.creations if t > now - self.period]
+                if len(self.creations) >= self.creation_limit:
+                    self.rate_limited += 1
+                    wait = int(self.creations[0] + self.period - now) + 1
+                    return gitserver.Response(
+                        403,
+                        {"message": "You have exceeded a secondary rate limit."},
+                        {"Retry-After": str(wait)},
+                    )
+                self.creations.append(now)
+            return self.route(request, request.path[len(self.prefix) :])
+
+    @abc.abstractmethod
+    def authorised(self, request: gitserver.Request) -> bool:
+        """Whether the request carries the token the way this provider documents."""
+
+    @abc.abstractmethod
+    def route(self, request: gitserver.Request, path: str) -> gitserver.Response:
+        """Answer a request to ``path`` (below ``prefix``)."""
+
+    def error(self, status: int, message: str) -> gitserver.Response:
+        return gitserver.Response(status, {"message": message})
+
+    # ------------------------------------------------------------------------ shared behaviour
+
+    def branch_exists(self, name: str) -> bool:
+        return self.repository is None or name in gitserver.branches(self.repository)
+
+    def add(self, *, head: str, base: str, title: str, body: str) -> Pull | None:
+        """Store a new PR; ``None`` when one is already open for (head, base)."""
+        if any(p.head == head and p.base == base for p in self.open_pulls()):
+            return None
+        pull = Pull(number=len(self.pulls) + 1, head=head, base=base, title=title, body=body)
+        self.pulls[pull.number] = pull
+        self.created += 1
+        return pull
+
+
+def require(payload: Any, fields: dict[str, type]) -> str | None:
+    """The first problem with ``payload`` against required ``fields`` (name → type), if any."""
+    if not isinstance(payload, dict):
+        return "the body must be a JSON object"
+    for name, kind in fields.items():
+        if not isinstance(payload.get(name), kind):
+            return f'"{name}" is required and must be a {kind.__name__}'
+    return None
+
+
+Route = Callable[[gitserver.Request, re.Match[str]], gitserver.Response]
+
+
+def dispatch(
+    routes: list[tuple[str, str, Route]], request: gitserver.Request, path: str
+) -> gitserver.Response | None:
+    """Call the first route whose method and full-match pattern fit."""
+    for method, pattern, handler in routes:
+        match = re.fullmatch(pattern, path)
+        if match and request.method == method:
+            return handler(request, match)
+    return None

@@ -1,0 +1,111 @@
+"""Fake GitHub (Enterprise) pull request API at ``/api/v3/repos/{owner}/{repo}``.
+
+Shapes follow https://docs.github.com/rest/pulls/pulls ("List pull requests", "Create a pull
+request", "Update a pull request"): ``head`` filter as ``owner:branch``, ``state=all``, ``Link``
+pagination, 422 "Validation Failed" for a missing head branch or a duplicate open pull request,
+``merged_at`` set on merged ones.
+"""
+
+from __future__ import annotations
+
+import re
+
+from fakes import gitserver
+from fakes.githosts import base
+
+
+class FakeGitHub(base.FakeHost):
+    """GitHub's pulls endpoints for one repository."""
+
+    def __init__(self, *, owner: str, repo: str, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.owner = owner
+        self.prefix = f"/api/v3/repos/{owner}/{repo}"
+        self.repo = repo
+
+    def repository_url(self) -> str:
+        return f"{self.base_url}/{self.owner}/{self.repo}.git"
+
+    def authorised(self, request: gitserver.Request) -> bool:
+        return request.headers.get("authorization") in (
+            f"Bearer {self.token}",
+            f"token {self.token}",
+        )
+
+    def route(self, request: gitserver.Request, path: str) -> gitserver.Response:
+        routes: list[tuple[str, str, base.Route]] = [
+            ("GET", "/pulls", self._list),
+            ("POST", "/pulls", self._create),
+            ("PATCH", r"/pulls/(\d+)", self._update),
+        ]
+        return base.dispatch(routes, request, path) or self.error(404, "Not Found")
+
+    def render(self, pull: base.Pull) -> dict[str, object]:
+        return {
+            "number": pull.number,
+            "html_url": f"{self.base_url}/{self.owner}/{self.repo}/pull/{pull.number}",
+            "state": "open" if pull.state == "open" else "closed",
+            "merged_at": "2026-11-28T16:00:00Z" if pull.state == "merged" else None,
+            "head": {"ref": pull.head, "label": f"{self.owner}:{pull.head}"},
+            "base": {"ref": pull.base},
+            "title": pull.title,
+            "body": pull.body,
+        }
+
+    def _list(self, request: gitserver.Request, match: re.Match[str]) -> gitserver.Response:
+        query = request.query
+        state = query.get("state", "open")
+        pulls = sorted(self.pulls.values(), key=lambda p: p.number, reverse=True)
+        if state != "all":
+            pulls = [p for p in pulls if (p.state == "open") == (state == "open")]
+        if "head" in query:
+            pulls = [p for p in pulls if f"{self.owner}:{p.head}" == query["head"]]
+        if "base" in query:
+            pulls = [p for p in pulls if p.base == query["base"]]
+        per_page = int(query.get("per_page", "30"))
+        page = int(query.get("page", "1"))
+        chosen = pulls[(page - 1) * per_page : page * per_page]
+        headers = {}
+        if page * per_page < len(pulls):
+            following = dict(query, page=str(page + 1))
+            link = f"{self.base_url}{request.path}?" + "&".join(
+                f"{k}={v}" for k, v in following.items()
+            )
+            headers["Link"] = f'<{link}>; rel="next"'
+        return gitserver.Response(200, [self.render(p) for p in chosen], headers)
+
+    def _create(self, request: gitserver.Request, match: re.Match[str]) -> gitserver.Response:
+        payload = request.json()
+        problem = base.require(payload, {"title": str, "head": str, "base": str})
+        if problem is None and not isinstance(payload.get("body", ""), str):
+            problem = '"body" must be a string'
+        if problem:
+            return gitserver.Response(422, {"message": "Validation Failed", "errors": [problem]})
+        if not self.branch_exists(payload["head"]):
+            return gitserver.Response(
+                422,
+                {"message": "Validation Failed", "errors": [{"field": "head", "code": "invalid"}]},
+            )
+        pull = self.add(
+            head=payload["head"],
+            base=payload["base"],
+            title=payload["title"],
+            body=payload.get("body", ""),
+        )
+        if pull is None:
+            message = f"A pull request already exists for {self.owner}:{payload['head']}."
+            return gitserver.Response(
+                422, {"message": "Validation Failed", "errors": [{"message": message}]}
+            )
+        return gitserver.Response(201, self.render(pull))
+
+    def _update(self, request: gitserver.Request, match: re.Match[str]) -> gitserver.Response:
+        pull = self.pulls.get(int(match[1]))
+        if pull is None:
+            return self.error(404, "Not Found")
+        payload = request.json()
+        if not isinstance(payload, dict) or not set(payload) <= {"title", "body", "state", "base"}:
+            return gitserver.Response(422, {"message": "Validation Failed"})
+        pull.title = payload.get("title", pull.title)
+        pull.body = payload.get("body", pull.body)
+        return gitserver.Response(200, self.render(pull))

@@ -1,0 +1,233 @@
+"""Provider request building and answer classification, without a network.
+
+URL → API root per provider (https only, plain http for 127.0.0.1), the documented request
+shapes each module builds, and how HTTP answers become Temporary/Permanent errors with reasons
+and delays (``httpx.MockTransport``).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from ferryman.adapters import githost
+from ferryman.adapters.githost import (
+    azure_devops,
+    base,
+    bitbucket_server,
+    gitea,
+    github,
+    gitlab,
+    http,
+)
+from ferryman.domain import errors
+
+NOW = 1_800_000_000.0
+HTTP_DATE = "Fri, 15 Jan 2027 08:00:40 GMT"  # NOW + 40 s
+EXHAUSTED = {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(int(NOW) + 90)}
+
+
+@pytest.mark.parametrize(
+    ("kind", "url", "root"),
+    [
+        (
+            "github",
+            "https://github.com/acme/deploy.git",
+            "https://api.github.com/repos/acme/deploy",
+        ),
+        (
+            "github",
+            "https://ghe.example.com/acme/deploy",
+            "https://ghe.example.com/api/v3/repos/acme/deploy",
+        ),
+        (
+            "github",
+            "http://127.0.0.1:8080/acme/deploy.git",
+            "http://127.0.0.1:8080/api/v3/repos/acme/deploy",
+        ),
+        (
+            "gitlab",
+            "https://gitlab.com/group/sub/deploy.git",
+            "https://gitlab.com/api/v4/projects/group%2Fsub%2Fdeploy",
+        ),
+        (
+            "bitbucket-server",
+            "https://bb.example.com/scm/OPS/deploy.git",
+            "https://bb.example.com/rest/api/1.0/projects/OPS/repos/deploy",
+        ),
+        (
+            "bitbucket-server",
+            "https://bb.example.com/ctx/scm/OPS/deploy.git",
+            "https://bb.example.com/ctx/rest/api/1.0/projects/OPS/repos/deploy",
+        ),
+        (
+            "azure-devops",
+            "https://dev.azure.com/acme/platform/_git/deploy",
+            "https://dev.azure.com/acme/platform/_apis/git/repositories/deploy",
+        ),
+        (
+            "azure-devops",
+            "https://acme@dev.azure.com/acme/platform/_git/deploy",
+            "https://dev.azure.com/acme/platform/_apis/git/repositories/deploy",
+        ),
+        (
+            "gitea",
+            "https://git.example.com/acme/deploy.git",
+            "https://git.example.com/api/v1/repos/acme/deploy",
+        ),
+    ],
+    ids=lambda value: value if "://" not in value else None,
+)
+def test_the_api_root_derives_from_the_repository_url(kind: str, url: str, root: str) -> None:
+    """One base URL serves Git and the API, as on every supported host."""
+    roots = {
+        "github": github.api_root,
+        "gitlab": gitlab.api_root,
+        "bitbucket-server": lambda u: bitbucket_server.locate(u)[0],
+        "azure-devops": lambda u: azure_devops.locate(u)[0],
+        "gitea": gitea.api_root,
+    }
+    assert roots[kind](url) == root
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://git.example.com/acme/deploy.git",  # clear text off loopback
+        "https://user:secret@github.com/acme/deploy.git",  # a password in the URL
+        "ssh://git@github.com/acme/deploy.git",
+        "https://github.com/acme",  # no repository
+    ],
+)
+def test_unusable_urls_are_refused_with_a_reason(url: str) -> None:
+    """The spec error is permanent and never echoes a password."""
+    with pytest.raises(errors.PermanentError) as raised:
+        github.api_root(url)
+    assert raised.value.reason == "InvalidRepositoryURL"
+    assert "secret" not in str(raised.value)
+
+
+async def test_an_unknown_provider_is_a_permanent_error() -> None:
+    """Admission should stop it; if it gets through, the record says why it stalls."""
+    async with httpx.AsyncClient() as client:
+        with pytest.raises(errors.PermanentError) as raised:
+            githost.Hosts(client).host("sourceforge", "https://example.com/a/b", token="t")
+    assert raised.value.reason == "InvalidProvider"
+
+
+def test_documented_request_shapes() -> None:
+    """Each provider's create call carries exactly the fields its API documents."""
+    assert github.create_call(head="h", base_branch="main", title="t", body="b").json == {
+        "title": "t",
+        "head": "h",
+        "base": "main",
+        "body": "b",
+    }
+    assert gitlab.create_call(head="h", base_branch="main", title="t", body="b").json == {
+        "source_branch": "h",
+        "target_branch": "main",
+        "title": "t",
+        "description": "b",
+    }
+    bitbucket = bitbucket_server.create_call(
+        key="OPS", slug="deploy", head="h", base_branch="main", title="t", body="b"
+    ).json
+    assert bitbucket["fromRef"] == {
+        "id": "refs/heads/h",
+        "repository": {"slug": "deploy", "project": {"key": "OPS"}},
+    }
+    assert bitbucket["toRef"]["id"] == "refs/heads/main"
+    azure = azure_devops.create_call(head="h", base_branch="main", title="t", body="x" * 5000)
+    assert azure.params == {"api-version": "7.1"}
+    assert len(azure.json["description"]) == azure_devops.MAX_BODY
+    assert azure.json["sourceRefName"] == "refs/heads/h"
+    assert gitea.list_call(page=2).params["state"] == "all"
+    assert bitbucket_server.update_call(3, version=7, title="t", body="b").json["version"] == 7
+    assert all(
+        call.creating
+        for call in (
+            github.update_call(1, title="t", body="b"),
+            gitlab.update_call(1, title="t", body="b"),
+            azure_devops.update_call(1, title="t", body="b"),
+            gitea.update_call(1, title="t", body="b"),
+        )
+    )
+
+
+def _api(handler: Any, pacer: base.Pacer | None = None) -> http.Api:
+    client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    return http.Api(
+        client,
+        provider="GitHub",
+        root="https://api.github.com/repos/acme/deploy",
+        headers={},
+        token="tok-secret",
+        pacer=pacer or base.Pacer(),
+        pacing_key="k",
+        options=http.Options(clock=lambda: NOW),
+    )
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "kind", "reason", "delay"),
+    [
+        (502, {}, errors.TemporaryError, "ProviderUnavailable", None),
+        (503, {"Retry-After": "30"}, errors.TemporaryError, "ProviderUnavailable", 30),
+        (429, {"Retry-After": HTTP_DATE}, errors.TemporaryError, "RateLimited", 40),
+        (403, EXHAUSTED, errors.TemporaryError, "RateLimited", 90),
+        (429, {}, errors.TemporaryError, "RateLimited", 60),
+        (409, {}, errors.TemporaryError, "Conflict", None),
+        (401, {}, errors.PermanentError, "CredentialsInvalid", None),
+        (403, {}, errors.PermanentError, "PermissionDenied", None),
+        (404, {}, errors.PermanentError, "RepositoryNotFound", None),
+        (422, {}, errors.PermanentError, "ValidationFailed", None),
+        (410, {}, errors.PermanentError, "RequestRejected", None),
+    ],
+)
+async def test_answers_become_errors_with_reasons_and_delays(
+    status: int,
+    headers: dict[str, str],
+    kind: type[errors.PromotionError],
+    reason: str,
+    delay: int | None,
+) -> None:
+    """The retry meaning is in the type; the provider's delay hint is honoured exactly."""
+    body = {"message": "echo tok-secret", "errors": [{"message": "detail"}]}
+    api = _api(lambda request: httpx.Response(status, json=body, headers=headers))
+
+    with pytest.raises(errors.PromotionError) as raised:
+        await api.send(http.Call("GET", "/pulls"))
+
+    assert type(raised.value) is kind
+    assert raised.value.reason == reason
+    if isinstance(raised.value, errors.TemporaryError):
+        assert raised.value.delay == (None if delay is None else timedelta(seconds=delay))
+    assert f"GitHub API answered {status} to GET /repos/acme/deploy/pulls" in str(raised.value)
+    assert "tok-secret" not in str(raised.value)
+
+
+async def test_a_pagination_link_to_another_host_is_not_followed() -> None:
+    """The token is never sent to an origin other than the repository's API."""
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url))
+        return httpx.Response(200, json=[])
+
+    with pytest.raises(errors.TemporaryError):
+        await _api(handler).send(http.Call("GET", url="https://evil.example.com/steal"))
+    assert seen == []
+
+
+async def test_a_connection_failure_is_temporary() -> None:
+    """Refused connections and DNS failures are retried later."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused", request=request)
+
+    with pytest.raises(errors.TemporaryError) as raised:
+        await _api(handler).send(http.Call("GET", "/pulls"))
+    assert raised.value.reason == "ProviderUnavailable"
