@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: test lint typecheck contracts unit manifests bench stress clean
+.PHONY: test lint typecheck contracts manifests clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 ## test: lint, type-check, architecture contracts and the whole pytest suite with coverage
-test: $(STAMP) lint typecheck contracts
+test: $(STAMP) browser lint typecheck contracts
 	$(BIN)/python -m pytest --cov --cov-report=term $(PYTEST_ARGS)
 	$(BIN)/python -m coverage report --include='src/ferryman/domain/*' --fail-under=100
 
@@ -35,3 +35,13 @@ manifests: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage build src/*.egg-info
+
+.PHONY: demo browser
+
+## demo: Ferryman on this machine — embedded API, controller, web UI, local Flux and a demo pipeline
+demo: $(STAMP)
+	$(BIN)/ferryman up --dir .ferryman $(DEMO_ARGS)
+
+## browser: Debian's chromium for the end-to-end tests (Playwright drives it; never a downloaded one)
+browser:
+	@command -v chromium >/dev/null || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 
@@ -17,4 +19,26 @@ def apiserver(
     data_dir: str, host: str, port: int, token_file: str | None, enable_fault_injection: bool
 ) -> None:
     """Serve a Kubernetes-compatible API backed by SQLite (for the no-cluster mode and tests)."""
-    raise click.ClickException("the embedded API server is being built")
+    from ferryman.embedded.apiserver import server  # heavy imports only for this command
+
+    try:
+        instance = server.EmbeddedApiServer(
+            server.ServerConfig(
+                data_dir=Path(data_dir),
+                host=host,
+                port=port,
+                token_file=Path(token_file) if token_file else None,
+                fault_injection=enable_fault_injection,
+            )
+        )
+    except OSError as exc:
+        raise click.ClickException(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+        ) from exc
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(
+        f"ferryman apiserver listening on {instance.url} (kubeconfig: {instance.kubeconfig_path})",
+        nl=True,
+    )
+    instance.run()

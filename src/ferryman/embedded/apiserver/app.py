@@ -1,0 +1,247 @@
+"""The ASGI application: authentication, request attributes, the authorizer hook, fault injection,
+bounded bodies, and dispatch to discovery, OpenAPI, health, debug and resource handlers.
+
+``ApiServerApp`` owns the store, registry and watch hub. Everything runs on the server's event
+loop thread; its Python fault-injection methods must be called there (``server.py`` marshals).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.types import Receive, Scope, Send
+
+from ferryman.embedded.apiserver import auth, discovery, errors, faults, openapi, routing
+from ferryman.embedded.apiserver.handlers import JSON, ResourceHandlers, json_response
+from ferryman.embedded.apiserver.objects import ObjectApi
+from ferryman.embedded.apiserver.registry import Registry
+from ferryman.embedded.apiserver.store import Store
+from ferryman.embedded.apiserver.watch import WatchHub
+
+#: kube-apiserver's limit on request bodies.
+MAX_BODY_BYTES = 3 * 1024 * 1024
+VERSION_INFO = {
+    "major": "1",
+    "minor": "32",
+    "gitVersion": "v1.32.0+ferryman",
+    "gitCommit": "0000000000000000000000000000000000000000",
+    "gitTreeState": "clean",
+    "buildDate": "2026-01-01T00:00:00Z",
+    "goVersion": "go1.23.0",
+    "compiler": "gc",
+    "platform": "linux/amd64",
+}
+_NOT_FOUND = "the server could not find the requested resource"
+_HEALTH = frozenset(("/healthz", "/readyz", "/livez"))
+
+
+class ApiServerApp:
+    """One embedded API server's request handling (see the module docstring)."""
+
+    def __init__(
+        self,
+        store: Store,
+        tokens: auth.TokenTable,
+        *,
+        authorizer: auth.Authorizer = auth.allow_authenticated,
+        fault_injection: bool = False,
+        bookmark_interval: float = 60.0,
+        server_address: str = "127.0.0.1:6443",
+    ) -> None:
+        self.store = store
+        self.tokens = tokens
+        self.registry = Registry()
+        self.api = ObjectApi(store, self.registry)
+        self.api.bootstrap()
+        self.hub = WatchHub(bookmark_interval=bookmark_interval)
+        self.faults = faults.Faults()
+        self.fault_injection = fault_injection
+        self.openapi = openapi.OpenAPICache(self.registry)
+        self.server_address = server_address
+        self.handlers = ResourceHandlers(self.api, self.hub, tokens, authorizer)
+
+    @property
+    def authorizer(self) -> auth.Authorizer:
+        """The authorization hook; assign to replace it (e.g. with the RBAC evaluator)."""
+        return self.handlers.authorizer
+
+    @authorizer.setter
+    def authorizer(self, value: auth.Authorizer) -> None:
+        self.handlers.authorizer = value
+
+    # ---------------------------------------------------- fault injection API
+    def compact(self) -> int:
+        """Forget the event log: older resourceVersions now answer 410. Returns the compacted RV."""
+        self.store.compact()
+        return self.store.compacted_rv
+
+    def drop_watches(self) -> int:
+        """Close every open watch stream; returns how many were open."""
+        return self.hub.drop_all()
+
+    def add_fault(self, rule: faults.FaultRule) -> None:
+        """Answer the next ``rule.count`` matching requests with ``rule.code`` (or delay them)."""
+        self.faults.add(rule)
+
+    def clear_faults(self) -> None:
+        """Remove every injected fault."""
+        self.faults.clear()
+
+    # ------------------------------------------------------------------- ASGI
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        if scope["type"] != "http":
+            return
+        request = Request(scope, receive)
+        try:
+            response = await self._dispatch(request)
+        except errors.ApiError as exc:
+            response = json_response(exc.to_status(), exc.code)
+        await response(scope, receive, send)
+
+    async def _dispatch(self, request: Request) -> Response:
+        path = request.url.path
+        if len(path) > 1 and path.endswith("/"):
+            path = path.rstrip("/") or "/"
+        method = request.method
+        if path in _HEALTH:
+            return PlainTextResponse("ok")
+        if path == "/debug" or path.startswith("/debug/"):
+            return await self._debug(request, path)
+        user = self.tokens.authenticate(request.headers.get("authorization"))
+        if user is None:
+            raise errors.unauthorized()
+        watch = routing.parse_bool(request.query_params.get("watch"), name="watch")
+        info = routing.parse(method, path, watch=watch)
+        if len(self.faults):
+            rule = self.faults.take(method, info.verb, path)
+            if rule is not None:
+                if rule.latency_ms:
+                    await asyncio.sleep(rule.latency_ms / 1000)
+                if rule.code:
+                    raise rule.error()
+        self._authorize(user, info)
+        if info.is_resource_request and info.resource:
+            body = (
+                await self._read_body(request)
+                if method in ("POST", "PUT", "PATCH", "DELETE")
+                else b""
+            )
+            return await self.handlers.handle(request, info, user, body)
+        if method not in ("GET", "HEAD"):
+            raise errors.method_not_allowed()
+        return self._non_resource(request, path, info)
+
+    def _authorize(self, user: auth.User, info: routing.RequestInfo) -> None:
+        attributes = auth.Attributes(
+            user=user,
+            verb=info.verb,
+            path=info.path,
+            is_resource_request=info.is_resource_request and bool(info.resource),
+            api_group=info.group,
+            api_version=info.version,
+            resource=info.resource,
+            subresource=info.subresource,
+            namespace=info.namespace,
+            name=info.name,
+        )
+        allowed, reason = self.handlers.authorizer(attributes)
+        if not allowed:
+            raise errors.forbidden(
+                auth.forbidden_message(attributes, reason),
+                name=info.name,
+                group=info.group,
+                kind=info.resource,
+            )
+
+    @staticmethod
+    async def _read_body(request: Request) -> bytes:
+        length = request.headers.get("content-length")
+        limit_message = f"Request entity too large: limit is {MAX_BODY_BYTES}"
+        if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
+            raise errors.too_large(limit_message)
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                raise errors.too_large(limit_message)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    # ---------------------------------------------------------- non-resource
+    def _non_resource(self, request: Request, path: str, info: routing.RequestInfo) -> Response:
+        accept = request.headers.get("accept", "")
+        registry = self.registry
+        if path == "/version":
+            return json_response(VERSION_INFO)
+        if path in ("/api", "/apis"):
+            if discovery.wants_aggregated(accept):
+                doc = discovery.aggregated(registry, core=path == "/api")
+                return Response(
+                    json.dumps(doc).encode(), media_type=discovery.AGGREGATED_CONTENT_TYPE
+                )
+            if path == "/api":
+                return json_response(discovery.api_versions(self.server_address))
+            return json_response(discovery.group_list(registry))
+        if info.version:
+            resources = discovery.resource_list(registry, info.group, info.version)
+            if resources is not None:
+                return json_response(resources)
+        elif path.startswith("/apis/") and path.count("/") == 2:
+            group = discovery.api_group(registry, path.split("/")[2])
+            if group is not None:
+                return json_response(group)
+        if path == "/openapi/v3":
+            return json_response(self.openapi.index())
+        if path.startswith("/openapi/v3/"):
+            raw = self.openapi.get(path[len("/openapi/v3/") :])
+            if raw is not None:
+                return Response(raw, media_type=JSON)
+        raise errors.ApiError(404, "NotFound", _NOT_FOUND)
+
+    # ----------------------------------------------------------------- debug
+    async def _debug(self, request: Request, path: str) -> Response:
+        if not self.fault_injection:
+            raise errors.ApiError(404, "NotFound", _NOT_FOUND)
+        method = request.method
+        result: dict[str, Any] = {}
+        if path == "/debug/compact" and method == "POST":
+            result["compactedResourceVersion"] = str(self.compact())
+        elif path == "/debug/drop-watches" and method == "POST":
+            result["droppedWatches"] = self.drop_watches()
+        elif path == "/debug/compact-and-drop-watches" and method == "POST":
+            result["compactedResourceVersion"] = str(self.compact())
+            result["droppedWatches"] = self.drop_watches()
+        elif path == "/debug/faults" and method == "POST":
+            body = await self._read_body(request)
+            try:
+                data = json.loads(body)
+            except ValueError as exc:
+                raise errors.bad_request(f"the fault rule is not valid JSON: {exc}") from exc
+            self.add_fault(faults.FaultRule.from_json(data))
+            result["activeFaults"] = len(self.faults)
+        elif path == "/debug/faults" and method == "DELETE":
+            self.clear_faults()
+            result["activeFaults"] = 0
+        else:
+            raise errors.ApiError(404, "NotFound", _NOT_FOUND)
+        return json_response(
+            {
+                "kind": "Status",
+                "apiVersion": "v1",
+                "metadata": {},
+                "status": "Success",
+                "details": result,
+            }
+        )

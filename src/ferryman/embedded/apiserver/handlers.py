@@ -1,0 +1,349 @@
+"""HTTP handling of resource requests: query options in, ``ObjectApi`` verbs, JSON or Table out.
+
+Body decoding (``decode_body``) and patch-type dispatch are each in one function so new content
+types (kubectl's protobuf) are wired in one place. The create-only review endpoints (TokenReview,
+SelfSubjectReview, (Self|Local)SubjectAccessReview) answer from the token table and the authorizer.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import yaml
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from ferryman.embedded.apiserver import auth, errors, patches, tables, watch
+from ferryman.embedded.apiserver.admission import WriteOptions
+from ferryman.embedded.apiserver.objects import ListOptions, ObjectApi
+from ferryman.embedded.apiserver.registry import REVIEW_KINDS, ResourceType
+from ferryman.embedded.apiserver.routing import RequestInfo, parse_bool
+from ferryman.embedded.apiserver.store import dumps
+
+JSON = "application/json"
+_JSON_TYPES = ("application/json", "")
+_YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml")
+
+
+def json_response(obj: Any, status: int = 200, warnings: list[str] | None = None) -> Response:
+    """A JSON response, with one ``Warning: 299`` header per warning."""
+    response = Response(dumps(obj).encode(), status_code=status, media_type=JSON)
+    for text in warnings or ():
+        response.raw_headers.append((b"warning", ("299 - " + json.dumps(text)).encode()))
+    return response
+
+
+def media_type(header: str | None) -> str:
+    """The bare media type of a Content-Type header."""
+    return (header or "").split(";")[0].strip().lower()
+
+
+def decode_body(content_type: str | None, body: bytes) -> Any:
+    """Decode a create/update body; the one place to add content types."""
+    kind = media_type(content_type)
+    if kind in _JSON_TYPES or kind == "*/*":
+        try:
+            return json.loads(body)
+        except ValueError as exc:
+            raise errors.bad_request(f"couldn't get version/kind; json parse error: {exc}") from exc
+    if kind in _YAML_TYPES:
+        try:
+            return yaml.safe_load(body)
+        except yaml.YAMLError as exc:
+            raise errors.bad_request(f"couldn't get version/kind; yaml parse error: {exc}") from exc
+    raise errors.unsupported_media_type("application/json, application/yaml")
+
+
+def wants_table(accept: str) -> bool:
+    """Whether the client asked for ``as=Table`` (kubectl get does)."""
+    return "as=Table" in accept and "g=meta.k8s.io" in accept
+
+
+class ResourceHandlers:
+    """Serves every resource URL (see the module docstring)."""
+
+    def __init__(
+        self,
+        api: ObjectApi,
+        hub: watch.WatchHub,
+        tokens: auth.TokenTable,
+        authorizer: auth.Authorizer,
+    ) -> None:
+        self.api = api
+        self.hub = hub
+        self.tokens = tokens
+        self.authorizer = authorizer
+
+    # ------------------------------------------------------------------ entry
+    async def handle(
+        self, request: Request, info: RequestInfo, user: auth.User, body: bytes
+    ) -> Response:
+        """Dispatch one resource request (auth already done)."""
+        rt = self.api.registry.lookup(info.group, info.version, info.resource)
+        if rt is None or (info.subresource and (info.subresource != "status" or not rt.status)):
+            raise errors.ApiError(
+                404, "NotFound", "the server could not find the requested resource"
+            )
+        if rt.namespaced and info.resource != "namespaces":
+            ns: str | None = info.namespace or None
+            if info.name and not ns:
+                raise errors.ApiError(
+                    404, "NotFound", "the server could not find the requested resource"
+                )
+        else:
+            if info.namespace and info.resource != "namespaces":
+                raise errors.ApiError(
+                    404, "NotFound", "the server could not find the requested resource"
+                )
+            ns = ""
+        if info.verb not in rt.verbs:
+            raise errors.method_not_allowed(
+                f'{info.verb} is not supported on resources of kind "{rt.qualified}"'
+            )
+        if rt.plural in REVIEW_KINDS:
+            return self._review(
+                rt, info, user, decode_body(request.headers.get("content-type"), body)
+            )
+        q = request.query_params
+        store_ns = ns or ""
+        if info.verb == "get":
+            obj = self.api.get(rt, store_ns, info.name)
+            return self._render(request, rt, [obj], obj["metadata"], single=obj)
+        if info.verb == "list":
+            listed = self.api.list_objects(rt, ns, self._list_options(q))
+            return self._render(
+                request, rt, listed["items"], listed["metadata"], single=None, listed=listed
+            )
+        if info.verb == "watch":
+            return self._watch(request, rt, ns)
+        opts = self._write_options(q, request)
+        if info.verb == "create":
+            result = self.api.create(
+                rt, store_ns, decode_body(request.headers.get("content-type"), body), opts
+            )
+            return json_response(result.obj, 201, result.warnings)
+        if info.verb == "update":
+            result = self.api.update(
+                rt,
+                store_ns,
+                info.name,
+                decode_body(request.headers.get("content-type"), body),
+                opts,
+                subresource=info.subresource,
+            )
+            return json_response(result.obj, 200, result.warnings)
+        if info.verb == "patch":
+            content_type = media_type(request.headers.get("content-type"))
+            if content_type not in patches.SUPPORTED:
+                raise errors.unsupported_media_type(", ".join(patches.SUPPORTED))
+            doc = patches.decode(content_type, body)
+            result = self.api.patch(
+                rt, store_ns, info.name, content_type, doc, opts, subresource=info.subresource
+            )
+            return json_response(result.obj, 201 if result.created else 200, result.warnings)
+        options = self._delete_options(q, body)
+        if options.get("dryRun"):
+            opts = WriteOptions(
+                dry_run=True,
+                field_manager=opts.field_manager,
+                field_validation=opts.field_validation,
+            )
+        if info.verb == "delete":
+            obj, _finished = self.api.delete(rt, store_ns, info.name, options, opts)
+            if (
+                rt.is_custom
+                or rt.plural in ("namespaces", "customresourcedefinitions")
+                or obj["metadata"].get("deletionTimestamp")
+            ):
+                return json_response(obj)
+            return json_response(
+                {
+                    "kind": "Status",
+                    "apiVersion": "v1",
+                    "metadata": {},
+                    "status": "Success",
+                    "details": {
+                        "name": info.name,
+                        "group": rt.group,
+                        "kind": rt.plural,
+                        "uid": obj["metadata"].get("uid", ""),
+                    },
+                }
+            )
+        return json_response(
+            self.api.delete_collection(rt, ns, self._list_options(q), options, opts)
+        )
+
+    # ---------------------------------------------------------------- options
+    @staticmethod
+    def _list_options(q: Any) -> ListOptions:
+        limit = q.get("limit") or "0"
+        try:
+            limit_value = int(limit)
+        except ValueError:
+            raise errors.bad_request(f"invalid limit: {limit!r}") from None
+        return ListOptions(
+            label_selector=q.get("labelSelector", ""),
+            field_selector=q.get("fieldSelector", ""),
+            limit=max(limit_value, 0),
+            continue_token=q.get("continue", ""),
+            resource_version=q.get("resourceVersion", ""),
+            resource_version_match=q.get("resourceVersionMatch", ""),
+        )
+
+    @staticmethod
+    def _write_options(q: Any, request: Request) -> WriteOptions:
+        dry_run = q.getlist("dryRun")
+        for value in dry_run:
+            if value != "All":
+                raise errors.bad_request(
+                    f'unsupported dryRun value "{value}": only "All" is supported'
+                )
+        manager = q.get("fieldManager", "")
+        if not manager and media_type(request.headers.get("content-type")) != patches.APPLY:
+            # Kubernetes names an unnamed manager after the client's user agent.
+            manager = request.headers.get("user-agent", "").split("/")[0]
+        return WriteOptions(
+            dry_run=bool(dry_run),
+            field_manager=manager,
+            field_validation=q.get("fieldValidation", "Warn") or "Warn",
+            force=parse_bool(q.get("force"), name="force"),
+        )
+
+    @staticmethod
+    def _delete_options(q: Any, body: bytes) -> dict[str, Any]:
+        options: dict[str, Any] = {}
+        if body.strip():
+            try:
+                options = json.loads(body)
+            except ValueError as exc:
+                raise errors.bad_request(f"couldn't decode DeleteOptions: {exc}") from exc
+            if not isinstance(options, dict):
+                raise errors.bad_request("DeleteOptions must be a JSON object")
+        if q.getlist("dryRun"):
+            options["dryRun"] = q.getlist("dryRun")
+        return options
+
+    # -------------------------------------------------------------- rendering
+    def _render(
+        self,
+        request: Request,
+        rt: ResourceType,
+        objs: list[dict[str, Any]],
+        meta: dict[str, Any],
+        *,
+        single: dict[str, Any] | None,
+        listed: dict[str, Any] | None = None,
+    ) -> Response:
+        accept = request.headers.get("accept", "")
+        if wants_table(accept):
+            list_meta = {"resourceVersion": meta.get("resourceVersion", "")}
+            if listed is not None and meta.get("continue"):
+                list_meta["continue"] = meta["continue"]
+            include = request.query_params.get("includeObject", "Metadata")
+            return json_response(tables.table(rt, objs, list_meta, include_object=include))
+        return json_response(single if single is not None else listed)
+
+    def _watch(self, request: Request, rt: ResourceType, ns: str | None) -> Response:
+        q = request.query_params
+        try:
+            timeout = float(q.get("timeoutSeconds") or 0)
+        except ValueError:
+            raise errors.bad_request(
+                f"invalid timeoutSeconds: {q.get('timeoutSeconds')!r}"
+            ) from None
+        opts = watch.WatchOptions(
+            resource_version=q.get("resourceVersion", ""),
+            allow_bookmarks=parse_bool(q.get("allowWatchBookmarks"), name="allowWatchBookmarks"),
+            timeout_seconds=timeout,
+            send_initial_events=parse_bool(q.get("sendInitialEvents"), name="sendInitialEvents"),
+        )
+        list_opts = self._list_options(q)
+        list_opts.predicate(rt)  # a bad selector is a 400 before the stream starts
+        as_table = wants_table(request.headers.get("accept", ""))
+        include = q.get("includeObject", "Metadata")
+
+        def encode(kind: str, obj: dict[str, Any]) -> bytes:
+            if as_table and kind in ("ADDED", "MODIFIED", "DELETED"):
+                obj = tables.table(
+                    rt,
+                    [obj],
+                    {"resourceVersion": obj["metadata"].get("resourceVersion", "")},
+                    include_object=include,
+                )
+            return (dumps({"type": kind, "object": obj}) + "\n").encode()
+
+        events: AsyncIterator[bytes] = watch.stream(
+            self.api, self.hub, rt, ns, list_opts, opts, encode
+        )
+        return StreamingResponse(
+            events, media_type=JSON, headers={"Cache-Control": "no-cache, private"}
+        )
+
+    # ---------------------------------------------------------------- reviews
+    def _review(self, rt: ResourceType, info: RequestInfo, user: auth.User, body: Any) -> Response:
+        if not isinstance(body, dict):
+            raise errors.bad_request(f"the body of a {rt.kind} must be a JSON object")
+        spec = body.get("spec") or {}
+        out = {
+            "apiVersion": rt.api_version,
+            "kind": rt.kind,
+            "metadata": body.get("metadata") or {},
+            "spec": spec,
+        }
+        if rt.plural == "tokenreviews":
+            found = self.tokens.lookup(str(spec.get("token", "")))
+            out["status"] = (
+                {
+                    "authenticated": True,
+                    "user": {
+                        "username": found.name,
+                        "uid": found.uid,
+                        "groups": list(found.groups),
+                    },
+                }
+                if found
+                else {"authenticated": False, "error": "invalid bearer token"}
+            )
+        elif rt.plural == "selfsubjectreviews":
+            out["status"] = {
+                "userInfo": {"username": user.name, "uid": user.uid, "groups": list(user.groups)}
+            }
+        else:
+            if rt.plural == "selfsubjectaccessreviews":
+                subject = user
+            else:
+                subject = auth.User(
+                    str(spec.get("user", "")),
+                    str(spec.get("uid", "")),
+                    tuple(spec.get("groups") or ()),
+                )
+            res = spec.get("resourceAttributes")
+            non = spec.get("nonResourceAttributes") or {}
+            if rt.plural == "localsubjectaccessreviews" and isinstance(res, dict):
+                res = {**res, "namespace": info.namespace}
+            if isinstance(res, dict):
+                attrs = auth.Attributes(
+                    user=subject,
+                    verb=str(res.get("verb", "")),
+                    path="",
+                    is_resource_request=True,
+                    api_group=str(res.get("group", "")),
+                    api_version=str(res.get("version", "")),
+                    resource=str(res.get("resource", "")),
+                    subresource=str(res.get("subresource", "")),
+                    namespace=str(res.get("namespace", "")),
+                    name=str(res.get("name", "")),
+                )
+            else:
+                attrs = auth.Attributes(
+                    user=subject,
+                    verb=str(non.get("verb", "")),
+                    path=str(non.get("path", "")),
+                    is_resource_request=False,
+                )
+            allowed, reason = self.authorizer(attrs)
+            out["status"] = {"allowed": allowed, **({"reason": reason} if reason else {})}
+        return json_response(out, 201)
