@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
+import httpx
 import uvicorn
 from prometheus_client import make_asgi_app
 from starlette.applications import Starlette
@@ -18,11 +21,15 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Mount, Route
 
 from ferryman.adapters import clock as clock_adapter
+from ferryman.adapters import githost, gitrepo
+from ferryman.adapters.kubernetes import auth as auth_adapter
 from ferryman.adapters.kubernetes import cluster as cluster_adapter
-from ferryman.adapters.kubernetes import clusters, events, leases, pipelines
+from ferryman.adapters.kubernetes import clusters, events, leases, pipelines, secrets
 from ferryman.controller import leader, manager, reconciler
-from ferryman.controller.strategies import notification
+from ferryman.controller import strategies as strategy_registry
 from ferryman.ports import promotion
+from ferryman.server import app as server_app
+from ferryman.server import deps as server_deps_mod
 from ferryman.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -36,7 +43,9 @@ class Controller:
     manager: manager.Manager
     reconciler: reconciler.Reconciler
     directory: clusters.GitopsClusterDirectory
+    http: httpx.AsyncClient | None = None
     servers: list[uvicorn.Server] = field(default_factory=list)
+    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     async def start(self) -> None:
         """Start informers, workers and leader election; return once Pipelines are cached."""
@@ -48,6 +57,10 @@ class Controller:
             server.should_exit = True
         await self.manager.stop()
         await self.directory.close()
+        if self.http is not None:
+            await self.http.aclose()
+        for close in self.closers:
+            await close()
 
 
 def build_controller(
@@ -64,9 +77,15 @@ def build_controller(
     directory = clusters.GitopsClusterDirectory(local)
     sink = events.LightkubeEventSink(local.client, instance=settings.identity)
     clock = clock_adapter.SystemClock()
-    chosen: dict[str, promotion.PromotionStrategy] = {
-        "notification": notification.NotificationStrategy(sink)
-    }
+    http_client = httpx.AsyncClient(timeout=30.0)
+    chosen = strategy_registry.build_all(
+        workspaces=gitrepo.GitRepositories(
+            cache_dir=Path(settings.git_cache_dir) if settings.git_cache_dir else None
+        ),
+        hosts=githost.Hosts(http_client),
+        secrets=secrets.LightkubeSecretReader(local.client),
+        events=sink,
+    )
     chosen.update(strategies or {})
     elector = None
     if settings.leader_elect:
@@ -95,7 +114,9 @@ def build_controller(
         owner=settings.identity,
         checkpoint=checkpoint or (lambda label: None),
     )
-    return Controller(settings=settings, manager=runtime, reconciler=rec, directory=directory)
+    return Controller(
+        settings=settings, manager=runtime, reconciler=rec, directory=directory, http=http_client
+    )
 
 
 def health_app(controller: Controller) -> Starlette:
@@ -121,17 +142,91 @@ def health_app(controller: Controller) -> Starlette:
 
 
 async def run_controller(settings: Settings) -> None:
-    """Run a controller until cancelled (SIGINT/SIGTERM stop it cleanly)."""
+    """Run a controller with its health/metrics and webhook/approval/UI servers until cancelled."""
     controller = build_controller(settings)
     host, port = settings.address("health")
-    server = uvicorn.Server(
+    health = uvicorn.Server(
         uvicorn.Config(health_app(controller), host=host, port=port, log_level="warning")
     )
-    controller.servers.append(server)
-    serving = asyncio.ensure_future(server.serve())
+    controller.servers += [health, build_server(settings, controller)]
+    serving = [asyncio.ensure_future(server.serve()) for server in controller.servers]
     try:
         await controller.start()
         log.info("Controller started identity=%s workers=%d", settings.identity, settings.workers)
-        await serving
+        await asyncio.gather(*serving)
     finally:
         await controller.stop()
+
+
+@dataclass(frozen=True)
+class QueueTrigger:
+    """``ports.auth.Trigger`` over the controller's work queue (every replica has one)."""
+
+    controller: Controller
+
+    def enqueue(self, namespace: str, name: str) -> None:
+        """Queue ``namespace/name``; the workers reconcile it (promoting only on the leader)."""
+        self.controller.manager.queue.add((namespace, name))
+
+
+def server_deps(
+    settings: Settings,
+    controller: Controller,
+    *,
+    kubeconfig: dict[str, object] | None = None,
+    max_concurrency: int = 256,
+) -> server_deps_mod.Deps:
+    """What the webhook/approval/UI server of one replica needs, wired to real adapters.
+
+    It gets its own client to the controller's cluster (TokenReview, SubjectAccessReview, Secrets,
+    status writes) and enqueues reconciles into ``controller``'s work queue.
+    """
+    local = cluster_adapter.LightkubeCluster.connect(
+        "", path=settings.kubeconfig, document=kubeconfig, context=settings.context
+    )
+    controller.closers.append(local.close)
+    return server_deps_mod.Deps(
+        store=pipelines.LightkubePipelineStore(local.client),
+        cluster=local,
+        secrets=secrets.LightkubeSecretReader(local.client),
+        events=events.LightkubeEventSink(local.client, instance=settings.identity),
+        authenticator=auth_adapter.LightkubeAuthenticator(local.client),
+        reviewer=auth_adapter.LightkubeAccessReviewer(local.client),
+        trigger=QueueTrigger(controller),
+        clock=clock_adapter.SystemClock(),
+        options=server_deps_mod.Options(
+            enable_legacy_approval=settings.enable_legacy_approval,
+            max_concurrency=max_concurrency,
+        ),
+    )
+
+
+def build_server(
+    settings: Settings,
+    controller: Controller,
+    *,
+    kubeconfig: dict[str, object] | None = None,
+    max_concurrency: int = 256,
+) -> uvicorn.Server:
+    """The webhook/approval/UI server of one replica, on ``settings.http_addr``.
+
+    uvicorn bounds what the app cannot: header size (64 KiB), idle keep-alive connections (5 s),
+    in-flight connections (a backstop above the app's own 503 limit) and shutdown drain time
+    (5 s). Proxy headers are ignored: nothing is keyed on client-supplied addresses.
+    """
+    deps = server_deps(settings, controller, kubeconfig=kubeconfig, max_concurrency=max_concurrency)
+    host, port = settings.address("http")
+    config = uvicorn.Config(
+        server_app.create_site(deps),
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        proxy_headers=False,
+        server_header=False,
+        timeout_keep_alive=5,
+        timeout_graceful_shutdown=5,
+        limit_concurrency=max_concurrency * 4,
+        h11_max_incomplete_event_size=64 * 1024,
+    )
+    return uvicorn.Server(config)

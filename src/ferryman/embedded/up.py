@@ -1,0 +1,241 @@
+"""``ferryman up``: the whole system in one process, on one laptop, with no cluster.
+
+Parts, started in this order and stopped in reverse:
+
+1. the embedded Kubernetes-compatible API server (state in ``<dir>/``: SQLite, admin token, TLS
+   certificate; ``<dir>/kubeconfig`` for ``kubectl``) in its own thread;
+2. the demo (unless ``demo=False``): its Git repository, users, RBAC and Pipeline, each created
+   only when missing, so a restart resumes where the last run stopped;
+3. the controller (informers, reconciler, the ``git-push`` and ``notification`` strategies);
+4. the HTTP server: web UI, approval API, read API and Flux webhook on one port;
+5. the local Flux applier (``embedded.flux``) for the demo repository.
+
+State lives only in the API server's database and the Git repository, both on disk; every
+promotion is crash-safe (DESIGN §4), so stopping at any point and running again neither loses an
+approval nor pushes a commit twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import signal
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Final, TextIO
+
+import uvicorn
+import yaml
+
+from ferryman import bootstrap
+from ferryman.embedded import demo, flux
+from ferryman.embedded.apiserver import kubeconfig as kubeconfig_writer
+from ferryman.embedded.apiserver import server as api_server
+from ferryman.server import app as server_app
+from ferryman.settings import Settings
+
+log = logging.getLogger(__name__)
+
+CLI_CONFIG: Final = "cli.yaml"  # read by the CLI as .ferryman/cli.yaml (see cli/client.py)
+DEFAULT_FAILING: Final = ("6.6.6",)
+
+
+@dataclasses.dataclass(frozen=True)
+class UpConfig:
+    """What ``ferryman up`` runs; the defaults are the demo the issue describes."""
+
+    state_dir: Path = Path(".ferryman")
+    api_port: int = 0  # 0: a free port (the kubeconfig is rewritten with it on every start)
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+    demo: bool = True
+    soak_seconds: int = 10  # staging must stay ready this long before prod may be promoted
+    flux_interval: float = 1.0  # seconds between polls of the demo repository
+    flux_delay: float = 3.0  # seconds from applying a change to reporting it ready
+    failing: tuple[str, ...] = DEFAULT_FAILING  # chart versions whose deployment fails
+    crd_dir: Path | None = None  # install these CRDs (e.g. Flux's) instead of the compact one
+    workers: int = 2
+
+
+@dataclasses.dataclass
+class Running:
+    """The parts of a running ``ferryman up`` (for the banner and for tests)."""
+
+    api: api_server.EmbeddedApiServer
+    ui_url: str
+    users: list[demo.DemoUser]
+    kubeconfigs: dict[str, Path]
+
+
+class _QuietServer(uvicorn.Server):
+    """uvicorn without its own signal handling: ``ferryman up`` stops every part itself."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def write_cli_config(state_dir: Path, ui_url: str) -> Path:
+    """Point the CLI at this server (``.ferryman/cli.yaml`` when run from the project root)."""
+    path = state_dir / CLI_CONFIG
+    path.write_text(yaml.safe_dump({"server": ui_url}), encoding="utf-8")
+    return path
+
+
+def write_user_kubeconfigs(
+    api: api_server.EmbeddedApiServer, users: list[demo.DemoUser]
+) -> dict[str, Path]:
+    """``<dir>/kubeconfig-<user>`` per demo user, so ``kubectl``/``ferryman`` can act as them."""
+    ca = api.cert_path.read_bytes() if api.cert_path is not None else None
+    found: dict[str, Path] = {}
+    for user in users:
+        path = Path(api.config.data_dir) / f"kubeconfig-{user.name}"
+        found[user.name] = kubeconfig_writer.write(path, api.url, user.token, ca_pem=ca)
+    return found
+
+
+def banner(running: Running, state_dir: Path) -> str:
+    """What to look at and what to try, printed once everything runs."""
+    kubeconfig = state_dir / "kubeconfig"
+    lines = [
+        "",
+        "Ferryman is up.",
+        f"  Web UI:          {running.ui_url}/",
+        f"  Kubernetes API:  {running.api.url}  (kubeconfig: {kubeconfig})",
+        "",
+        "Try:",
+        f"  kubectl --kubeconfig {kubeconfig} get pipelines -A",
+        f"  kubectl --kubeconfig {kubeconfig} get helmreleases -A",
+        f"  ferryman demo release 6.2.0 --dir {state_dir}",
+        f"  ferryman --kubeconfig {kubeconfig} get pipelines -A",
+    ]
+    if "alice" in running.kubeconfigs:
+        lines.append(
+            f"  ferryman approve podinfo --env prod --kubeconfig {running.kubeconfigs['alice']}"
+            f" --server {running.ui_url}"
+        )
+    if running.users:
+        lines += ["", "Sign in to the web UI with one of these tokens:"]
+        for user in running.users:
+            lines.append(f"  {user.name:<6} ({', '.join(user.groups)}): {user.token}")
+    lines += ["", "Press Ctrl-C to stop; run the same command again to resume.", ""]
+    return "\n".join(lines)
+
+
+async def run(
+    config: UpConfig,
+    *,
+    out: TextIO,
+    stop: asyncio.Event,
+    on_ready: Callable[[Running], None] | None = None,
+) -> None:
+    """Run everything until ``stop`` is set, then stop it all (see the module docstring)."""
+    state_dir = config.state_dir
+    state_dir.mkdir(parents=True, exist_ok=True)
+    users: list[demo.DemoUser] = []
+    token_file = None
+    if config.demo:
+        await asyncio.to_thread(demo.create_repository, state_dir)
+        users = demo.users(state_dir)
+        token_file = demo.token_file(state_dir)
+    api = api_server.EmbeddedApiServer(
+        api_server.ServerConfig(data_dir=state_dir, port=config.api_port, token_file=token_file)
+    )
+    await asyncio.to_thread(api.start)
+    stack = contextlib.AsyncExitStack()
+    stack.callback(api.stop)
+    async with stack:
+        client = flux.KubeClient(api.kubeconfig_path)
+        if config.demo:
+            created = await asyncio.to_thread(
+                demo.install,
+                client,
+                state_dir,
+                soak_seconds=config.soak_seconds,
+                crd_dir=config.crd_dir,
+            )
+        else:
+            created = await asyncio.to_thread(
+                demo.create_missing, client, demo.crds(config.crd_dir)
+            )
+        for name in created:
+            log.info("Created %s", name)
+        settings = Settings(
+            kubeconfig=str(api.kubeconfig_path),
+            workers=config.workers,
+            http_addr=f"{config.http_host}:{config.http_port}",
+            git_cache_dir=str(state_dir / "git-cache"),
+        )
+        controller = bootstrap.build_controller(settings)
+        await controller.start()
+        stack.push_async_callback(controller.stop)
+        http = _QuietServer(
+            uvicorn.Config(
+                server_app.create_site(bootstrap.server_deps(settings, controller)),
+                host=config.http_host,
+                port=config.http_port,
+                log_level="warning",
+                access_log=False,
+                proxy_headers=False,
+                server_header=False,
+                timeout_graceful_shutdown=3,
+            )
+        )
+        serving = asyncio.ensure_future(http.serve())
+        while not http.started:
+            if serving.done():
+                serving.result()  # raises the bind error
+                raise OSError(f"the HTTP server on port {config.http_port} stopped at start")
+            await asyncio.sleep(0.02)
+        port = http.servers[0].sockets[0].getsockname()[1]
+        ui_url = f"http://{config.http_host}:{port}"
+
+        async def stop_http() -> None:
+            http.should_exit = True
+            await serving
+
+        stack.push_async_callback(stop_http)
+        write_cli_config(state_dir, ui_url)
+        kubeconfigs = write_user_kubeconfigs(api, users)
+        if config.demo:
+            applier = flux.LocalFlux(
+                flux.FluxConfig(
+                    repository=demo.repository_path(state_dir),
+                    paths=flux.environment_paths(demo.ENVIRONMENTS),
+                    interval=config.flux_interval,
+                    ready_delay=config.flux_delay,
+                    failing=frozenset(config.failing),
+                ),
+                client,
+            )
+            flux_task = asyncio.ensure_future(applier.run())
+
+            async def stop_flux() -> None:
+                flux_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await flux_task
+
+            stack.push_async_callback(stop_flux)
+        running = Running(api=api, ui_url=ui_url, users=users, kubeconfigs=kubeconfigs)
+        out.write(banner(running, state_dir))
+        out.flush()
+        if on_ready is not None:
+            on_ready(running)
+        await stop.wait()
+        out.write("Stopping...\n")
+        out.flush()
+
+
+def main(config: UpConfig, *, out: TextIO) -> None:
+    """Run until SIGINT/SIGTERM; both stop every part cleanly."""
+
+    async def serve() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await run(config, out=out, stop=stop)
+
+    asyncio.run(serve())

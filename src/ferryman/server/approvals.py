@@ -1,0 +1,82 @@
+"""The approval API: ``POST /api/v1/namespaces/<ns>/pipelines/<name>/environments/<env>/approve``
+(and ``/reject``), body ``{"revision": "...", "comment": "..."}``, ``Authorization: Bearer``.
+
+Order of checks: identity (TokenReview, 401), permission (SubjectAccessReview for verb
+``approve``/``reject`` on ``pipelines.pipelines.weave.works`` with the pipeline's name, 403), then
+the body (422), then the spec's own approver lists and the record's state (``recording``; 403,
+404, 409). Answers 202 with the promotion record as stored.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+import pydantic
+from pydantic import Field
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from ferryman.api import status
+from ferryman.server import access, errors, recording
+from ferryman.server.deps import Deps
+
+MAX_COMMENT_BYTES = 4096  # longer comments are refused; the record keeps the first 512 chars
+
+
+class DecisionBody(pydantic.BaseModel):
+    """What the caller sends."""
+
+    model_config = pydantic.ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    revision: Annotated[str, Field(min_length=1, max_length=status.MAX_REVISION_LENGTH)]
+    comment: Annotated[str, Field(max_length=MAX_COMMENT_BYTES)] = ""
+
+
+def parse_body(body: bytes) -> DecisionBody:
+    """The decision body; ``HttpError`` 422 naming the first problem."""
+    try:
+        document = json.loads(body) if body.strip() else None
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise errors.HttpError(422, "the body is not JSON") from exc
+    if not isinstance(document, dict):
+        raise errors.HttpError(422, 'the body must be a JSON object like {"revision": "1.2.3"}')
+    try:
+        return DecisionBody.model_validate(document)
+    except pydantic.ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        where = ".".join(str(part) for part in first["loc"]) or "body"
+        raise errors.HttpError(422, f"{where}: {first['msg']}") from exc
+
+
+def routes(deps: Deps) -> list[Route]:
+    """The approve and reject routes."""
+
+    def handler(verb: recording.Verb) -> Callable[[Request], Awaitable[Response]]:
+        async def decide(request: Request) -> Response:
+            params = request.path_params
+            identity = await access.identify(deps, request)
+            await access.require(
+                deps, identity, verb.value, namespace=params["namespace"], name=params["name"]
+            )
+            body = parse_body(await request.body())
+            decision = recording.Decision(
+                namespace=params["namespace"],
+                name=params["name"],
+                environment=params["environment"],
+                revision=body.revision,
+                comment=body.comment,
+                verb=verb,
+            )
+            outcome = await recording.record(deps, decision, identity)
+            return JSONResponse(outcome.record.to_wire(), status_code=202)
+
+        return decide
+
+    base = "/api/v1/namespaces/{namespace}/pipelines/{name}/environments/{environment}"
+    return [
+        Route(f"{base}/approve", handler(recording.Verb.APPROVE), methods=["POST"]),
+        Route(f"{base}/reject", handler(recording.Verb.REJECT), methods=["POST"]),
+    ]

@@ -1,0 +1,40 @@
+"""What the server needs from outside (ports only) and its tunable bounds, in two frozen values.
+
+``bootstrap.build_server`` fills ``Deps`` with the lightkube adapters; tests fill it with the fakes
+of ``adapters.fakes`` and ``adapters.fakes_auth``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ferryman.ports import auth, promotion
+from ferryman.ports import clock as clock_port
+from ferryman.ports import kubernetes as k8s
+from ferryman.server import limits
+
+
+@dataclass(frozen=True)
+class Options:
+    """Switches and bounds of the HTTP server."""
+
+    enable_legacy_approval: bool = False  # serve /approval/... (replayable; off by default)
+    max_body_bytes: int = limits.MAX_BODY_BYTES
+    max_concurrency: int = limits.MAX_CONCURRENCY
+    body_read_timeout: float = limits.BODY_READ_TIMEOUT
+    max_write_attempts: int = 5  # status writes retried on 409 before giving up
+
+
+@dataclass(frozen=True)
+class Deps:
+    """The ports the handlers use."""
+
+    store: k8s.PipelineStore  # read a Pipeline, write its status (resourceVersion-checked)
+    cluster: k8s.Cluster  # list Pipelines (the controller's own cluster)
+    secrets: promotion.SecretReader  # HMAC keys
+    events: k8s.EventSink  # "Approved by alice: ..."
+    authenticator: auth.Authenticator  # TokenReview
+    reviewer: auth.AccessReviewer  # SubjectAccessReview
+    trigger: auth.Trigger  # ask the controller to reconcile a pipeline
+    clock: clock_port.Clock
+    options: Options = field(default_factory=Options)

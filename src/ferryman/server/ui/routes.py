@@ -1,0 +1,301 @@
+"""The web UI's routes: pipelines list, pipeline page, live fragments, approve/reject, sign-in.
+
+Server-rendered HTML (Jinja2, autoescaping every value) with plain forms; a 40-line script polls
+the page's live fragment so the columns change without a reload. The UI holds no state and no
+rules of its own: the caller is identified by TokenReview on every request, permissions come
+from SubjectAccessReview (``server.access``), and approvals go through the approval API's single
+write path (``server.recording``), so the UI, the CLI and the JSON API cannot disagree.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
+from typing import Any, Final
+from urllib.parse import quote
+
+import jinja2
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from ferryman.api import pipeline, status
+from ferryman.ports import auth
+from ferryman.ports import kubernetes as k8s
+from ferryman.server import access, errors, reads, recording
+from ferryman.server.deps import Deps
+from ferryman.server.ui import session, views
+
+log = logging.getLogger(__name__)
+
+HERE: Final = Path(__file__).resolve().parent
+POLL_MILLISECONDS: Final = 2000
+SECURITY_HEADERS: Final = {
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+        "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-store",
+}
+HIDDEN_GROUPS: Final = frozenset({"system:authenticated"})
+
+
+def templates() -> jinja2.Environment:
+    """The template environment: autoescaping on for every template, undefined names are errors."""
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(HERE / "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def _name_of(obj: Mapping[str, Any]) -> tuple[str, str]:
+    meta = obj.get("metadata") or {}
+    return str(meta.get("namespace", "")), str(meta.get("name", ""))
+
+
+def pipeline_url(namespace: str, name: str) -> str:
+    """The page of one pipeline."""
+    return f"/pipelines/{quote(namespace, safe='')}/{quote(name, safe='')}"
+
+
+class Ui:
+    """The handlers, closed over the server's ports."""
+
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+        self.env = templates()
+
+    # ------------------------------------------------------------------ rendering
+    def render(
+        self,
+        request: Request,
+        template: str,
+        *,
+        status_code: int = 200,
+        identity: auth.Identity | None = None,
+        **values: Any,
+    ) -> HTMLResponse:
+        """A page with the CSRF token its forms need and the security headers."""
+        csrf, fresh = session.csrf_token(request)
+        groups = [g for g in identity.groups if g not in HIDDEN_GROUPS] if identity else []
+        html = self.env.get_template(template).render(
+            user=identity,
+            groups=groups,
+            csrf=csrf,
+            poll=POLL_MILLISECONDS,
+            pipeline_url=pipeline_url,
+            **values,
+        )
+        response = HTMLResponse(html, status_code=status_code, headers=SECURITY_HEADERS)
+        if fresh:
+            session.remember_csrf(response, csrf)
+        return response
+
+    def to_sign_in(self) -> Response:
+        """Send the browser to the sign-in page (and drop a token that no longer works)."""
+        response = RedirectResponse("/signin", status_code=303, headers=SECURITY_HEADERS)
+        session.sign_out(response)
+        return response
+
+    async def identity(self, request: Request) -> auth.Identity | None:
+        """The signed-in user (TokenReview of the session's token), ``None`` when signed out."""
+        token = session.session_token(request)
+        if token is None:
+            return None
+        return await self.deps.authenticator.authenticate(token)
+
+    # ------------------------------------------------------------------ reads
+    async def _list(self, identity: auth.Identity) -> list[views.PipelineView]:
+        await access.require(self.deps, identity, "list")
+        kind = await self.deps.cluster.resolve(reads.PIPELINE_KIND)
+        items, _ = await self.deps.cluster.source(kind, None).list()
+        return [views.pipeline_view(obj) for obj in sorted(items, key=_name_of)]
+
+    async def _permissions(
+        self, identity: auth.Identity, obj: Mapping[str, Any]
+    ) -> dict[str, views.Permission]:
+        meta = obj.get("metadata") or {}
+        namespace, name = str(meta.get("namespace", "")), str(meta.get("name", ""))
+        found: dict[str, views.Permission] = {}
+        for environment, rule in views.waiting_environments(obj):
+            allowed: dict[str, bool] = {}
+            reason = ""
+            for verb in ("approve", "reject"):
+                request = auth.AccessRequest(
+                    verb=verb,
+                    resource=pipeline.PLURAL,
+                    group=pipeline.GROUP,
+                    namespace=namespace,
+                    name=name,
+                )
+                ok, _ = await self.deps.reviewer.review(identity, request)
+                allowed[verb] = ok
+                if not ok and not reason:
+                    reason = access.denial(identity, request)
+            refusal = views.policy_refusal(rule, identity.user, identity.groups, environment)
+            if refusal:
+                allowed["approve"] = allowed["reject"] = False
+                reason = reason or refusal
+            found[environment] = views.Permission(
+                approve=allowed["approve"], reject=allowed["reject"], reason=reason
+            )
+        return found
+
+    async def _pipeline(
+        self, identity: auth.Identity, namespace: str, name: str
+    ) -> views.PipelineView:
+        await access.require(self.deps, identity, "get", namespace=namespace, name=name)
+        obj = await self.deps.store.get(namespace, name)
+        if obj is None:
+            raise errors.HttpError(404, f'pipeline "{namespace}/{name}" not found')
+        return views.pipeline_view(obj, permissions=await self._permissions(identity, obj))
+
+    # ------------------------------------------------------------------ pages
+    async def index(self, request: Request) -> Response:
+        identity = await self.identity(request)
+        if identity is None:
+            return self.to_sign_in()
+        pipelines = await self._list(identity)
+        return self.render(request, "pipelines.html", identity=identity, pipelines=pipelines)
+
+    async def index_fragment(self, request: Request) -> Response:
+        identity = await self.identity(request)
+        if identity is None:
+            return Response(status_code=401, headers=SECURITY_HEADERS)
+        pipelines = await self._list(identity)
+        return self.render(request, "_pipelines.html", identity=identity, pipelines=pipelines)
+
+    async def page(self, request: Request) -> Response:
+        identity = await self.identity(request)
+        if identity is None:
+            return self.to_sign_in()
+        params = request.path_params
+        view = await self._pipeline(identity, params["namespace"], params["name"])
+        return self.render(request, "pipeline.html", identity=identity, p=view, error="")
+
+    async def page_fragment(self, request: Request) -> Response:
+        identity = await self.identity(request)
+        if identity is None:
+            return Response(status_code=401, headers=SECURITY_HEADERS)
+        params = request.path_params
+        view = await self._pipeline(identity, params["namespace"], params["name"])
+        return self.render(request, "_pipeline.html", identity=identity, p=view)
+
+    async def decide(self, request: Request) -> Response:
+        """Approve or reject from the pipeline page; errors are shown on the page."""
+        params = request.path_params
+        namespace, name, environment = params["namespace"], params["name"], params["environment"]
+        try:
+            fields = await session.read_form(request)
+        except session.FormError as exc:
+            return self.render(request, "error.html", status_code=403, message=str(exc))
+        identity = await self.identity(request)
+        if identity is None:
+            return self.to_sign_in()
+        action = fields.get("action", "")
+        verbs = {"approve": recording.Verb.APPROVE, "reject": recording.Verb.REJECT}
+        try:
+            if action not in verbs:
+                raise errors.HttpError(422, "choose Approve or Reject")
+            verb = verbs[action]
+            await access.require(self.deps, identity, verb.value, namespace=namespace, name=name)
+            decision = recording.Decision(
+                namespace=namespace,
+                name=name,
+                environment=environment,
+                revision=fields.get("revision", "")[:256],
+                comment=fields.get("comment", "")[: status.MAX_COMMENT_LENGTH],
+                verb=verb,
+            )
+            await recording.record(self.deps, decision, identity)
+        except errors.HttpError as exc:
+            view = await self._pipeline(identity, namespace, name)
+            return self.render(
+                request,
+                "pipeline.html",
+                status_code=exc.status,
+                identity=identity,
+                p=view,
+                error=exc.message,
+            )
+        return RedirectResponse(
+            pipeline_url(namespace, name), status_code=303, headers=SECURITY_HEADERS
+        )
+
+    async def sign_in_page(self, request: Request) -> Response:
+        return self.render(request, "signin.html", error="")
+
+    async def sign_in(self, request: Request) -> Response:
+        try:
+            fields = await session.read_form(request)
+        except session.FormError as exc:
+            return self.render(request, "signin.html", status_code=403, error=str(exc))
+        token = fields.get("token", "").strip()
+        identity = None
+        if token and len(token) <= session.MAX_TOKEN_LENGTH:
+            identity = await self.deps.authenticator.authenticate(token)
+        if identity is None:
+            return self.render(
+                request,
+                "signin.html",
+                status_code=401,
+                error="The API server did not accept this token.",
+            )
+        log.info("Signed in to the UI user=%s", identity.user)
+        response = RedirectResponse("/", status_code=303, headers=SECURITY_HEADERS)
+        session.sign_in(response, token)
+        return response
+
+    async def sign_out(self, request: Request) -> Response:
+        try:
+            await session.read_form(request)
+        except session.FormError as exc:
+            return self.render(request, "error.html", status_code=403, message=str(exc))
+        return self.to_sign_in()
+
+
+def _guarded(
+    ui: Ui, handler: Callable[[Request], Awaitable[Response]]
+) -> Callable[[Request], Awaitable[Response]]:
+    """Render refusals and outages as pages, not as the JSON API's Status bodies."""
+
+    async def run(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except errors.HttpError as exc:
+            return ui.render(request, "error.html", status_code=exc.status, message=exc.message)
+        except k8s.KubernetesError:
+            log.warning("UI request failed: the API server cannot be reached", exc_info=True)
+            message = "The Kubernetes API server cannot be reached right now; try again shortly."
+            return ui.render(request, "error.html", status_code=503, message=message)
+
+    return run
+
+
+def ui_routes(deps: Deps) -> list[BaseRoute]:
+    """The UI's routes, to be served by the same app as the approval API."""
+    ui = Ui(deps)
+    base = "/pipelines/{namespace}/{name}"
+    return [
+        Route("/", _guarded(ui, ui.index), methods=["GET"]),
+        Route("/fragments/pipelines", _guarded(ui, ui.index_fragment), methods=["GET"]),
+        Route(base, _guarded(ui, ui.page), methods=["GET"]),
+        Route(f"/fragments{base}", _guarded(ui, ui.page_fragment), methods=["GET"]),
+        Route(
+            f"{base}/environments/{{environment}}/decide",
+            _guarded(ui, ui.decide),
+            methods=["POST"],
+        ),
+        Route("/signin", _guarded(ui, ui.sign_in_page), methods=["GET"]),
+        Route("/signin", _guarded(ui, ui.sign_in), methods=["POST"]),
+        Route("/signout", _guarded(ui, ui.sign_out), methods=["POST"]),
+        Mount("/static", app=StaticFiles(directory=HERE / "static"), name="static"),
+    ]

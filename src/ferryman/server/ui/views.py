@@ -1,0 +1,273 @@
+"""What the web UI shows, computed from a Pipeline object: plain values the templates print.
+
+Pure functions, no I/O: the routes read the Pipeline and the caller's permissions, these turn them
+into rows and columns. Every string here comes from a spec or status and is printed by Jinja2
+with autoescaping on — nothing is marked safe.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import pydantic
+
+from ferryman.api import conditions, pipeline, status, validation
+from ferryman.domain import approvals, policy
+
+_PHASE_WORDS = {
+    status.PromotionPhase.PENDING: "held back by a gate",
+    status.PromotionPhase.WAITING_APPROVAL: "waiting for approval",
+    status.PromotionPhase.APPROVED: "approved, promotion starts shortly",
+    status.PromotionPhase.REJECTED: "rejected",
+    status.PromotionPhase.EXPIRED: "approval request expired",
+    status.PromotionPhase.PROMOTING: "promoting",
+    status.PromotionPhase.PROMOTED: "promoted, waiting for the environment to run it",
+    status.PromotionPhase.SUCCEEDED: "running",
+    status.PromotionPhase.FAILED: "failed",
+    status.PromotionPhase.SUPERSEDED: "superseded by a newer revision",
+}
+
+
+@dataclass(frozen=True)
+class Permission:
+    """Whether the signed-in user may approve/reject in one environment, and why not."""
+
+    approve: bool = False
+    reject: bool = False
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Approval:
+    """One recorded approval or rejection."""
+
+    user: str
+    at: str
+    comment: str
+
+
+@dataclass(frozen=True)
+class EnvironmentView:
+    """One environment column."""
+
+    name: str
+    targets: tuple[str, ...]
+    revision: str
+    ready: bool
+    health: str  # "ready", "not ready: <why>", "no data yet"
+    phase: str  # the promotion record's phase ("" when nothing was ever promoted into it)
+    phase_words: str
+    promotion_revision: str
+    gate: str  # why the promotion is held back, in words (PromotionPending's message)
+    link: str  # pull request / commit URL, if the strategy made one
+    commit: str
+    last_error: str
+    approvals: tuple[Approval, ...]
+    rejection: Approval | None
+    waiting_revision: str  # the revision an approval would be for ("" when none waits)
+    required_approvals: int
+    permission: Permission = Permission()
+
+
+@dataclass(frozen=True)
+class HistoryView:
+    """One finished promotion."""
+
+    environment: str
+    revision: str
+    phase: str
+    at: str
+    by: str
+    url: str
+
+
+@dataclass(frozen=True)
+class PipelineView:
+    """A pipeline page (or a row of the list)."""
+
+    namespace: str
+    name: str
+    app: str
+    ready: str  # "True", "False", "Unknown"
+    summary: str  # the Ready condition's message
+    pending: str  # the PromotionPending condition's message
+    environments: tuple[EnvironmentView, ...]
+    history: tuple[HistoryView, ...] = ()
+    problems: tuple[str, ...] = field(default=())
+
+
+def when(value: datetime | None) -> str:
+    """A time as people read it in a list: ``2026-11-28 16:00:05 UTC``."""
+    return value.strftime("%Y-%m-%d %H:%M:%S UTC") if value is not None else ""
+
+
+def gates_by_environment(message: str) -> dict[str, str]:
+    """Split ``PromotionPending``'s ``"prod: waiting for approval; staging: soak"`` per env."""
+    found: dict[str, str] = {}
+    for part in message.split("; "):
+        env, sep, words = part.partition(": ")
+        if sep and env and env not in found:
+            found[env] = words
+    return found
+
+
+def web_link(url: str | None) -> str:
+    """``url`` if it is an http(s) link, else "" (status must not smuggle in ``javascript:``)."""
+    if url and url.lower().startswith(("https://", "http://")):
+        return url
+    return ""
+
+
+def _target(target: pipeline.Target) -> str:
+    where = target.namespace
+    if target.cluster_ref is not None:
+        where = f"{target.cluster_ref.name}/{where}"
+    return where
+
+
+def _approval(record: status.ApprovalRecord) -> Approval:
+    return Approval(user=record.user, at=when(record.at), comment=record.comment)
+
+
+def _health(env: status.EnvironmentStatus | None) -> str:
+    if env is None or not env.targets:
+        return "no data yet"
+    if env.ready:
+        return "ready"
+    errors = [t.error for t in env.targets if t.error]
+    return "not ready: " + "; ".join(errors) if errors else "not ready"
+
+
+def environment_view(
+    spec: pipeline.PipelineSpec,
+    environment: pipeline.Environment,
+    current: status.EnvironmentStatus | None,
+    *,
+    gate: str,
+    permission: Permission,
+) -> EnvironmentView:
+    """One column: what runs there, and the promotion into it."""
+    record = current.promotion if current is not None else None
+    rule = policy.effective(spec, environment).approval
+    phase = record.phase if record is not None else None
+    result = record.result if record is not None else None
+    waiting = ""
+    if record is not None and phase is status.PromotionPhase.WAITING_APPROVAL:
+        waiting = record.revision
+    return EnvironmentView(
+        name=environment.name,
+        targets=tuple(_target(t) for t in environment.targets),
+        revision=current.revision if current is not None else "",
+        ready=bool(current is not None and current.ready),
+        health=_health(current),
+        phase=phase.value if phase is not None else "",
+        phase_words=_PHASE_WORDS.get(phase, "") if phase is not None else "",
+        promotion_revision=record.revision if record is not None else "",
+        gate=gate if record is None or not record.phase.finished else "",
+        link=web_link(result.url) if result is not None else "",
+        commit=(result.commit or "") if result is not None else "",
+        last_error=(record.last_error or "") if record is not None else "",
+        approvals=tuple(_approval(a) for a in record.approvals) if record is not None else (),
+        rejection=(
+            Approval(record.rejection.user, when(record.rejection.at), record.rejection.comment)
+            if record is not None and record.rejection is not None
+            else None
+        ),
+        waiting_revision=waiting,
+        required_approvals=rule.required if rule is not None else 0,
+        permission=permission,
+    )
+
+
+def parse(
+    obj: Mapping[str, Any],
+) -> tuple[pipeline.Pipeline | None, status.PipelineStatus, list[str]]:
+    """The Pipeline, its status and the problems that stop parsing (shown instead of columns)."""
+    parsed, problems = validation.validate(obj)
+    try:
+        current = status.PipelineStatus.model_validate(obj.get("status") or {})
+    except pydantic.ValidationError:
+        current = status.PipelineStatus()
+    return parsed, current, [f"{p.path}: {p.message}" for p in problems]
+
+
+def pipeline_view(
+    obj: Mapping[str, Any],
+    *,
+    permissions: Mapping[str, Permission] | None = None,
+) -> PipelineView:
+    """The whole page of one Pipeline object (``permissions`` per environment name)."""
+    meta = obj.get("metadata") or {}
+    namespace, name = str(meta.get("namespace", "")), str(meta.get("name", ""))
+    parsed, current, problems = parse(obj)
+    ready = current.condition(conditions.READY)
+    pending = current.condition(conditions.PROMOTION_PENDING)
+    pending_message = pending.message if pending is not None and pending.status == "True" else ""
+    gates = gates_by_environment(pending_message)
+    envs: list[EnvironmentView] = []
+    app = ""
+    if parsed is not None:
+        ref = parsed.spec.app_ref
+        app = f"{ref.kind}/{ref.name}"
+        for environment in parsed.spec.environments:
+            envs.append(
+                environment_view(
+                    parsed.spec,
+                    environment,
+                    current.environments.get(environment.name),
+                    gate=gates.get(environment.name, ""),
+                    permission=(permissions or {}).get(environment.name, Permission()),
+                )
+            )
+    history = tuple(
+        HistoryView(
+            environment=h.environment,
+            revision=h.revision,
+            phase=h.phase.value,
+            at=when(h.at),
+            by=h.by or "",
+            url=web_link(h.url),
+        )
+        for h in current.history
+    )
+    return PipelineView(
+        namespace=namespace,
+        name=name,
+        app=app,
+        ready=ready.status if ready is not None else "Unknown",
+        summary=ready.message if ready is not None else "not reconciled yet",
+        pending=pending_message,
+        environments=tuple(envs),
+        history=history,
+        problems=tuple(problems),
+    )
+
+
+def waiting_environments(
+    obj: Mapping[str, Any],
+) -> list[tuple[str, pipeline.ApprovalPolicy | None]]:
+    """Environments whose promotion waits for approval, with their approval policy."""
+    parsed, current, _ = parse(obj)
+    if parsed is None:
+        return []
+    found: list[tuple[str, pipeline.ApprovalPolicy | None]] = []
+    for environment in parsed.spec.environments:
+        env = current.environments.get(environment.name)
+        record = env.promotion if env is not None else None
+        if record is not None and record.phase is status.PromotionPhase.WAITING_APPROVAL:
+            found.append((environment.name, policy.effective(parsed.spec, environment).approval))
+    return found
+
+
+def policy_refusal(
+    rule: pipeline.ApprovalPolicy | None, user: str, groups: Sequence[str], environment: str
+) -> str:
+    """Why the spec's approver lists refuse ``user`` ("" when they admit them)."""
+    if rule is None or approvals.allowed(rule, approvals.Approver(user, tuple(groups))):
+        return ""
+    approvers = rule.approvers
+    names = [*(approvers.users if approvers else ()), *(approvers.groups if approvers else ())]
+    return f'approvals into "{environment}" are limited to {", ".join(names)}'

@@ -1,0 +1,247 @@
+"""The ``ferryman`` read and approval commands through click's CliRunner, over injected backends."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+import httpx
+import pytest
+import yaml
+from click.testing import CliRunner
+from tests.unit.server import harness
+
+from ferryman.cli import client
+from ferryman.cli.main import cli
+
+
+class Reader:
+    """``PipelineReader`` over the harness's fake cluster."""
+
+    def __init__(self, objs: list[dict[str, Any]]) -> None:
+        self.objs = objs
+        self.asked: list[str | None] = []
+
+    def list(self, namespace: str | None) -> list[dict[str, Any]]:
+        self.asked.append(namespace)
+        return [
+            o for o in self.objs if namespace is None or o["metadata"]["namespace"] == namespace
+        ]
+
+    def get(self, namespace: str, name: str) -> dict[str, Any] | None:
+        return next(
+            (
+                o
+                for o in self.objs
+                if (o["metadata"]["namespace"], o["metadata"]["name"]) == (namespace, name)
+            ),
+            None,
+        )
+
+
+async def waiting_pipeline() -> dict[str, Any]:
+    """The story's pipeline with prod waiting for approval of 6.1.0."""
+    h = harness.Harness()
+    await h.waiting()
+    return h.world.pipeline()
+
+
+def run(args: list[str], backends: client.Backends) -> Any:
+    """Invoke the CLI with ``backends``."""
+    return CliRunner().invoke(cli, args, obj=backends, catch_exceptions=False)
+
+
+def backends_for(objs: list[dict[str, Any]], handler: Any = None) -> client.Backends:
+    """Backends reading ``objs`` and posting decisions to ``handler`` (an httpx MockTransport)."""
+    reader = Reader(objs)
+    transport = httpx.MockTransport(handler or (lambda request: httpx.Response(500)))
+    return client.Backends(
+        reader=lambda options: reader,
+        approvals=lambda url, options: client.ApprovalClient(url, "tok-123", transport=transport),
+        namespace=lambda options: "default",
+    )
+
+
+async def test_get_pipelines_shows_each_environment_and_pending() -> None:
+    """The table has NAME, APP, one column per environment and PENDING."""
+    obj = await waiting_pipeline()
+    result = run(["get", "pipelines"], backends_for([obj]))
+    assert result.exit_code == 0
+    header, row = result.output.splitlines()
+    assert header.split() == ["NAME", "APP", "DEV", "STAGING", "PROD", "PENDING"]
+    assert row.startswith("podinfo") and "HelmRelease/podinfo" in row
+    assert "6.0.0 (6.1.0 WaitingApproval)" in row
+    assert "prod: waiting for 1 more approval of 6.1.0" in row
+
+
+async def test_get_pipelines_all_namespaces_and_formats() -> None:
+    """-A adds NAMESPACE and lists everywhere; -o json/yaml print the objects."""
+    obj = await waiting_pipeline()
+    backends = backends_for([obj])
+    result = run(["get", "pipelines", "-A"], backends)
+    assert result.output.split()[0] == "NAMESPACE"
+    as_json = json.loads(run(["get", "pipelines", "-o", "json"], backends).output)
+    assert as_json["items"][0]["metadata"]["name"] == "podinfo"
+    as_yaml = yaml.safe_load(run(["get", "pipelines", "-o", "yaml"], backends).output)
+    assert as_yaml["items"][0]["spec"]["appRef"]["kind"] == "HelmRelease"
+    empty = run(["get", "pipelines", "-n", "elsewhere"], backends)
+    assert empty.output.strip() == 'No pipelines found in namespace "elsewhere".'
+
+
+async def test_describe_history_and_why() -> None:
+    """describe lists environments, targets, promotion and gates; why explains the approval."""
+    obj = await waiting_pipeline()
+    backends = backends_for([obj])
+    described = run(["describe", "pipeline", "podinfo"], backends).output
+    assert "Environments:" in described and "Target:     prod: 6.0.0 ready" in described
+    assert "Promotion:  6.1.0 from staging: WaitingApproval" in described
+    assert "1 approval(s) from group release-managers" in described
+    history = run(["history", "podinfo"], backends).output
+    assert history.splitlines()[0].split() == [
+        "ENVIRONMENT",
+        "REVISION",
+        "PHASE",
+        "AT",
+        "BY",
+        "URL",
+    ]
+    assert history.splitlines()[1].split()[:3] == ["staging", "6.1.0", "Succeeded"]
+    why = run(["why", "podinfo", "--env", "prod"], backends).output
+    assert why.startswith("prod: waiting for 1 more approval of 6.1.0 from group release-managers.")
+    assert "ferryman approve podinfo -n default --env prod --revision 6.1.0" in why
+    everything = run(["why", "podinfo"], backends).output
+    assert everything.splitlines()[0].startswith("dev: nothing is held back")
+
+
+async def test_approve_defaults_to_the_waiting_revision_and_sends_the_token() -> None:
+    """approve posts {revision, comment} with the kubeconfig's bearer token to the API path."""
+    obj = await waiting_pipeline()
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(202, json={"revision": "6.1.0", "phase": "Approved"})
+
+    result = run(
+        [
+            "approve",
+            "podinfo",
+            "--env",
+            "prod",
+            "--comment",
+            "ship it",
+            "--server",
+            "http://f:8080",
+        ],
+        backends_for([obj], handler),
+    )
+    assert result.exit_code == 0, result.output
+    assert (
+        result.output.strip() == '6.1.0 approved for "prod" of pipeline "podinfo" (phase Approved).'
+    )
+    request = seen[0]
+    assert (
+        request.url.path == "/api/v1/namespaces/default/pipelines/podinfo/environments/prod/approve"
+    )
+    assert request.headers["authorization"] == "Bearer tok-123"
+    assert json.loads(request.content) == {"revision": "6.1.0", "comment": "ship it"}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["describe", "pipeline", "nope"],
+            'Error: pipeline "nope" not found in namespace "default"',
+        ),
+        (["why", "podinfo", "--env", "qa"], 'Error: pipeline "podinfo" has no environment "qa"'),
+        (
+            ["approve", "podinfo", "--env", "staging", "--server", "http://f"],
+            'Error: environment "staging" of pipeline "podinfo" is not waiting for approval',
+        ),
+        (["approve", "podinfo", "--env", "prod", "--server", "http://f"], "Error: not on the list"),
+        (
+            ["reject", "podinfo", "--env", "prod", "--revision", "1", "--server", "http://f"],
+            "Error: not on the list",
+        ),
+    ],
+    ids=["missing-pipeline", "unknown-env", "not-waiting", "server-403", "reject-403"],
+)
+async def test_user_errors_are_one_sentence_and_non_zero(args: list[str], message: str) -> None:
+    """Mistakes end with one clear line on stderr and exit code 1, never a traceback."""
+    obj = await waiting_pipeline()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(403, json={"kind": "Status", "message": "not on the list"})
+
+    result = run(args, backends_for([obj], handler))
+    assert result.exit_code == 1
+    assert result.output.strip().startswith(message)
+    assert "Traceback" not in result.output
+
+
+def test_server_url_comes_from_flag_then_config_files(tmp_path: Path) -> None:
+    """--server wins; else the project file, else $XDG_CONFIG_HOME/ferryman/config.yaml."""
+    project = tmp_path / "proj"
+    xdg = tmp_path / "xdg"
+    paths = client.config_paths(cwd=project, environ={"XDG_CONFIG_HOME": str(xdg)})
+    assert paths == [project / ".ferryman" / "cli.yaml", xdg / "ferryman" / "config.yaml"]
+    with pytest.raises(click.ClickException, match="no Ferryman server is configured"):
+        client.server_url(None, paths)
+    paths[1].parent.mkdir(parents=True)
+    paths[1].write_text("server: https://xdg.example/\n")
+    assert client.server_url(None, paths) == "https://xdg.example"
+    paths[0].parent.mkdir(parents=True)
+    paths[0].write_text("server: http://127.0.0.1:8080\n")
+    assert client.server_url(None, paths) == "http://127.0.0.1:8080"
+    assert client.server_url("http://flag", paths) == "http://flag"
+
+
+def test_bearer_token_from_token_file_and_exec_plugin(tmp_path: Path) -> None:
+    """Tokens come from the kubeconfig user: inline, tokenFile, or an exec plugin's output."""
+    token_file = tmp_path / "token"
+    token_file.write_text("from-file\n")
+    plugin = tmp_path / "plugin.sh"
+    plugin.write_text(
+        '#!/bin/sh\necho \'{"apiVersion":"client.authentication.k8s.io/v1",'
+        '"kind":"ExecCredential","status":{"token":"from-exec"}}\'\n'
+    )
+    plugin.chmod(0o755)
+    users = {
+        "inline": {"token": "inline-token"},
+        "file": {"tokenFile": str(token_file)},
+        "exec": {"exec": {"apiVersion": "client.authentication.k8s.io/v1", "command": str(plugin)}},
+        "certs": {"client-certificate-data": "eA==", "client-key-data": "eA=="},
+    }
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:1"}}],
+        "users": [{"name": n, "user": u} for n, u in users.items()],
+        "contexts": [{"name": n, "context": {"cluster": "c", "user": n}} for n in users],
+        "current-context": "inline",
+    }
+    path = tmp_path / "kubeconfig"
+    path.write_text(yaml.safe_dump(config))
+
+    def token(context: str) -> str:
+        return client.bearer_token(client.load_kubeconfig(client.KubeOptions(str(path), context)))
+
+    assert token("inline") == "inline-token"
+    assert token("file") == "from-file"
+    assert token("exec") == "from-exec"
+    with pytest.raises(click.ClickException, match="client certificates cannot be forwarded"):
+        token("certs")
+    with pytest.raises(click.ClickException, match="Context 'missing' not found"):
+        token("missing")
+
+
+def test_unreadable_kubeconfig_is_one_sentence(tmp_path: Path) -> None:
+    """A kubeconfig that does not exist is reported, not raised."""
+    result = CliRunner().invoke(
+        cli, ["get", "pipelines", "--kubeconfig", str(tmp_path / "none")], catch_exceptions=False
+    )
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: cannot read ")

@@ -1,0 +1,300 @@
+"""The web UI over in-memory fakes: sign-in, CSRF, permissions shown, approvals, escaping.
+
+Requests go through Starlette's ``TestClient`` on ``https://`` (the cookies are ``Secure``).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
+
+from ferryman.adapters import fakes, fakes_auth
+from ferryman.ports import auth
+from ferryman.server.deps import Deps
+from ferryman.server.ui import routes, session, views
+
+EVIL = '<script>alert("x")</script>'
+TOKENS = {
+    "alice-token": auth.Identity("alice", "u1", ("release-managers", "system:authenticated")),
+    "bob-token": auth.Identity("bob", "u2", ("viewers", "system:authenticated")),
+}
+GRANTS = [
+    fakes_auth.Grant("group:release-managers", ("approve", "reject", "get", "list")),
+    fakes_auth.Grant("group:viewers", ("get", "list")),
+]
+PAGE = "/pipelines/default/podinfo"
+DECIDE = f"{PAGE}/environments/prod/decide"
+NOW = datetime(2026, 11, 28, 16, 0, tzinfo=UTC)
+
+
+def target(env: str, revision: str, *, error: str = "") -> dict[str, Any]:
+    ref = {"apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease", "name": "podinfo"}
+    return {
+        "clusterAppRef": {**ref, "namespace": env},
+        "ready": not error,
+        "revision": revision,
+        "error": error,
+    }
+
+
+def pipeline_object(*, revision: str = "6.2.0", error: str = "") -> dict[str, Any]:
+    """A pipeline whose prod waits for approval of ``revision``."""
+    at = "2026-11-28T16:00:00Z"
+    return {
+        "apiVersion": "pipelines.weave.works/v1alpha1",
+        "kind": "Pipeline",
+        "metadata": {"name": "podinfo", "namespace": "default", "uid": "uid-1", "generation": 1},
+        "spec": {
+            "appRef": {
+                "apiVersion": "helm.toolkit.fluxcd.io/v2",
+                "kind": "HelmRelease",
+                "name": "podinfo",
+            },
+            "promotion": {"strategy": {"notification": {}}},
+            "environments": [
+                {"name": "staging", "targets": [{"namespace": "staging"}]},
+                {
+                    "name": "prod",
+                    "targets": [{"namespace": "prod"}],
+                    "promotion": {
+                        "approval": {"required": 1, "approvers": {"groups": ["release-managers"]}}
+                    },
+                },
+            ],
+        },
+        "status": {
+            "observedGeneration": 1,
+            "conditions": [
+                {
+                    "type": "Ready",
+                    "status": "True",
+                    "reason": "ReconciliationSucceeded",
+                    "message": f"checked {error}",
+                    "lastTransitionTime": at,
+                },
+                {
+                    "type": "PromotionPending",
+                    "status": "True",
+                    "reason": "WaitingApproval",
+                    "message": f"prod: waiting for 1 more approval of {revision}",
+                    "lastTransitionTime": at,
+                },
+            ],
+            "environments": {
+                "staging": {
+                    "targets": [target("staging", revision, error=error)],
+                    "revision": revision,
+                    "ready": not error,
+                },
+                "prod": {
+                    "targets": [target("prod", "6.1.0")],
+                    "revision": "6.1.0",
+                    "ready": True,
+                    "waitingApproval": {"revision": revision},
+                    "promotion": {
+                        "revision": revision,
+                        "from": "staging",
+                        "phase": "WaitingApproval",
+                        "requestedAt": at,
+                        "result": {"url": "javascript:alert(1)"},
+                    },
+                },
+            },
+            "history": [
+                {
+                    "environment": "staging",
+                    "revision": revision,
+                    "phase": "Succeeded",
+                    "at": at,
+                    "by": EVIL,
+                    "url": "https://git.example.com/pr/1",
+                }
+            ],
+        },
+    }
+
+
+class World:
+    """Fakes behind the UI's routes."""
+
+    def __init__(self, obj: dict[str, Any]) -> None:
+        self.api = fakes.FakeKubernetes()
+        self.api.put(obj)
+        self.deps = Deps(
+            store=self.api.store,
+            cluster=self.api,
+            secrets=fakes_auth.FakeSecrets({}),
+            events=self.api,
+            authenticator=fakes_auth.FakeAuthenticator(TOKENS),
+            reviewer=fakes_auth.FakeAccessReviewer(GRANTS),
+            trigger=fakes_auth.FakeTrigger(),
+            clock=fakes.FakeClock(NOW),
+        )
+        self.client = TestClient(
+            Starlette(routes=routes.ui_routes(self.deps)),
+            base_url="https://ferryman.test",
+            follow_redirects=False,
+        )
+
+    def csrf(self) -> str:
+        self.client.get("/signin")
+        return self.client.cookies[session.CSRF_COOKIE]
+
+    def sign_in(self, token: str) -> None:
+        answer = self.client.post("/signin", data={"token": token, "csrf": self.csrf()})
+        assert answer.status_code == 303, answer.text
+
+    def prod(self) -> dict[str, Any]:
+        obj = self.api.objects[("pipelines.weave.works/v1alpha1", "Pipeline", "default", "podinfo")]
+        prod: dict[str, Any] = obj["status"]["environments"]["prod"]["promotion"]
+        return prod
+
+
+@pytest.fixture
+def world() -> Iterator[World]:
+    w = World(pipeline_object())
+    with w.client:
+        yield w
+
+
+@pytest.mark.parametrize("path", ["/", PAGE])
+def test_pages_without_a_session_redirect_to_sign_in(world: World, path: str) -> None:
+    """No token: every page sends the browser to /signin."""
+    answer = world.client.get(path)
+    assert (answer.status_code, answer.headers["location"]) == (303, "/signin")
+
+
+def test_fragments_without_a_session_answer_401(world: World) -> None:
+    """The live-update fragments answer 401 (the script then goes to /signin)."""
+    assert world.client.get(f"/fragments{PAGE}").status_code == 401
+    assert world.client.get("/fragments/pipelines").status_code == 401
+
+
+def test_sign_in_sets_a_strict_secure_http_only_cookie(world: World) -> None:
+    """The bearer token is kept only in a Secure, HttpOnly, SameSite=Strict cookie."""
+    answer = world.client.post("/signin", data={"token": "alice-token", "csrf": world.csrf()})
+    cookie = next(
+        v for k, v in answer.headers.multi_items() if k == "set-cookie" and "session" in v
+    )
+    assert {"Secure", "HttpOnly", "SameSite=strict"} <= {p.strip() for p in cookie.split(";")}
+
+
+def test_wrong_token_is_refused_with_a_sentence(world: World) -> None:
+    """A token the API server does not accept signs nobody in."""
+    answer = world.client.post("/signin", data={"token": "nope", "csrf": world.csrf()})
+    assert answer.status_code == 401
+    assert "did not accept this token" in answer.text
+    assert session.SESSION_COOKIE not in world.client.cookies
+
+
+@pytest.mark.parametrize(
+    ("path", "data"),
+    [
+        ("/signin", {"token": "alice-token"}),
+        (DECIDE, {"action": "approve", "revision": "6.2.0"}),
+        ("/signout", {}),
+    ],
+    ids=["sign-in", "approve", "sign-out"],
+)
+def test_forms_without_csrf_token_are_rejected(
+    world: World, path: str, data: dict[str, str]
+) -> None:
+    """A form without the CSRF token (or with a wrong one) is refused and changes nothing."""
+    world.sign_in("alice-token")
+    for fields in (data, {**data, "csrf": "0" * 64}):
+        answer = world.client.post(path, data=fields)
+        assert answer.status_code == 403
+        assert "security token" in answer.text
+    assert world.prod()["phase"] == "WaitingApproval"
+    assert world.client.get("/").status_code == 200  # still signed in
+
+
+def test_cross_site_origin_is_rejected(world: World) -> None:
+    """A form posted from another origin is refused even with the right token."""
+    world.sign_in("alice-token")
+    csrf = world.client.cookies[session.CSRF_COOKIE]
+    answer = world.client.post(
+        DECIDE,
+        data={"action": "approve", "revision": "6.2.0", "csrf": csrf},
+        headers={"Origin": "https://evil.example"},
+    )
+    assert answer.status_code == 403
+    assert world.prod()["phase"] == "WaitingApproval"
+
+
+def test_every_value_from_spec_and_status_is_escaped() -> None:
+    """Script in status strings is printed as text; a javascript: link is not linked."""
+    w = World(pipeline_object(revision=EVIL, error=EVIL))
+    with w.client:
+        w.sign_in("alice-token")
+        for path in ("/", PAGE, f"/fragments{PAGE}", "/fragments/pipelines"):
+            html = w.client.get(path).text
+            assert "<script>alert" not in html, path
+            assert "javascript:" not in html, path
+        page = w.client.get(PAGE).text
+        assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in page
+        scripts = re.findall(r"<script[^>]*>", page)
+        assert scripts == ['<script src="/static/live.js" defer>']
+
+
+def test_viewer_sees_why_they_may_not_approve_and_is_refused(world: World) -> None:
+    """bob sees no Approve button but the reason; posting anyway answers 403 with it."""
+    world.sign_in("bob-token")
+    page = html.unescape(world.client.get(PAGE).text)
+    assert "Approve 6.2.0" not in page
+    assert 'user "bob" may not approve' in page
+    csrf = world.client.cookies[session.CSRF_COOKIE]
+    answer = world.client.post(
+        DECIDE, data={"action": "approve", "revision": "6.2.0", "csrf": csrf}
+    )
+    assert answer.status_code == 403
+    assert 'user "bob" may not approve' in html.unescape(answer.text)
+    assert world.prod()["phase"] == "WaitingApproval"
+
+
+def test_approver_approves_with_a_comment(world: World) -> None:
+    """alice's approval goes through the approval API's write path and is shown."""
+    world.sign_in("alice-token")
+    page = world.client.get(PAGE).text
+    assert "Approve 6.2.0" in page
+    csrf = world.client.cookies[session.CSRF_COOKIE]
+    answer = world.client.post(
+        DECIDE,
+        data={"action": "approve", "revision": "6.2.0", "comment": "ship it", "csrf": csrf},
+    )
+    assert (answer.status_code, answer.headers["location"]) == (303, PAGE)
+    record = world.prod()
+    assert record["phase"] == "WaitingApproval"  # the controller, not the UI, moves it on
+    assert [(a["user"], a["comment"]) for a in record["approvals"]] == [("alice", "ship it")]
+    assert "ship it" in world.client.get(PAGE).text
+
+
+def test_stale_revision_shows_the_conflict(world: World) -> None:
+    """Approving a revision that no longer waits answers 409 with the API's sentence."""
+    world.sign_in("alice-token")
+    csrf = world.client.cookies[session.CSRF_COOKIE]
+    answer = world.client.post(
+        DECIDE, data={"action": "approve", "revision": "6.0.0", "csrf": csrf}
+    )
+    assert answer.status_code == 409
+    assert 'role="alert"' in answer.text
+
+
+def test_security_headers_forbid_inline_script_and_framing(world: World) -> None:
+    """Pages carry a CSP without inline script and refuse to be framed."""
+    answer = world.client.get("/signin")
+    assert "script-src 'self'" in answer.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in answer.headers["content-security-policy"]
+
+
+def test_gate_messages_split_per_environment() -> None:
+    """PromotionPending's message is shown in the column of the environment it names."""
+    found = views.gates_by_environment("prod: waiting for approval; staging: soak 5s left")
+    assert found == {"prod": "waiting for approval", "staging": "soak 5s left"}
