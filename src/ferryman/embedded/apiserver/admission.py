@@ -121,6 +121,15 @@ def validate_metadata(rt: ResourceType, obj: dict[str, Any]) -> None:
                     "FieldValueInvalid", f'Invalid value: "{name}": {_LABEL_MSG}', "metadata.name"
                 )
             )
+    elif rt.group == "rbac.authorization.k8s.io":
+        # RBAC names are path segments ("system:discovery"), as ValidateRBACName allows.
+        problem = _path_segment_problem(name)
+        if problem:
+            causes.append(
+                StatusCause(
+                    "FieldValueInvalid", f'Invalid value: "{name}": {problem}', "metadata.name"
+                )
+            )
     elif len(name) > 253 or not _SUBDOMAIN.match(name):
         causes.append(
             StatusCause(
@@ -158,6 +167,16 @@ def validate_metadata(rt: ResourceType, obj: dict[str, Any]) -> None:
         )
     if causes:
         raise errors.invalid(rt.kind, rt.group, name, causes)
+
+
+def _path_segment_problem(name: str) -> str:
+    """Why ``name`` is not a valid path segment name ("" when it is)."""
+    if name in (".", ".."):
+        return f"may not be '{name}'"
+    for char in ("/", "%"):
+        if char in name:
+            return f"may not contain '{char}'"
+    return ""
 
 
 def admit(

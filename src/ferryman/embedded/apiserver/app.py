@@ -1,5 +1,6 @@
-"""The ASGI application: authentication, request attributes, the authorizer hook, fault injection,
-bounded bodies, and dispatch to discovery, OpenAPI, health, debug and resource handlers.
+"""The ASGI application: authentication, impersonation, request attributes, the authorizer hook
+(RBAC by default), fault injection, bounded bodies, and dispatch to discovery, OpenAPI, health,
+debug and resource handlers.
 
 ``ApiServerApp`` owns the store, registry and watch hub. Everything runs on the server's event
 loop thread; its Python fault-injection methods must be called there (``server.py`` marshals).
@@ -15,7 +16,16 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import Receive, Scope, Send
 
-from ferryman.embedded.apiserver import auth, discovery, errors, faults, openapi, routing
+from ferryman.embedded.apiserver import (
+    auth,
+    authz,
+    discovery,
+    errors,
+    faults,
+    impersonation,
+    openapi,
+    routing,
+)
 from ferryman.embedded.apiserver.handlers import JSON, ResourceHandlers, json_response
 from ferryman.embedded.apiserver.objects import ObjectApi
 from ferryman.embedded.apiserver.registry import Registry
@@ -47,7 +57,7 @@ class ApiServerApp:
         store: Store,
         tokens: auth.TokenTable,
         *,
-        authorizer: auth.Authorizer = auth.allow_authenticated,
+        authorizer: auth.Authorizer | None = None,
         fault_injection: bool = False,
         bookmark_interval: float = 60.0,
         server_address: str = "127.0.0.1:6443",
@@ -62,11 +72,22 @@ class ApiServerApp:
         self.fault_injection = fault_injection
         self.openapi = openapi.OpenAPICache(self.registry)
         self.server_address = server_address
-        self.handlers = ResourceHandlers(self.api, self.hub, tokens, authorizer)
+        self.rbac_store = authz.StoreRBAC(store)
+        self.handlers = ResourceHandlers(
+            self.api,
+            self.hub,
+            tokens,
+            authorizer or authz.RBACAuthorizer(self.rbac_store),
+            rbac_store=self.rbac_store,
+        )
 
     @property
     def authorizer(self) -> auth.Authorizer:
-        """The authorization hook; assign to replace it (e.g. with the RBAC evaluator)."""
+        """The authorization hook (RBAC over the stored objects unless replaced, e.g. by tests).
+
+        Replacing it changes what requests may do; access reviews keep answering from the stored
+        RBAC objects, since they ask what RBAC grants.
+        """
         return self.handlers.authorizer
 
     @authorizer.setter
@@ -122,6 +143,8 @@ class ApiServerApp:
         user = self.tokens.authenticate(request.headers.get("authorization"))
         if user is None:
             raise errors.unauthorized()
+        if impersonation.requested(request.headers):
+            user = impersonation.impersonate(request.headers, user, self.handlers.authorizer)
         watch = routing.parse_bool(request.query_params.get("watch"), name="watch")
         info = routing.parse(method, path, watch=watch)
         if len(self.faults):

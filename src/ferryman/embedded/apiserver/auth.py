@@ -3,27 +3,39 @@
 Tokens come from the generated admin token (user ``admin`` in ``system:masters``) and an optional
 CSV file in kube-apiserver's ``--token-auth-file`` format (``token,user,uid,"group1,group2"``).
 Every request's ``Attributes`` are computed in one place (``app.py``) and passed to one
-``Authorizer`` callable, so plugging in the RBAC evaluator is a one-line change.
+``Authorizer`` callable; the server's default is the RBAC evaluator over the stored roles and
+bindings (``authz.py``), tests may replace it.
 """
 
 from __future__ import annotations
 
 import csv
 import hmac
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from ferryman.embedded.apiserver import rbac
+
 ADMIN_GROUPS = ("system:masters",)
+AUTHENTICATED = "system:authenticated"
 
 
 @dataclass(frozen=True)
 class User:
-    """An authenticated identity (``system:authenticated`` is always among ``groups``)."""
+    """An authenticated identity (``system:authenticated`` is always among ``groups``).
+
+    ``extra`` carries ``Impersonate-Extra-*`` values; tokens from the token file have none.
+    """
 
     name: str
     uid: str = ""
     groups: tuple[str, ...] = ()
+    extra: Mapping[str, tuple[str, ...]] = field(default_factory=dict, compare=False, hash=False)
+
+    def to_rbac(self) -> rbac.UserInfo:
+        """The same identity as the RBAC evaluator describes users."""
+        return rbac.UserInfo(self.name, self.uid, self.groups, dict(self.extra))
 
 
 @dataclass(frozen=True)
@@ -41,30 +53,32 @@ class Attributes:
     namespace: str = ""
     name: str = ""
 
+    def to_rbac(self) -> rbac.Attributes:
+        """The same request as the RBAC evaluator describes requests."""
+        return rbac.Attributes(
+            user=self.user.to_rbac(),
+            verb=self.verb,
+            namespace=self.namespace,
+            api_group=self.api_group,
+            resource=self.resource,
+            subresource=self.subresource,
+            name=self.name,
+            path=self.path,
+            resource_request=self.is_resource_request,
+        )
+
 
 Authorizer = Callable[[Attributes], tuple[bool, str]]
 
 
 def allow_authenticated(attributes: Attributes) -> tuple[bool, str]:
-    """The default authorizer: every authenticated user may do everything."""
+    """An authorizer that lets every authenticated user do everything (for tests)."""
     return True, ""
 
 
 def forbidden_message(a: Attributes, reason: str) -> str:
-    """The apiserver's wording of a denial."""
-    who = f'User "{a.user.name}"'
-    if not a.is_resource_request:
-        text = f'forbidden: {who} cannot {a.verb} path "{a.path}"'
-    else:
-        resource = f"{a.resource}/{a.subresource}" if a.subresource else a.resource
-        qualified = f"{a.resource}.{a.api_group}" if a.api_group else a.resource
-        subject = f'{qualified} "{a.name}"' if a.name else qualified
-        scope = f'in the namespace "{a.namespace}"' if a.namespace else "at the cluster scope"
-        text = (
-            f'{subject} is forbidden: {who} cannot {a.verb} resource "{resource}" in API group '
-            f'"{a.api_group}" {scope}'
-        )
-    return f"{text}: {reason}" if reason else text
+    """The apiserver's wording of a denial (shared with the RBAC module)."""
+    return rbac.forbidden_message(a.to_rbac(), reason)
 
 
 class TokenTable:
@@ -75,11 +89,7 @@ class TokenTable:
 
     def add(self, token: str, user: User) -> None:
         """Accept ``token`` for ``user``."""
-        groups = (
-            user.groups
-            if "system:authenticated" in user.groups
-            else (*user.groups, "system:authenticated")
-        )
+        groups = user.groups if AUTHENTICATED in user.groups else (*user.groups, AUTHENTICATED)
         self._users[token] = User(user.name, user.uid, groups)
 
     def load_csv(self, path: Path) -> None:

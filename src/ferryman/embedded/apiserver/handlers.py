@@ -1,8 +1,8 @@
 """HTTP handling of resource requests: query options in, ``ObjectApi`` verbs, JSON or Table out.
 
 Body decoding (``decode_body``) and patch-type dispatch are each in one function so new content
-types (kubectl's protobuf) are wired in one place. The create-only review endpoints (TokenReview,
-SelfSubjectReview, (Self|Local)SubjectAccessReview) answer from the token table and the authorizer.
+types are wired in one place (JSON, YAML, and kubectl's protobuf through ``protobuf.decode``). The
+create-only review endpoints are answered by ``reviews``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,16 @@ import yaml
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from ferryman.embedded.apiserver import auth, errors, patches, tables, watch
+from ferryman.embedded.apiserver import (
+    auth,
+    errors,
+    patches,
+    protobuf,
+    rbac,
+    reviews,
+    tables,
+    watch,
+)
 from ferryman.embedded.apiserver.admission import WriteOptions
 from ferryman.embedded.apiserver.objects import ListOptions, ObjectApi
 from ferryman.embedded.apiserver.registry import REVIEW_KINDS, ResourceType
@@ -25,6 +34,7 @@ from ferryman.embedded.apiserver.store import dumps
 JSON = "application/json"
 _JSON_TYPES = ("application/json", "")
 _YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml")
+_ACCEPTED = f"application/json, application/yaml, {protobuf.PROTOBUF_CONTENT_TYPE}"
 
 
 def json_response(obj: Any, status: int = 200, warnings: list[str] | None = None) -> Response:
@@ -53,7 +63,15 @@ def decode_body(content_type: str | None, body: bytes) -> Any:
             return yaml.safe_load(body)
         except yaml.YAMLError as exc:
             raise errors.bad_request(f"couldn't get version/kind; yaml parse error: {exc}") from exc
-    raise errors.unsupported_media_type("application/json, application/yaml")
+    if kind == protobuf.PROTOBUF_CONTENT_TYPE:
+        # kubectl's create and auth can-i commands; it never retries a 415 as JSON.
+        try:
+            return protobuf.decode(body)
+        except protobuf.ProtobufError as exc:
+            if exc.unsupported:
+                raise errors.ApiError(415, "UnsupportedMediaType", str(exc)) from exc
+            raise errors.bad_request(f"the protobuf body could not be decoded: {exc}") from exc
+    raise errors.unsupported_media_type(_ACCEPTED)
 
 
 def wants_table(accept: str) -> bool:
@@ -70,11 +88,14 @@ class ResourceHandlers:
         hub: watch.WatchHub,
         tokens: auth.TokenTable,
         authorizer: auth.Authorizer,
+        *,
+        rbac_store: rbac.RBACStore,
     ) -> None:
         self.api = api
         self.hub = hub
         self.tokens = tokens
         self.authorizer = authorizer
+        self.rbac_store = rbac_store
 
     # ------------------------------------------------------------------ entry
     async def handle(
@@ -284,66 +305,12 @@ class ResourceHandlers:
 
     # ---------------------------------------------------------------- reviews
     def _review(self, rt: ResourceType, info: RequestInfo, user: auth.User, body: Any) -> Response:
-        if not isinstance(body, dict):
-            raise errors.bad_request(f"the body of a {rt.kind} must be a JSON object")
-        spec = body.get("spec") or {}
-        out = {
-            "apiVersion": rt.api_version,
-            "kind": rt.kind,
-            "metadata": body.get("metadata") or {},
-            "spec": spec,
-        }
         if rt.plural == "tokenreviews":
-            found = self.tokens.lookup(str(spec.get("token", "")))
-            out["status"] = (
-                {
-                    "authenticated": True,
-                    "user": {
-                        "username": found.name,
-                        "uid": found.uid,
-                        "groups": list(found.groups),
-                    },
-                }
-                if found
-                else {"authenticated": False, "error": "invalid bearer token"}
-            )
+            answer = reviews.token_review(rt, body, self.tokens)
         elif rt.plural == "selfsubjectreviews":
-            out["status"] = {
-                "userInfo": {"username": user.name, "uid": user.uid, "groups": list(user.groups)}
-            }
+            answer = reviews.self_subject_review(rt, body, user)
         else:
-            if rt.plural == "selfsubjectaccessreviews":
-                subject = user
-            else:
-                subject = auth.User(
-                    str(spec.get("user", "")),
-                    str(spec.get("uid", "")),
-                    tuple(spec.get("groups") or ()),
-                )
-            res = spec.get("resourceAttributes")
-            non = spec.get("nonResourceAttributes") or {}
-            if rt.plural == "localsubjectaccessreviews" and isinstance(res, dict):
-                res = {**res, "namespace": info.namespace}
-            if isinstance(res, dict):
-                attrs = auth.Attributes(
-                    user=subject,
-                    verb=str(res.get("verb", "")),
-                    path="",
-                    is_resource_request=True,
-                    api_group=str(res.get("group", "")),
-                    api_version=str(res.get("version", "")),
-                    resource=str(res.get("resource", "")),
-                    subresource=str(res.get("subresource", "")),
-                    namespace=str(res.get("namespace", "")),
-                    name=str(res.get("name", "")),
-                )
-            else:
-                attrs = auth.Attributes(
-                    user=subject,
-                    verb=str(non.get("verb", "")),
-                    path=str(non.get("path", "")),
-                    is_resource_request=False,
-                )
-            allowed, reason = self.authorizer(attrs)
-            out["status"] = {"allowed": allowed, **({"reason": reason} if reason else {})}
-        return json_response(out, 201)
+            answer = reviews.access_review(
+                rt, body, requester=user, namespace=info.namespace, rbac_store=self.rbac_store
+            )
+        return json_response(answer, 201)

@@ -3,8 +3,10 @@
 This is where Kubernetes' object semantics live, independent of HTTP: resourceVersion
 preconditions (409), the ``/status`` split, ``metadata.generation``, no-op writes that keep the RV
 and emit nothing, finalizers and ``deletionTimestamp``, namespace existence and cascading
-namespace deletion, CRD registration, ``dryRun``. Over ~400 lines because these rules interlock
-(a finalizer removal can complete a namespace deletion); each verb is one short method.
+namespace deletion, CRD registration, ``dryRun``, and where each write records its field
+ownership (``managedfields``). Over ~400 lines because these rules interlock (a finalizer removal
+can complete a namespace deletion; ownership decides whether a write is a no-op); each verb is one
+method, the ownership and apply rules themselves live in ``managedfields``/``fieldpaths``.
 """
 
 from __future__ import annotations
@@ -19,7 +21,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from ferryman.embedded.apiserver import admission, crds, errors, eventsconv, patches, selectors
+from ferryman.embedded.apiserver import (
+    admission,
+    authz,
+    bootstrap_policy,
+    crds,
+    errors,
+    eventsconv,
+    fieldpaths,
+    managedfields,
+    patches,
+    selectors,
+)
 from ferryman.embedded.apiserver.admission import WriteOptions
 from ferryman.embedded.apiserver.registry import Registry, ResourceType
 from ferryman.embedded.apiserver.store import Store
@@ -74,6 +87,13 @@ def _semantic(obj: dict[str, Any]) -> dict[str, Any]:
     return {**obj, "metadata": meta}
 
 
+def _valid_managed(entries: Any) -> bool:
+    """Whether ``entries`` looks like managedFields a client may set (list of entry objects)."""
+    return isinstance(entries, list) and all(
+        isinstance(e, dict) and isinstance(e.get("manager", ""), str) for e in entries
+    )
+
+
 def _spec_part(obj: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in obj.items() if k not in ("metadata", "status", "apiVersion", "kind")}
 
@@ -106,6 +126,10 @@ class ObjectApi:
                 )
         for crd in self.store.scan(CRDS, None):
             self.registry.set_crd(crd["metadata"]["name"], crds.types_for(crd))
+        for obj in bootstrap_policy.objects():
+            rt = self._builtin("rbac.authorization.k8s.io", obj["kind"].lower() + "s")
+            if self.store.get(rt.gr, "", obj["metadata"]["name"]) is None:
+                self.create(rt, "", obj, WriteOptions(field_manager="kube-apiserver"))
 
     def _builtin(self, group: str, plural: str) -> ResourceType:
         for t in self.registry.types(group):
@@ -199,8 +223,20 @@ class ObjectApi:
         return rv, (str(ns), str(name))
 
     # ----------------------------------------------------------------- create
-    def create(self, rt: ResourceType, ns: str, body: Any, opts: WriteOptions) -> Result:
-        """POST: 201 with the stored object; 409 AlreadyExists; 404 for a missing namespace."""
+    def create(
+        self,
+        rt: ResourceType,
+        ns: str,
+        body: Any,
+        opts: WriteOptions,
+        *,
+        applied: dict[str, Any] | None = None,
+    ) -> Result:
+        """POST: 201 with the stored object; 409 AlreadyExists; 404 for a missing namespace.
+
+        ``applied`` is the configuration when a server-side apply creates the object: its
+        manager then owns exactly those fields (operation Apply) instead of everything it wrote.
+        """
         obj = admission.check_decodable(rt, body)
         meta = obj["metadata"]
         if meta.get("resourceVersion"):
@@ -236,11 +272,39 @@ class ObjectApi:
         if rt.status and rt.is_custom:
             obj.pop("status", None)
         warnings = admission.admit(rt, obj, None, opts, now=now)
-        self._touch_managed(meta, opts, "Update", rt, "", now)
+        given = meta.get("managedFields")
+        base = given if _valid_managed(given) else []
+        shape = fieldpaths.shape_for(rt)
+        if applied is not None:
+            _, meta["managedFields"] = managedfields.apply(
+                base,
+                {},
+                applied,
+                shape=shape,
+                manager=opts.field_manager,
+                subresource="",
+                force=True,
+                api_version=rt.api_version,
+                now=now,
+            )
+        else:
+            meta["managedFields"] = managedfields.update(
+                base,
+                None,
+                obj,
+                shape=shape,
+                manager=opts.field_manager or "unknown",
+                subresource="",
+                api_version=rt.api_version,
+                now=now,
+            )
+        if not meta["managedFields"]:
+            meta.pop("managedFields")
         if not opts.dry_run:
             self.store.write(rt.gr, obj, None)
             if rt.gr == CRDS:
                 self.registry.set_crd(meta["name"], crds.types_for(obj))
+            obj = self._after_write(rt, obj)
         return Result(self.view(rt, obj), warnings, created=True)
 
     def _check_namespace_open(self, rt: ResourceType, ns: str, name: str) -> None:
@@ -255,35 +319,6 @@ class ObjectApi:
                 group=rt.group,
                 kind=rt.plural,
             )
-
-    def _touch_managed(
-        self,
-        meta: dict[str, Any],
-        opts: WriteOptions,
-        operation: str,
-        rt: ResourceType,
-        sub: str,
-        now: str,
-    ) -> None:
-        manager = opts.field_manager or "unknown"
-        entries = [
-            e
-            for e in meta.get("managedFields") or []
-            if isinstance(e, dict)
-            and (e.get("manager"), e.get("operation"), e.get("subresource", ""))
-            != (manager, operation, sub)
-        ]
-        entry: dict[str, Any] = {
-            "manager": manager,
-            "operation": operation,
-            "apiVersion": rt.api_version,
-            "time": now,
-            "fieldsType": "FieldsV1",
-            "fieldsV1": {},
-        }
-        if sub:
-            entry["subresource"] = sub
-        meta["managedFields"] = [*entries, entry]
 
     # ----------------------------------------------------------------- update
     def update(
@@ -321,7 +356,7 @@ class ObjectApi:
             )
         if rv and rv != old["metadata"]["resourceVersion"]:
             raise errors.conflict(rt.qualified, "", name, errors.STALE_OBJECT)
-        return self._replace(rt, old, self._to_storage(rt, obj), opts, subresource, "Update")
+        return self._replace(rt, old, self._to_storage(rt, obj), opts, subresource)
 
     def patch(
         self,
@@ -344,13 +379,29 @@ class ObjectApi:
                 "PATCH, application/apply-patch+yaml requires fieldManager to be set"
             )
         stored = self.store.get(rt.gr, ns, name)
+        applied = None
+        if content_type == patches.APPLY:
+            applied = self._apply_config(rt, doc, name, subresource)
         if stored is None:
-            if content_type == patches.APPLY and not subresource:
-                doc.setdefault("metadata", {})["name"] = name
-                return self.create(rt, ns, doc, opts)
+            if applied is not None and not subresource:
+                return self.create(rt, ns, doc, opts, applied=applied)
             raise errors.not_found(rt.plural, rt.group, name)
         old = self.view(rt, stored)
-        patched = patches.apply_patch(content_type, rt.kind_key, copy.deepcopy(old), doc)
+        managed = None
+        if applied is not None:
+            patched, managed = managedfields.apply(
+                old["metadata"].get("managedFields") or [],
+                old,
+                applied,
+                shape=fieldpaths.shape_for(rt),
+                manager=opts.field_manager,
+                subresource=subresource,
+                force=opts.force,
+                api_version=rt.api_version,
+                now=self.now(),
+            )
+        else:
+            patched = patches.apply_patch(content_type, rt.kind_key, copy.deepcopy(old), doc)
         patched = admission.check_decodable(rt, patched)
         rv = patched["metadata"].get("resourceVersion")
         if rv and rv != old["metadata"]["resourceVersion"]:
@@ -360,10 +411,23 @@ class ObjectApi:
                 f"the name of the object ({patched['metadata'].get('name')}) does not match "
                 f"the name on the URL ({name})"
             )
-        operation = "Apply" if content_type == patches.APPLY else "Update"
         return self._replace(
-            rt, stored, self._to_storage(rt, patched), opts, subresource, operation
+            rt, stored, self._to_storage(rt, patched), opts, subresource, managed=managed
         )
+
+    @staticmethod
+    def _apply_config(
+        rt: ResourceType, doc: dict[str, Any], name: str, subresource: str
+    ) -> dict[str, Any]:
+        """The part of an apply configuration the endpoint writes (status split applies)."""
+        doc = admission.check_decodable(rt, doc)
+        doc["metadata"].setdefault("name", name)
+        config = copy.deepcopy(doc)
+        if subresource == "status":
+            return {k: v for k, v in config.items() if k in ("apiVersion", "kind", "status")}
+        if rt.status:
+            config.pop("status", None)
+        return config
 
     def _current(self, rt: ResourceType, ns: str, name: str) -> dict[str, Any]:
         stored = self.store.get(rt.gr, ns, name)
@@ -378,9 +442,12 @@ class ObjectApi:
         new: dict[str, Any],
         opts: WriteOptions,
         subresource: str,
-        operation: str,
+        *,
+        managed: list[dict[str, Any]] | None = None,
     ) -> Result:
+        """Store ``new`` in place of ``old``; ``managed`` is given by apply, else computed."""
         old_meta = old["metadata"]
+        given = new["metadata"].get("managedFields")
         if subresource == "status":
             status = new.get("status")
             new = copy.deepcopy(old)
@@ -411,7 +478,15 @@ class ObjectApi:
             new_meta.pop("selfLink", None)
             admission.validate_metadata(rt, new)
         meta = new["metadata"]
-        meta["managedFields"] = old_meta.get("managedFields", [])
+        base = old_meta.get("managedFields") or []
+        if (
+            managed is None
+            and _valid_managed(given)
+            and given
+            and managedfields.without_times(given) != managedfields.without_times(base)
+        ):
+            base = given  # a client rewrote managedFields on purpose (kubectl's CSA upgrade)
+        meta["managedFields"] = base
         if old_meta.get("deletionTimestamp"):
             added = [
                 f
@@ -439,9 +514,24 @@ class ObjectApi:
         warnings = admission.admit(rt, new, old, opts, now=now)
         if rt.generation and _spec_part(new) != _spec_part(old):
             meta["generation"] = int(old_meta.get("generation", 0)) + 1
-        if _semantic(new) == _semantic(old):
+        if managed is None:
+            managed = managedfields.update(
+                base,
+                old,
+                new,
+                shape=fieldpaths.shape_for(rt),
+                manager=opts.field_manager or "unknown",
+                subresource=subresource,
+                api_version=rt.api_version,
+                now=now,
+            )
+        if _semantic(new) == _semantic(old) and managedfields.without_times(
+            managed
+        ) == managedfields.without_times(old_meta.get("managedFields")):
             return Result(self.view(rt, old), warnings)
-        self._touch_managed(meta, opts, operation, rt, subresource, now)
+        meta["managedFields"] = managed
+        if not managed:
+            meta.pop("managedFields")
         if not opts.dry_run:
             if old_meta.get("deletionTimestamp") and not meta.get("finalizers"):
                 self._remove(rt, new)
@@ -449,6 +539,7 @@ class ObjectApi:
                 self.store.write(rt.gr, new, old)
                 if rt.gr == CRDS:
                     self.registry.set_crd(meta["name"], crds.types_for(new))
+            new = self._after_write(rt, new)
         return Result(self.view(rt, new), warnings)
 
     # ----------------------------------------------------------------- delete
@@ -498,8 +589,21 @@ class ObjectApi:
         self._remove(rt, old)
         return self.view(rt, old), True
 
+    def _after_write(self, rt: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
+        """Play the controllers a cluster runs synchronously; returns ``obj`` as now stored.
+
+        Only ClusterRole aggregation so far: the aggregated role's rules are rewritten at once
+        (with its own watch event), so the answer to the write already shows them.
+        """
+        if rt.gr != authz.CLUSTER_ROLES or not authz.reconcile_aggregation(self.store):
+            return obj
+        meta = obj["metadata"]
+        return self.store.get(rt.gr, meta.get("namespace", ""), meta["name"]) or obj
+
     def _remove(self, rt: ResourceType, obj: dict[str, Any]) -> None:
         self.store.delete(rt.gr, obj)
+        if rt.gr == authz.CLUSTER_ROLES:
+            authz.reconcile_aggregation(self.store)
         if rt.gr == CRDS:
             self.registry.remove_crd(obj["metadata"]["name"])
         ns = obj["metadata"].get("namespace", "")

@@ -50,6 +50,11 @@ class StructuralSchema:
         self._root = schema_model.compile_schema(self._raw)
         _check_defaults(self._root, "openAPIV3Schema")
 
+    @property
+    def root(self) -> schema_model.Node:
+        """The compiled root node (list types and map keys for server-side apply)."""
+        return self._root
+
     def default(self, obj: dict[str, Any]) -> None:
         """Apply defaults in place wherever the parent of a defaulted field exists."""
         schema_mutate.default(self._root, obj, root=True)
