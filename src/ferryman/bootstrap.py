@@ -113,6 +113,7 @@ def build_controller(
         clock=clock,
         owner=settings.identity,
         checkpoint=checkpoint or (lambda label: None),
+        meters=runtime.metrics,
     )
     return Controller(
         settings=settings, manager=runtime, reconciler=rec, directory=directory, http=http_client

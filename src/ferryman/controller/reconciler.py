@@ -18,6 +18,7 @@ from datetime import timedelta
 import pydantic
 
 from ferryman.api import conditions, pipeline, status, validation
+from ferryman.controller import metrics
 from ferryman.domain import decisions, errors, observations, outcomes, policy, timefmt
 from ferryman.domain import status as status_rules
 from ferryman.ports import clock as clock_port
@@ -64,6 +65,7 @@ class Reconciler:
         owner: str,
         checkpoint: Checkpoint = _no_checkpoint,
         strategy_timeout: float = STRATEGY_TIMEOUT,
+        meters: metrics.Metrics | None = None,
     ) -> None:
         self._store = store
         self._read_target = read_target
@@ -74,6 +76,7 @@ class Reconciler:
         self._checkpoint = checkpoint
         self._timeout = strategy_timeout
         self.counters = Counters()
+        self._metrics = meters or metrics.Metrics()
 
     async def reconcile(self, namespace: str, name: str) -> timedelta | None:
         """One pass; returns when to look again (``None``: on the next event only).
@@ -132,6 +135,7 @@ class Reconciler:
     async def _write(self, obj: k8s.JSON, new: status.PipelineStatus) -> k8s.JSON:
         stored = await self._store.write_status(obj, new.to_wire())
         self.counters.status_writes += 1
+        self._metrics.api_writes.labels(verb="update_status").inc()
         return stored
 
     async def _stall(self, obj: k8s.JSON, problems: list[str]) -> None:
@@ -163,6 +167,7 @@ class Reconciler:
         try:
             if await self._events.emit(obj, event):
                 self.counters.events += 1
+                self._metrics.api_writes.labels(verb="create_event").inc()
         except k8s.KubernetesError as exc:
             log.warning("Could not record event reason=%s error=%s", event.reason, exc)
 
@@ -222,6 +227,8 @@ class Reconciler:
                 error = errors.TemporaryError(f"{action.strategy} timed out after {self._timeout}s")
         self._checkpoint("after-promote")
         self.counters.promotions += 1
+        outcome = "succeeded" if result is not None else (error.reason if error else "failed")
+        self._metrics.promotions.labels(strategy=action.strategy, result=outcome).inc()
         if result is not None:
             log.info(
                 "Promoted pipeline=%s/%s environment=%s revision=%s strategy=%s",

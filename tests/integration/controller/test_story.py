@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
+import prometheus_client
 from tests.integration.controller import conftest as env
 from tests.integration.kube import Kube
 
@@ -113,6 +114,9 @@ async def test_story_through_the_embedded_api(apiserver: api_server.EmbeddedApiS
             await eventually(prod_succeeded)
     finally:
         await controller.stop()
+    exposition = prometheus_client.generate_latest(controller.manager.metrics.registry).decode()
+    assert 'ferryman_promotions_total{result="succeeded",strategy="notification"} 2.0' in exposition
+    assert 'ferryman_api_writes_total{verb="update_status"}' in exposition
     obj, st = await pipeline_status(kube)
     assert st.environments["prod"].revision == "6.1.0"
     assert st.history[0].environment == "prod"
