@@ -199,6 +199,7 @@ def server_deps(
             enable_legacy_approval=settings.enable_legacy_approval,
             max_concurrency=max_concurrency,
         ),
+        registry=controller.manager.metrics.registry,
     )
 
 

@@ -12,7 +12,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount
 
-from ferryman.server import approvals, errors, legacy, limits, promotion, reads
+from ferryman.server import approvals, errors, legacy, limits, metrics, promotion, reads
 from ferryman.server.deps import Deps
 from ferryman.server.ui import routes as ui
 
@@ -43,4 +43,9 @@ def create_app(deps: Deps) -> Starlette:
 
 def create_site(deps: Deps) -> Starlette:
     """The web UI (HTML pages, cookies, CSRF) next to the JSON API on one port."""
-    return Starlette(routes=[*ui.ui_routes(deps), Mount("", app=create_app(deps))])
+    middleware = []
+    if deps.registry is not None:
+        middleware.append(Middleware(metrics.RequestMetrics, registry=deps.registry))
+    return Starlette(
+        routes=[*ui.ui_routes(deps), Mount("", app=create_app(deps))], middleware=middleware
+    )

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from prometheus_client import CollectorRegistry
+
 from ferryman.ports import auth, promotion
 from ferryman.ports import clock as clock_port
 from ferryman.ports import kubernetes as k8s
@@ -38,3 +40,4 @@ class Deps:
     trigger: auth.Trigger  # ask the controller to reconcile a pipeline
     clock: clock_port.Clock
     options: Options = field(default_factory=Options)
+    registry: CollectorRegistry | None = None  # where request metrics go (None: not counted)
