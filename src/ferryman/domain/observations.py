@@ -144,6 +144,9 @@ def target_status(
         )
         return status.TargetStatus(cluster_app_ref=ref, ready=False, error=text.bounded(reason))
     seen = observe(app_ref, obj)
+    if seen.ready and not seen.revision:
+        # Ready but silent about what it runs: nothing can be promoted from or judged by it.
+        seen = Observation(ready=False, error=f"{app_ref.kind} is ready but reports no revision")
     return status.TargetStatus(
         cluster_app_ref=ref,
         ready=seen.ready,

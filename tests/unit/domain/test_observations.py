@@ -215,3 +215,16 @@ def test_target_status_bounds_what_it_copies() -> None:
     assert len(got.error) == status.MAX_ERROR_LENGTH
     unreadable = observations.target_status(KUSTOMIZATION, LOCAL, None, error="e" * 5000)
     assert len(unreadable.error) == status.MAX_ERROR_LENGTH
+
+
+def test_ready_without_a_revision_is_not_ready_and_says_why() -> None:
+    """A Ready app object that reports no revision cannot be trusted (fault scenario I3)."""
+    app = pipeline.AppRef(
+        api_version="kustomize.toolkit.fluxcd.io/v1", kind="Kustomization", name="a"
+    )
+    target = pipeline.Target(namespace="dev")
+    obj = {"status": {"conditions": [{"type": "Ready", "status": "True"}]}}
+    result = observations.target_status(app, target, obj)
+    assert result.ready is False
+    assert result.revision == ""
+    assert result.error == "Kustomization is ready but reports no revision"
