@@ -207,6 +207,20 @@ def _promote_into(
         return
     if effective.strategy is None:
         return  # observed only, as the original controller did without a promotion
+    # The environment already runs the candidate and is rolling out or unhealthy: promoting it
+    # again would only re-notify Flux (a loop with a flapping release). An in-flight promotion
+    # of the candidate carries on and succeeds once the environment is ready.
+    carrying_on = record is not None and record.revision == candidate and not record.phase.finished
+    if target.revision == candidate and not target.ready and not carrying_on:
+        if record is not None and not record.phase.finished:
+            scratch.notify(record, name, "Superseded", f"{name} already runs {candidate}")
+            scratch.current = records.finish(
+                scratch.current, name, record, status.PromotionPhase.SUPERSEDED, now
+            )
+        scratch.hold(
+            name, conditions.ENVIRONMENT_NOT_READY, f"{name} runs {candidate} but is not ready"
+        )
+        return
     # Never promote blind: a target whose object cannot be read may already run anything.
     blind = next((t for t in target.targets if t.error and not t.revision), None)
     in_flight = (

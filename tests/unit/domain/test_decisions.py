@@ -803,7 +803,21 @@ SCENARIOS: dict[str, Scenario] = {
         {"dev": "1.1", "staging": ("1.1", False), "prod": "1.0"},
         {"staging": "Succeeded"},
         [],
-        "staging: 1.1 was promoted to staging, which does not run it ready everywhere",
+        "staging: staging runs 1.1 but is not ready",
+    ),
+    "an environment rolling out the candidate with no record is not promoted again": Scenario(
+        b.make("dev", "staging", promotion=NOTIFIED),
+        {"dev": "1.1", "staging": ("1.1", False)},
+        {},
+        [],
+        "staging: staging runs 1.1 but is not ready",
+    ),
+    "a promoted revision the environment runs but is not ready yet keeps waiting": Scenario(
+        staging_with(b.record("1.1", Phase.PROMOTED, source="dev")),
+        {"dev": "1.1", "staging": ("1.1", False), "prod": "1.0"},
+        {"staging": "Promoted"},
+        [],
+        "staging: waiting for staging to run 1.1",
     ),
     "an Approved promotion is promoted without a second Approved event": Scenario(
         prod_with(b.promotion(required=1), b.record("1.1", Phase.APPROVED, approvals=["alice"])),
