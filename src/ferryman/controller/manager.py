@@ -141,7 +141,12 @@ class Manager:
         key = informer_mod.key_of(obj)
         if new is None:
             self._forget(key)
+            if self.reconciler is not None:
+                self.reconciler.written.pop(key, None)
             return
+        own = self.reconciler.written.get(key) if self.reconciler is not None else None
+        if own is not None and own == str(new.get("metadata", {}).get("resourceVersion")):
+            return  # the echo of our own status write: already decided on
         self.queue.add(key)
 
     def _cluster_changed(self, old: k8s.JSON | None, new: k8s.JSON | None) -> None:

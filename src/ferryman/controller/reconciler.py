@@ -76,6 +76,9 @@ class Reconciler:
         self._checkpoint = checkpoint
         self._timeout = strategy_timeout
         self.counters = Counters()
+        # resourceVersion of this instance's last status write per Pipeline: the watch event it
+        # causes shows nothing this instance has not already decided on.
+        self.written: dict[tuple[str, str], str] = {}
         self._metrics = meters or metrics.Metrics()
 
     async def reconcile(self, namespace: str, name: str) -> timedelta | None:
@@ -134,6 +137,10 @@ class Reconciler:
 
     async def _write(self, obj: k8s.JSON, new: status.PipelineStatus) -> k8s.JSON:
         stored = await self._store.write_status(obj, new.to_wire())
+        meta = stored.get("metadata") or {}
+        self.written[(meta.get("namespace", ""), meta.get("name", ""))] = str(
+            meta.get("resourceVersion", "")
+        )
         self.counters.status_writes += 1
         self._metrics.api_writes.labels(verb="update_status").inc()
         return stored
