@@ -3,7 +3,9 @@
 It lists, then watches from the list's resourceVersion; a 410 (``Expired``) makes it relist, a
 broken connection makes it resume from the last version seen after a backoff (1 s doubling to
 30 s). Each change calls ``on_change(old, new)`` (``new`` is ``None`` for a deletion); a relist
-reports what changed while the watch was down, so nothing is missed.
+reports what changed while the watch was down, so nothing is missed. An optional ``transform``
+trims each object before it is cached (like controller-runtime's cache transforms), so caches of
+large objects hold only what the controller reads.
 """
 
 from __future__ import annotations
@@ -29,10 +31,18 @@ def key_of(obj: k8s.JSON) -> Key:
 class Informer:
     """List + watch one source into a cache, calling a handler for each change."""
 
-    def __init__(self, name: str, source: k8s.ResourceSource, on_change: Handler) -> None:
+    def __init__(
+        self,
+        name: str,
+        source: k8s.ResourceSource,
+        on_change: Handler,
+        *,
+        transform: Callable[[k8s.JSON], k8s.JSON] | None = None,
+    ) -> None:
         self.name = name
         self._source = source
         self._on_change = on_change
+        self._transform = transform or (lambda obj: obj)
         self._cache: dict[Key, k8s.JSON] = {}
         self.synced = asyncio.Event()
         self.last_error = ""
@@ -47,7 +57,7 @@ class Informer:
         return list(self._cache.values())
 
     def _relist(self, items: list[k8s.JSON]) -> None:
-        fresh = {key_of(obj): obj for obj in items}
+        fresh = {key_of(obj): self._transform(obj) for obj in items}
         old = self._cache
         self._cache = fresh
         for key, obj in fresh.items():
@@ -59,7 +69,7 @@ class Informer:
                 self._on_change(obj, None)
 
     def _apply(self, event: k8s.WatchEvent) -> str:
-        obj = event.object
+        obj = self._transform(event.object)
         if event.type == "BOOKMARK":
             return _rv(obj)
         key = key_of(obj)

@@ -33,6 +33,31 @@ RESYNC_PERIOD = 600.0
 
 PipelineKey = tuple[str, str]
 
+# App kinds whose revision and readiness live entirely in metadata and status (domain.observations):
+# their caches drop the spec (HelmRelease values can be large). Other kinds may name a revision path
+# anywhere, so they are cached whole.
+WELL_KNOWN_APPS = frozenset(
+    {
+        ("helm.toolkit.fluxcd.io", "HelmRelease"),
+        ("kustomize.toolkit.fluxcd.io", "Kustomization"),
+        ("argoproj.io", "Application"),
+    }
+)
+_KEPT_METADATA = ("name", "namespace", "uid", "resourceVersion", "generation")
+
+
+def observed_fields(obj: k8s.JSON) -> k8s.JSON:
+    """The part of an app object that observations read: identity, generation and status."""
+    meta = obj.get("metadata") or {}
+    trimmed: k8s.JSON = {
+        "apiVersion": obj.get("apiVersion"),
+        "kind": obj.get("kind"),
+        "metadata": {key: meta[key] for key in _KEPT_METADATA if key in meta},
+    }
+    if "status" in obj:
+        trimmed["status"] = obj["status"]
+    return trimmed
+
 
 @dataclass(frozen=True)
 class AppKey:
@@ -122,6 +147,7 @@ class Manager:
             f"{cluster.name or 'local'}/{kind.kind}/{namespace}",
             cluster.source(kind, namespace),
             lambda old, new: self._app_changed(cluster.name, kind, old, new),
+            transform=observed_fields if (kind.group, kind.kind) in WELL_KNOWN_APPS else None,
         )
         self._app_informers[slot] = (cluster, cache)
         self._spawn(cache.run())
