@@ -8,17 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import uvicorn
-from prometheus_client import make_asgi_app
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse
-from starlette.routing import Mount, Route
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
 
 from ferryman.adapters import clock as clock_adapter
 from ferryman.adapters import githost, gitrepo
@@ -137,26 +138,68 @@ def health_app(controller: Controller) -> Starlette:
         routes=[
             Route("/healthz", healthz),
             Route("/readyz", readyz),
-            Mount("/metrics", app=make_asgi_app(controller.manager.metrics.registry)),
+            metrics_route(controller.manager.metrics.registry),
         ]
     )
 
 
-async def run_controller(settings: Settings) -> None:
-    """Run a controller with its health/metrics and webhook/approval/UI servers until cancelled."""
-    controller = build_controller(settings)
-    host, port = settings.address("health")
-    health = uvicorn.Server(
-        uvicorn.Config(health_app(controller), host=host, port=port, log_level="warning")
+def metrics_route(registry: CollectorRegistry) -> Route:
+    """``GET /metrics`` in the Prometheus text format."""
+
+    async def metrics(request: Request) -> Response:
+        del request
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    return Route("/metrics", metrics)
+
+
+def metrics_app(controller: Controller) -> Starlette:
+    """``/metrics`` alone, for ``--metrics-addr``."""
+    return Starlette(routes=[metrics_route(controller.manager.metrics.registry)])
+
+
+def _quiet_server(app: Starlette, addr: tuple[str, int]) -> uvicorn.Server:
+    host, port = addr
+    return uvicorn.Server(
+        uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
     )
-    controller.servers += [health, build_server(settings, controller)]
+
+
+async def run_controller(settings: Settings) -> None:
+    """Run a controller with its health, metrics and webhook/approval/UI servers until SIGINT or
+    SIGTERM; then stop the servers, the workers and informers, and release the Lease."""
+    controller = build_controller(settings)
+    controller.servers += [
+        _quiet_server(health_app(controller), settings.address("health")),
+        _quiet_server(metrics_app(controller), settings.address("metrics")),
+        build_server(settings, controller),
+    ]
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def request_stop(signum: int, frame: object) -> None:
+        del signum, frame
+        loop.call_soon_threadsafe(stop.set)
+
+    # uvicorn replaces these while it serves and raises the signal again once it has stopped;
+    # ours then turns it into an orderly stop instead of the default handler killing the process
+    # before the Lease is released.
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     serving = [asyncio.ensure_future(server.serve()) for server in controller.servers]
     try:
         await controller.start()
         log.info("Controller started identity=%s workers=%d", settings.identity, settings.workers)
-        await asyncio.gather(*serving)
+        stopping = asyncio.ensure_future(stop.wait())
+        await asyncio.wait([stopping, *serving], return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
     finally:
+        for server in controller.servers:
+            server.should_exit = True
+        await asyncio.gather(*serving, return_exceptions=True)
         await controller.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        log.info("Controller stopped identity=%s", settings.identity)
 
 
 @dataclass(frozen=True)

@@ -242,11 +242,28 @@ class Manager:
             await self.elector.following.wait()
             self.metrics.leader.set(0)
 
+    @staticmethod
+    async def _wait_for_kind(local: k8s.Cluster) -> None:
+        """Wait until the API serves Pipelines (the CRD may be applied after the controller)."""
+        delay = 1.0
+        while True:
+            try:
+                await local.resolve(PIPELINES)
+                return
+            except k8s.KubernetesError as exc:
+                log.warning(
+                    "Pipelines are not served yet (is the CRD installed?) error=%s retry_in=%.0fs",
+                    exc,
+                    delay,
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+
     async def start(self, reconciler_: reconciler.Reconciler) -> None:
         """Start informers, workers and (if configured) leader election; return once synced."""
         self.reconciler = reconciler_
         local = self._clusters.local
-        await local.resolve(PIPELINES)
+        await self._wait_for_kind(local)
         for namespace in self._namespaces:
             cache = informer_mod.Informer(
                 f"pipelines/{namespace or '*'}",
