@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: test lint typecheck contracts manifests clean
+.PHONY: test lint typecheck contracts manifests bench stress clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,17 @@ contracts: $(STAMP)
 ## manifests: regenerate the CRD from the pydantic models
 manifests: $(STAMP)
 	$(BIN)/ferryman crd > config/crd/bases/pipelines.weave.works_pipelines.yaml
+
+## bench: controller benchmarks against the embedded API (P1-P9) and status sizes; see docs/performance.md
+bench: $(STAMP)
+	$(BIN)/python -m bench.status_size_bench
+	$(BIN)/python -m bench.controller_bench
+	PYTHONPATH=. $(BIN)/python bench/apiserver_bench.py
+	PYTHONPATH=. $(BIN)/python bench/webhook_bench.py
+
+## stress: crash points x1000, conflict storm x10000, Hypothesis stress profile, integration suite x100
+stress: $(STAMP)
+	BIN=$(BIN) bench/stress.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage build src/*.egg-info

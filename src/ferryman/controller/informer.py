@@ -93,6 +93,7 @@ class Informer:
                     items, version = await self._source.list()
                     self.relists += 1
                     self._relist(items)
+                    del items  # the untrimmed list would stay alive for the whole watch
                     self.synced.set()
                 async for event in self._source.watch(version):
                     version = self._apply(event) or version
