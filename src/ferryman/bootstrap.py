@@ -255,9 +255,10 @@ def build_server(
 ) -> uvicorn.Server:
     """The webhook/approval/UI server of one replica, on ``settings.http_addr``.
 
-    uvicorn bounds what the app cannot: header size (64 KiB), idle keep-alive connections (5 s),
-    in-flight connections (a backstop above the app's own 503 limit) and shutdown drain time
-    (5 s). Proxy headers are ignored: nothing is keyed on client-supplied addresses.
+    uvicorn bounds what the app cannot: header size (llhttp's limit), idle keep-alive
+    connections (5 s), in-flight connections (a backstop above the app's own 503 limit) and
+    shutdown drain time (5 s). Proxy headers are ignored: nothing is keyed on client-supplied
+    addresses.
     """
     deps = server_deps(settings, controller, kubeconfig=kubeconfig, max_concurrency=max_concurrency)
     host, port = settings.address("http")
@@ -272,6 +273,6 @@ def build_server(
         timeout_keep_alive=5,
         timeout_graceful_shutdown=5,
         limit_concurrency=max_concurrency * 4,
-        h11_max_incomplete_event_size=64 * 1024,
+        http="httptools",  # C parser: ~1.5x the webhook throughput of h11 (docs/performance.md)
     )
     return uvicorn.Server(config)

@@ -181,6 +181,7 @@ async def run(
                 proxy_headers=False,
                 server_header=False,
                 timeout_graceful_shutdown=3,
+                http="httptools",
             )
         )
         serving = asyncio.ensure_future(http.serve())

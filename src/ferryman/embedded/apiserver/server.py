@@ -124,6 +124,8 @@ class EmbeddedApiServer:
                 lifespan="off",
                 timeout_graceful_shutdown=3,
                 ws="none",
+                # h11 even where httptools is installed: watch streaming was tuned and tested on it.
+                http="h11",
                 ssl_certfile=str(self.cert_path) if self.cert_path else None,
                 ssl_keyfile=str(key_path) if key_path else None,
             ),
