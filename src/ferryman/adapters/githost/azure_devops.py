@@ -144,7 +144,6 @@ def connect(
         headers=headers(token),
         token=token,
         pacer=pacer,
-        pacing_key=base.pacing_key(httpx.URL(root).host, token),
         options=options,
     )
     return AzureDevOpsHost(api, web_url=web_url)

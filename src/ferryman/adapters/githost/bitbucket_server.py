@@ -155,7 +155,6 @@ def connect(
         headers=headers(token),
         token=token,
         pacer=pacer,
-        pacing_key=base.pacing_key(httpx.URL(root).host, token),
         options=options,
     )
     return BitbucketServerHost(api, key=key, slug=slug)

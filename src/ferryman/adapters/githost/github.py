@@ -139,7 +139,6 @@ def connect(
         headers=headers(token),
         token=token,
         pacer=pacer,
-        pacing_key=base.pacing_key(httpx.URL(root).host, token),
         options=options,
     )
     return GitHubHost(api, owner=base.parse_repository_url(url, provider=PROVIDER).segments[0])

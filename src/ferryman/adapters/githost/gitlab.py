@@ -131,7 +131,6 @@ def connect(
         headers=headers(token),
         token=token,
         pacer=pacer,
-        pacing_key=base.pacing_key(httpx.URL(root).host, token),
         options=options,
     )
     return GitLabHost(api)

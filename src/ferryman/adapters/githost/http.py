@@ -60,7 +60,6 @@ class Api:
         headers: Mapping[str, str],
         token: str,
         pacer: base.Pacer,
-        pacing_key: str,
         options: Options | None = None,
     ) -> None:
         options = options or Options()
@@ -70,7 +69,8 @@ class Api:
         self._headers = {"Accept": "application/json", **headers}
         self._secrets = (token,)
         self._pacer = pacer
-        self._key = pacing_key
+        # Content-creating calls are paced per (API host, token): that is what hosts rate-limit.
+        self._key = base.pacing_key(httpx.URL(self.root).host, token)
         self._timeout = options.timeout
         self._clock = options.clock
 

@@ -166,7 +166,6 @@ def _api(handler: Any, pacer: base.Pacer | None = None) -> http.Api:
         headers={},
         token="tok-secret",
         pacer=pacer or base.Pacer(),
-        pacing_key="k",
         options=http.Options(clock=lambda: NOW),
     )
 
