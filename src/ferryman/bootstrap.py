@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,9 +43,9 @@ class Controller:
     manager: manager.Manager
     reconciler: reconciler.Reconciler
     directory: clusters.GitopsClusterDirectory
+    cluster: cluster_adapter.LightkubeCluster  # the local cluster; closed with ``directory``
     http: httpx.AsyncClient | None = None
     servers: list[uvicorn.Server] = field(default_factory=list)
-    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     async def start(self) -> None:
         """Start informers, workers and leader election; return once Pipelines are cached."""
@@ -60,8 +59,6 @@ class Controller:
         await self.directory.close()
         if self.http is not None:
             await self.http.aclose()
-        for close in self.closers:
-            await close()
 
 
 def build_controller(
@@ -117,7 +114,12 @@ def build_controller(
         meters=runtime.metrics,
     )
     return Controller(
-        settings=settings, manager=runtime, reconciler=rec, directory=directory, http=http_client
+        settings=settings,
+        manager=runtime,
+        reconciler=rec,
+        directory=directory,
+        cluster=local,
+        http=http_client,
     )
 
 
@@ -214,21 +216,14 @@ class QueueTrigger:
 
 
 def server_deps(
-    settings: Settings,
-    controller: Controller,
-    *,
-    kubeconfig: dict[str, object] | None = None,
-    max_concurrency: int = 256,
+    settings: Settings, controller: Controller, *, max_concurrency: int = 256
 ) -> server_deps_mod.Deps:
     """What the webhook/approval/UI server of one replica needs, wired to real adapters.
 
-    It gets its own client to the controller's cluster (TokenReview, SubjectAccessReview, Secrets,
+    It shares the controller's client to its cluster (TokenReview, SubjectAccessReview, Secrets,
     status writes) and enqueues reconciles into ``controller``'s work queue.
     """
-    local = cluster_adapter.LightkubeCluster.connect(
-        "", path=settings.kubeconfig, document=kubeconfig, context=settings.context
-    )
-    controller.closers.append(local.close)
+    local = controller.cluster
     return server_deps_mod.Deps(
         store=pipelines.LightkubePipelineStore(local.client),
         cluster=local,
@@ -247,11 +242,7 @@ def server_deps(
 
 
 def build_server(
-    settings: Settings,
-    controller: Controller,
-    *,
-    kubeconfig: dict[str, object] | None = None,
-    max_concurrency: int = 256,
+    settings: Settings, controller: Controller, *, max_concurrency: int = 256
 ) -> uvicorn.Server:
     """The webhook/approval/UI server of one replica, on ``settings.http_addr``.
 
@@ -260,7 +251,7 @@ def build_server(
     shutdown drain time (5 s). Proxy headers are ignored: nothing is keyed on client-supplied
     addresses.
     """
-    deps = server_deps(settings, controller, kubeconfig=kubeconfig, max_concurrency=max_concurrency)
+    deps = server_deps(settings, controller, max_concurrency=max_concurrency)
     host, port = settings.address("http")
     config = uvicorn.Config(
         server_app.create_site(deps),

@@ -1,4 +1,4 @@
-"""Per-instance in-memory fakes of the ports, for tests and ``--dry-run`` (no module globals).
+"""Per-instance in-memory fakes of the ports, for tests (no module globals).
 
 ``FakeKubernetes`` is a tiny API server in memory with the semantics the controller relies on:
 a global resourceVersion bumped only on real changes, 409 on a stale status write, watches that
@@ -16,9 +16,8 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from ferryman.api import pipeline, status
+from ferryman.api import pipeline
 from ferryman.ports import kubernetes as k8s
-from ferryman.ports import promotion
 
 ObjKey = tuple[str, str, str, str]  # apiVersion, kind, namespace, name
 PIPELINE_KIND = k8s.Kind(pipeline.API_VERSION, pipeline.KIND)
@@ -216,9 +215,6 @@ class FakeKubernetes:
         return True
 
     # --------------------------------------------------------------- LeaseStore
-    async def get_lease(self) -> k8s.Lease | None:
-        return self.lease
-
     def lease_store(self) -> FakeLeaseStore:
         """A LeaseStore over this fake's single Lease."""
         return FakeLeaseStore(self)
@@ -269,33 +265,6 @@ class FakeLeaseStore:
         )
         self._api.lease = stored
         return stored
-
-
-class RecordingStrategy:
-    """A strategy that records its calls and, per (pipeline, environment, revision), how many
-    calls completed; ``fail(n)`` may return an exception for the n-th call."""
-
-    def __init__(
-        self, name: str = "notification", *, fail: Callable[[int], Exception | None] | None = None
-    ) -> None:
-        self.name = name
-        self.calls: list[promotion.PromotionRequest] = []
-        self.effects: dict[tuple[str, str, str], int] = {}
-        self._fail = fail
-
-    async def promote(self, request: promotion.PromotionRequest) -> status.PromotionResult:
-        self.calls.append(request)
-        if self._fail is not None:
-            error = self._fail(len(self.calls))
-            if error is not None:
-                raise error
-        key = (
-            f"{request.namespace}/{request.pipeline_name}",
-            request.environment,
-            request.revision,
-        )
-        self.effects[key] = self.effects.get(key, 0) + 1
-        return status.PromotionResult(key=f"{request.environment}-{request.revision}")
 
 
 def _body(obj: k8s.JSON) -> str:
