@@ -82,7 +82,7 @@ class Manager:
         meters: metrics.Metrics | None = None,
     ) -> None:
         self._clusters = clusters
-        self._namespaces = namespaces or [None]  # type: ignore[list-item]
+        self._namespaces: list[str | None] = list(namespaces) if namespaces else [None]
         self._workers = workers
         self.elector = elector
         self.metrics = meters or metrics.Metrics()
