@@ -6,7 +6,7 @@ Run ``make bench`` (or ``.venv/bin/python -m bench.controller_bench``); ``--pipe
 ``--sweep`` and ``--only`` narrow it. Every figure is measured in the run that prints it;
 docs/performance.md records a run and what each goal means. Not part of ``make test``.
 
-The controller is the production one (``bootstrap.build_controller`` in this process for P1-P7,
+The controller is the production one (``process.build_controller`` in this process for P1-P7,
 where its counters can be read; the ``ferryman controller`` command in a child process for P9, so
 its RSS is the controller's alone).
 """
@@ -33,7 +33,7 @@ from pathlib import Path
 
 from bench import fleet
 
-from ferryman import bootstrap
+from ferryman.bootstrap import process
 from ferryman.embedded.apiserver.testing import SubprocessServer
 from ferryman.settings import Settings
 
@@ -87,15 +87,13 @@ class Probe:
             self.wrote.set()
 
 
-def controller_for(target: Cluster, identity: str, probe: Probe) -> bootstrap.Controller:
+def controller_for(target: Cluster, identity: str, probe: Probe) -> process.Controller:
     """The production controller wired against ``target`` (4 workers, no leader election)."""
     settings = Settings(kubeconfig=str(target.server.kubeconfig_path), identity=identity)
-    return bootstrap.build_controller(settings, checkpoint=probe)
+    return process.build_controller(settings, checkpoint=probe)
 
 
-async def settle(
-    controller: bootstrap.Controller, done: Callable[[], bool], *, limit: float
-) -> bool:
+async def settle(controller: process.Controller, done: Callable[[], bool], *, limit: float) -> bool:
     """Wait until ``done()`` holds and no reconcile ran for ``QUIET`` seconds (False: timed out)."""
     deadline = time.perf_counter() + limit
     counters = controller.reconciler.counters

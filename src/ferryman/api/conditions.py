@@ -1,6 +1,6 @@
 """Condition types and reasons: the only place their spellings live.
 
-``Ready`` is the summary (set by ``domain.status.summarise`` alone), ``PromotionPending`` says which
+``Ready`` is the summary (set in ``domain.summary`` alone), ``PromotionPending`` says which
 gate holds which environment back, ``Stalled`` reports a spec the controller cannot act on until the
 generation changes. The original controller's reasons are kept so dashboards keep working.
 """

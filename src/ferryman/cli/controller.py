@@ -8,7 +8,7 @@ import logging
 
 import click
 
-from ferryman import bootstrap
+from ferryman.bootstrap import process
 from ferryman.settings import Settings
 
 
@@ -45,4 +45,4 @@ def controller(log_level: str, **flags: object) -> None:
     flags["namespaces"] = tuple(flags["namespaces"] or ()) or None  # type: ignore[arg-type]
     settings = Settings.from_environment(None, **flags)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(bootstrap.run_controller(settings))
+        asyncio.run(process.run_controller(settings))

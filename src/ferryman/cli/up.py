@@ -69,8 +69,8 @@ def up(
     log_level: str,
 ) -> None:
     """Run Ferryman on this machine, no cluster needed (Ctrl-C stops; run again to resume)."""
+    from ferryman.bootstrap import local as up_mode  # heavy imports only for this command
     from ferryman.embedded import demo, flux
-    from ferryman.embedded import up as up_mode  # heavy imports only for this command
 
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"

@@ -1,36 +1,35 @@
 """Reconcile one Pipeline: observe → ``decide()`` → write status once → act → record the outcome.
 
 The reconciler holds no state between passes; everything it needs is in the Pipeline's status.
-Crash safety (DESIGN §4): the ``Promoting`` intent is written (with a resourceVersion
-precondition) before a strategy runs, and the outcome after it, so a crash anywhere repeats at
-most the idempotent strategy call. Every status write and side effect passes a named
-``checkpoint`` so tests can stop the controller exactly there.
+It fetches the Pipeline once and parses it once per pass (a 409 fetches again). Crash safety
+(DESIGN §4): the ``Promoting`` intent is written (with a resourceVersion precondition) before a
+strategy runs, and the outcome after it, so a crash anywhere repeats at most the idempotent
+strategy call. Every status write and side effect passes a named ``checkpoint`` so tests can stop
+the controller exactly there.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
 import pydantic
 
 from ferryman.api import conditions, pipeline, status, validation
-from ferryman.controller import metrics
-from ferryman.domain import decisions, errors, observations, outcomes, policy, timefmt
-from ferryman.domain import status as status_rules
+from ferryman.controller import echoes, metrics
+from ferryman.domain import actions, decisions, errors, observations, outcomes, policy, timefmt
+from ferryman.domain import summary as summary_rules
 from ferryman.ports import clock as clock_port
 from ferryman.ports import kubernetes as k8s
 from ferryman.ports import promotion
 
 log = logging.getLogger(__name__)
 
-# (object or None, error) for one target; the error explains a missing object.
-TargetRead = tuple[k8s.JSON | None, str]
-TargetReader = Callable[[pipeline.Pipeline, pipeline.Target], Awaitable[TargetRead]]
 Checkpoint = Callable[[str], None]
+Outcome = Callable[[status.PipelineStatus], status.PipelineStatus]
 
 STRATEGY_TIMEOUT = 120.0
 MAX_CONFLICT_RETRIES = 5
@@ -51,6 +50,14 @@ class Counters:
     promotions: int = 0
 
 
+@dataclass(frozen=True)
+class Stored:
+    """A Pipeline as the API server last returned it, with its status already parsed."""
+
+    obj: k8s.JSON
+    status: status.PipelineStatus
+
+
 class Reconciler:
     """One reconcile pass per call; safe to run for different Pipelines concurrently."""
 
@@ -58,27 +65,26 @@ class Reconciler:
         self,
         *,
         store: k8s.PipelineStore,
-        read_target: TargetReader,
+        targets: k8s.TargetReader,
         events: k8s.EventSink,
         strategies: Mapping[str, promotion.PromotionStrategy],
         clock: clock_port.Clock,
         owner: str,
+        own_writes: echoes.OwnWrites | None = None,
         checkpoint: Checkpoint = _no_checkpoint,
         strategy_timeout: float = STRATEGY_TIMEOUT,
         meters: metrics.Metrics | None = None,
     ) -> None:
         self._store = store
-        self._read_target = read_target
+        self._targets = targets
         self._events = events
         self._strategies = strategies
         self._clock = clock
         self.owner = owner
+        self._own_writes = own_writes or echoes.OwnWrites()
         self._checkpoint = checkpoint
         self._timeout = strategy_timeout
         self.counters = Counters()
-        # resourceVersion of this instance's last status write per Pipeline: the watch event it
-        # causes shows nothing this instance has not already decided on.
-        self.written: dict[tuple[str, str], str] = {}
         self._metrics = meters or metrics.Metrics()
 
     async def reconcile(self, namespace: str, name: str) -> timedelta | None:
@@ -88,17 +94,14 @@ class Reconciler:
         """
         self.counters.passes += 1
         obj = await self._store.get(namespace, name)
-        if obj is None:
-            return None
         for _ in range(MAX_CONFLICT_RETRIES):
+            if obj is None:
+                return None
             try:
                 return await self._pass(obj)
             except k8s.Conflict:
                 self.counters.conflicts += 1
-                fresh = await self._store.get(namespace, name)
-                if fresh is None:
-                    return None
-                obj = fresh
+                obj = await self._store.get(namespace, name)
         raise k8s.Conflict(f'pipeline "{namespace}/{name}" kept changing; will retry')
 
     async def _pass(self, obj: k8s.JSON) -> timedelta | None:
@@ -107,19 +110,20 @@ class Reconciler:
         if parsed is None or problems:
             await self._stall(obj, [str(problem) for problem in problems])
             return None
-        targets = await self._observe(parsed)
-        decision = decisions.decide(parsed, targets, now=now, owner=self.owner)
-        stored = obj
+        decision = decisions.decide(parsed, await self._observe(parsed), now=now, owner=self.owner)
+        stored = Stored(obj, parsed.status)
         if decision.status != parsed.status:
             self._checkpoint("before-status-write")
             stored = await self._write(obj, decision.status)
+            self._own_writes.remember(stored.obj)
             self._checkpoint("after-status-write")
+        subject = parsed.model_copy(update={"status": decision.status})
         for action in decision.actions:
-            if isinstance(action, decisions.Notify):
-                await self._notify(stored, action)
-        for action in decision.actions:
-            if isinstance(action, decisions.Promote):
-                stored = await self._promote(stored, action)
+            match action:
+                case actions.Notify():
+                    await self._notify(stored.obj, action)
+                case actions.Promote():
+                    stored = await self._promote(stored, subject, action)
         return decision.requeue_after(now)
 
     async def _observe(
@@ -128,22 +132,18 @@ class Reconciler:
         result: dict[str, Sequence[status.TargetStatus]] = {}
         app = subject.spec.app_ref
         for env in subject.spec.environments:
-            reads = await asyncio.gather(*(self._read_target(subject, t) for t in env.targets))
+            reads = await asyncio.gather(*(self._targets.read(subject, t) for t in env.targets))
             result[env.name] = [
                 observations.target_status(app, target, found, error=error)
                 for target, (found, error) in zip(env.targets, reads, strict=True)
             ]
         return result
 
-    async def _write(self, obj: k8s.JSON, new: status.PipelineStatus) -> k8s.JSON:
+    async def _write(self, obj: k8s.JSON, new: status.PipelineStatus) -> Stored:
         stored = await self._store.write_status(obj, new.to_wire())
-        meta = stored.get("metadata") or {}
-        self.written[(meta.get("namespace", ""), meta.get("name", ""))] = str(
-            meta.get("resourceVersion", "")
-        )
         self.counters.status_writes += 1
         self._metrics.api_writes.labels(verb="update_status").inc()
-        return stored
+        return Stored(stored, new)
 
     async def _stall(self, obj: k8s.JSON, problems: list[str]) -> None:
         meta = obj.get("metadata") or {}
@@ -153,20 +153,19 @@ class Reconciler:
         except pydantic.ValidationError:
             current = status.PipelineStatus()
         problems = problems or ["the object cannot be read as a Pipeline"]
-        stalled = status_rules.stalled(
+        stalled = summary_rules.stalled(
             current, problems, generation=generation, now=timefmt.truncate(self._clock.now())
         )
         if stalled == current:
             return
         was = current.condition(conditions.STALLED)
-        await self._write(obj, stalled)
+        stored = await self._write(obj, stalled)
+        self._own_writes.remember(stored.obj)
         if was is None or was.status != "True" or was.message != "; ".join(problems):
-            await self._emit(
-                obj,
-                k8s.EventRecord(
-                    reason=conditions.INVALID_SPEC, message="; ".join(problems), warning=True
-                ),
+            event = k8s.EventRecord(
+                reason=conditions.INVALID_SPEC, message="; ".join(problems), warning=True
             )
+            await self._emit(obj, event)
         log.info("Pipeline spec is invalid pipeline=%s/%s", meta.get("namespace"), meta.get("name"))
 
     async def _emit(self, obj: k8s.JSON, event: k8s.EventRecord) -> None:
@@ -178,35 +177,34 @@ class Reconciler:
         except k8s.KubernetesError as exc:
             log.warning("Could not record event reason=%s error=%s", event.reason, exc)
 
-    async def _notify(self, obj: k8s.JSON, action: decisions.Notify) -> None:
+    async def _notify(self, obj: k8s.JSON, action: actions.Notify) -> None:
         annotations = {"environment": action.environment, "revision": action.revision}
         if action.actor:
             annotations["pipelines.weave.works/actor"] = action.actor
         message = action.message if not action.actor else f"{action.message} by {action.actor}"
-        await self._emit(
-            obj,
-            k8s.EventRecord(
-                reason=action.reason,
-                message=message,
-                warning=action.warning,
-                annotations=annotations,
-            ),
+        event = k8s.EventRecord(
+            reason=action.reason,
+            message=message,
+            warning=action.warning,
+            annotations=annotations,
         )
+        await self._emit(obj, event)
 
     def _request(
-        self, subject: pipeline.Pipeline, obj: k8s.JSON, action: decisions.Promote
-    ) -> promotion.PromotionRequest:
+        self, subject: pipeline.Pipeline, action: actions.Promote
+    ) -> promotion.PromotionRequest | errors.PermanentError:
+        """What the strategy needs, or why it cannot be built (the spec changed meanwhile)."""
         env_spec = subject.spec.environment(action.environment)
-        assert env_spec is not None  # decide() only promotes into environments of the spec
-        strategy = policy.effective(subject.spec, env_spec).strategy
-        assert strategy is not None  # decide() only promotes where a strategy is set
+        strategy = policy.effective(subject.spec, env_spec).strategy if env_spec else None
+        if strategy is None:
+            return errors.PermanentError(f'environment "{action.environment}" has no strategy')
         env_status = subject.status.environments.get(action.environment)
         record = env_status.promotion if env_status is not None else None
-        meta = obj["metadata"]
+        meta = subject.metadata
         return promotion.PromotionRequest(
-            namespace=meta["namespace"],
-            pipeline_name=meta["name"],
-            pipeline_uid=meta.get("uid", ""),
+            namespace=meta.namespace,
+            pipeline_name=meta.name,
+            pipeline_uid=meta.uid,
             environment=action.environment,
             source_environment=action.source,
             revision=action.revision,
@@ -216,100 +214,90 @@ class Reconciler:
             attempt=action.attempt,
         )
 
-    async def _promote(self, obj: k8s.JSON, action: decisions.Promote) -> k8s.JSON:
-        subject = pipeline.Pipeline.model_validate(obj)
-        request = self._request(subject, obj, action)
+    async def _carry_out(
+        self, subject: pipeline.Pipeline, action: actions.Promote
+    ) -> status.PromotionResult | errors.PromotionError:
+        """Run the strategy once: its result, or the error it ended with."""
+        request = self._request(subject, action)
         strategy = self._strategies.get(action.strategy)
         self._checkpoint("before-promote")
-        error: errors.PromotionError | None = None
-        result: status.PromotionResult | None = None
-        if strategy is None:
-            error = errors.PermanentError(f'strategy "{action.strategy}" is not available')
+        outcome: status.PromotionResult | errors.PromotionError
+        if isinstance(request, errors.PromotionError):
+            outcome = request
+        elif strategy is None:
+            outcome = errors.PermanentError(f'strategy "{action.strategy}" is not available')
         else:
             try:
-                result = await asyncio.wait_for(strategy.promote(request), self._timeout)
+                outcome = await asyncio.wait_for(strategy.promote(request), self._timeout)
             except errors.PromotionError as exc:
-                error = exc
+                outcome = exc
             except TimeoutError:
-                error = errors.TemporaryError(f"{action.strategy} timed out after {self._timeout}s")
+                why = f"{action.strategy} timed out after {self._timeout}s"
+                outcome = errors.TemporaryError(why)
         self._checkpoint("after-promote")
         self.counters.promotions += 1
-        outcome = "succeeded" if result is not None else (error.reason if error else "failed")
-        self._metrics.promotions.labels(strategy=action.strategy, result=outcome).inc()
-        if result is not None:
-            log.info(
-                "Promoted pipeline=%s/%s environment=%s revision=%s strategy=%s",
-                request.namespace,
-                request.pipeline_name,
-                request.environment,
-                request.revision,
-                action.strategy,
-            )
+        result = "succeeded" if isinstance(outcome, status.PromotionResult) else outcome.reason
+        self._metrics.promotions.labels(strategy=action.strategy, result=result).inc()
+        return outcome
+
+    async def _promote(
+        self, stored: Stored, subject: pipeline.Pipeline, action: actions.Promote
+    ) -> Stored:
+        outcome = await self._carry_out(subject, action)
+        where = (
+            f"pipeline={subject.metadata.namespace}/{subject.metadata.name} "
+            f"environment={action.environment} revision={action.revision}"
+        )
+        annotations = {"environment": action.environment, "revision": action.revision}
+        if isinstance(outcome, status.PromotionResult):
+            result = outcome
+            log.info("Promoted %s strategy=%s", where, action.strategy)
             stored = await self._record(
-                obj,
+                stored,
                 lambda current: outcomes.record_success(
                     current, action.environment, revision=action.revision, result=result
                 ),
             )
-            where = result.url or result.commit or result.key or ""
-            await self._emit(
+            made = result.url or result.commit or result.key or ""
+            message = f"{action.revision} promoted to {action.environment} {made}".strip()
+            event = k8s.EventRecord(reason="Promoted", message=message, annotations=annotations)
+        else:
+            failure, now = outcome, self._clock.now()
+            log.warning("Promotion failed %s error=%s", where, failure)
+            stored = await self._record(
                 stored,
-                k8s.EventRecord(
-                    reason="Promoted",
-                    message=f"{action.revision} promoted to {action.environment} {where}".strip(),
-                    annotations={"environment": action.environment, "revision": action.revision},
+                lambda current: outcomes.record_failure(
+                    current, action.environment, revision=action.revision, error=failure, now=now
                 ),
             )
-            return stored
-        assert error is not None
-        failure = error
-        log.warning(
-            "Promotion failed pipeline=%s/%s environment=%s revision=%s error=%s",
-            request.namespace,
-            request.pipeline_name,
-            request.environment,
-            request.revision,
-            failure,
-        )
-        now = self._clock.now()
-        stored = await self._record(
-            obj,
-            lambda current: outcomes.record_failure(
-                current, action.environment, revision=action.revision, error=failure, now=now
-            ),
-        )
-        await self._emit(
-            stored,
-            k8s.EventRecord(
-                reason=failure.reason,
-                message=f"promotion of {action.revision} to {action.environment} failed: {failure}",
-                warning=True,
-                annotations={"environment": action.environment, "revision": action.revision},
-            ),
-        )
+            message = f"promotion of {action.revision} to {action.environment} failed: {failure}"
+            event = k8s.EventRecord(
+                reason=failure.reason, message=message, warning=True, annotations=annotations
+            )
+        await self._emit(stored.obj, event)
         return stored
 
-    async def _record(
-        self,
-        obj: k8s.JSON,
-        outcome: Callable[[status.PipelineStatus], status.PipelineStatus],
-    ) -> k8s.JSON:
-        """Write an outcome; on a conflict re-read and apply it to the fresh status."""
-        meta = obj["metadata"]
+    async def _record(self, stored: Stored, outcome: Outcome) -> Stored:
+        """Write an outcome; on a conflict re-read and apply it to the fresh status.
+
+        The write is not remembered as this instance's own (``echoes``): its watch echo runs
+        ``decide()`` again so the conditions follow the new record.
+        """
+        meta = stored.obj["metadata"]
         for _ in range(MAX_CONFLICT_RETRIES):
-            current = status.PipelineStatus.model_validate(obj.get("status") or {})
-            updated = outcome(current)
-            if updated == current:
-                return obj
+            updated = outcome(stored.status)
+            if updated == stored.status:
+                return stored
             try:
                 self._checkpoint("before-result-write")
-                stored = await self._write(obj, updated)
+                written = await self._write(stored.obj, updated)
                 self._checkpoint("after-result-write")
-                return stored
+                return written
             except k8s.Conflict:
                 self.counters.conflicts += 1
                 fresh = await self._store.get(meta["namespace"], meta["name"])
                 if fresh is None:
-                    return obj
-                obj = fresh
+                    return stored
+                current = status.PipelineStatus.model_validate(fresh.get("status") or {})
+                stored = Stored(fresh, current)
         raise k8s.Conflict(f'could not record the outcome for "{meta["namespace"]}/{meta["name"]}"')

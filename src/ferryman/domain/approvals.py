@@ -9,14 +9,22 @@ revision starts a new record, so an old approval can never promote a different r
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Final
 
 from ferryman.api import durations, pipeline, status
 from ferryman.domain import records, text, timefmt
 
 MAX_NAME_LENGTH = 253  # user and group names as the status schema bounds them
+Phase = status.PromotionPhase
+
+# The record's phase edges written here (``transitions.EDGES`` checks them against the diagram);
+# an approval adds to the record without moving its phase.
+EDGES: Final[Mapping[str, frozenset[tuple[Phase | None, Phase]]]] = {
+    "Rejection": frozenset({(Phase.WAITING_APPROVAL, Phase.REJECTED)}),
+}
 
 
 @dataclass(frozen=True)

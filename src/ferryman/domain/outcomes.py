@@ -8,10 +8,21 @@ fresh status, which is safe because each function checks the record is still the
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
+from typing import Final
 
 from ferryman.api import status
 from ferryman.domain import errors, records, text, timefmt
+
+Phase = status.PromotionPhase
+
+# The record's phase edges written here (``transitions.EDGES`` checks them against the diagram).
+EDGES: Final[Mapping[str, frozenset[tuple[Phase | None, Phase]]]] = {
+    "StrategySucceeded": frozenset({(Phase.PROMOTING, Phase.PROMOTED)}),
+    "StrategyFailed": frozenset({(Phase.PROMOTING, Phase.PROMOTING)}),
+    "StrategyFailedPermanently": frozenset({(Phase.PROMOTING, Phase.FAILED)}),
+}
 
 FIRST_RETRY = timedelta(seconds=10)
 MAX_RETRY = timedelta(minutes=5)

@@ -12,7 +12,8 @@ from datetime import datetime
 from ferryman.api import status
 
 
-def _mirror(record: status.PromotionRecord | None) -> status.WaitingApproval | None:
+def mirror(record: status.PromotionRecord | None) -> status.WaitingApproval | None:
+    """The compat field ``waitingApproval`` for ``record``: set only while it waits."""
     if record is not None and record.phase is status.PromotionPhase.WAITING_APPROVAL:
         return status.WaitingApproval(revision=record.revision)
     return None
@@ -23,7 +24,7 @@ def replace(
 ) -> status.PipelineStatus:
     """``current`` with the record of ``environment`` replaced (the mirror follows)."""
     env = current.environments.get(environment) or status.EnvironmentStatus()
-    env = env.model_copy(update={"promotion": record, "waiting_approval": _mirror(record)})
+    env = env.model_copy(update={"promotion": record, "waiting_approval": mirror(record)})
     return current.model_copy(update={"environments": {**current.environments, environment: env}})
 
 

@@ -1,9 +1,9 @@
 """Ports to Kubernetes API servers: objects as plain JSON dicts, watched or read, and status writes.
 
 The controller never sees a client library: it sees ``Cluster``s (the Pipeline's own and remote
-ones), ``ResourceSource``s to list and watch one kind in one namespace, a ``PipelineStore`` for
-status writes with optimistic concurrency, an ``EventSink``, and a ``LeaseStore`` for leader
-election.
+ones), ``ResourceSource``s to list and watch one kind in one namespace, a ``TargetReader`` for
+the app objects of targets, a ``PipelineStore`` for status writes with optimistic concurrency, an
+``EventSink``, and a ``LeaseStore`` for leader election.
 
 Error hierarchy (raised by adapters, translated from the client library):
 
@@ -21,7 +21,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from ferryman.api import pipeline
+
 JSON = dict[str, Any]
+# (object or None, error) for one target; the error explains a missing object.
+TargetRead = tuple[JSON | None, str]
 
 
 class KubernetesError(Exception):
@@ -166,6 +170,16 @@ class LeaseStore(Protocol):
 
     async def update(self, lease: Lease) -> Lease:
         """Replace it on condition of ``lease.resource_version``; ``Conflict`` otherwise."""
+        ...
+
+
+class TargetReader(Protocol):
+    """What one target's app object looks like now."""
+
+    async def read(self, subject: pipeline.Pipeline, target: pipeline.Target) -> TargetRead:
+        """The app object of ``target`` (``None`` when it does not exist), or ``(None, why)``
+        when it cannot be read: the cluster is unavailable, the kind is not served, the cache
+        could not sync. Never raises for a single target."""
         ...
 
 

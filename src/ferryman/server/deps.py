@@ -1,7 +1,7 @@
 """What the server needs from outside (ports only) and its tunable bounds, in two frozen values.
 
-``bootstrap.build_server`` fills ``Deps`` with the lightkube adapters; tests fill it with the fakes
-of ``adapters.fakes`` and ``adapters.fakes_auth``.
+``bootstrap.process.server_deps`` fills ``Deps`` with the lightkube adapters; tests fill it with
+the fakes of ``tests/fakes``.
 """
 
 from __future__ import annotations

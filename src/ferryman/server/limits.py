@@ -10,7 +10,7 @@ Two pure ASGI middlewares, outermost first:
   count passes the cap; so at most cap + one chunk is ever held. Each wait for a body chunk is
   bounded by ``read_timeout`` (408), so a slow sender cannot hold a slot forever.
 
-Header size and header read time are bounded by uvicorn (see ``bootstrap.build_server``).
+Header size and header read time are bounded by uvicorn (see ``bootstrap.process.server_config``).
 """
 
 from __future__ import annotations

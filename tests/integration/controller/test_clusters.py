@@ -15,7 +15,7 @@ from tests.integration.controller.test_story import (
 )
 from tests.integration.kube import Kube
 
-from ferryman import bootstrap
+from ferryman.bootstrap import process
 from ferryman.embedded.apiserver import server as api_server
 from ferryman.embedded.apiserver import testing
 from ferryman.settings import Settings
@@ -78,7 +78,7 @@ async def test_remote_target_through_a_gitopscluster_and_its_secret(tmp_path: Pa
         ]
         await kube.create(spec)
         settings = Settings(kubeconfig=str(management.kubeconfig_path), workers=2, identity="c")
-        controller = bootstrap.build_controller(settings)
+        controller = process.build_controller(settings)
         await controller.start()
         try:
 
@@ -130,7 +130,7 @@ async def test_only_the_leader_acts_and_a_successor_takes_over(
     spec["spec"]["environments"][2]["promotion"].pop("approval")
     await kube.create(spec)
 
-    def build(identity: str) -> bootstrap.Controller:
+    def build(identity: str) -> process.Controller:
         settings = Settings(
             kubeconfig=str(apiserver.kubeconfig_path),
             workers=2,
@@ -140,7 +140,7 @@ async def test_only_the_leader_acts_and_a_successor_takes_over(
             renew_deadline=2.0,
             retry_period=0.3,
         )
-        return bootstrap.build_controller(settings)
+        return process.build_controller(settings)
 
     first, second = build("first"), build("second")
     await first.start()

@@ -10,8 +10,8 @@ import prometheus_client
 from tests.integration.controller import conftest as env
 from tests.integration.kube import Kube
 
-from ferryman import bootstrap
 from ferryman.api import pipeline, status
+from ferryman.bootstrap import process
 from ferryman.domain import approvals
 from ferryman.embedded.apiserver import server as api_server
 from ferryman.settings import Settings
@@ -64,9 +64,9 @@ async def approve(kube: Kube, user: str, revision: str) -> None:
     await kube.put_status(obj)
 
 
-def controller_for(server: api_server.EmbeddedApiServer, identity: str) -> bootstrap.Controller:
+def controller_for(server: api_server.EmbeddedApiServer, identity: str) -> process.Controller:
     settings = Settings(kubeconfig=str(server.kubeconfig_path), workers=2, identity=identity)
-    return bootstrap.build_controller(settings)
+    return process.build_controller(settings)
 
 
 async def promote_events(kube: Kube) -> dict[tuple[str, str], int]:

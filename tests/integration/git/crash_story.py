@@ -292,9 +292,7 @@ class GitStory:
             },
         }
 
-    async def read_target(
-        self, subject: pipeline.Pipeline, target: pipeline.Target
-    ) -> reconciler.TargetRead:
+    async def read(self, subject: pipeline.Pipeline, target: pipeline.Target) -> k8s.TargetRead:
         kind = k8s.Kind(subject.spec.app_ref.api_version, subject.spec.app_ref.kind)
         return await self.api.get(kind, target.namespace, subject.spec.app_ref.name), ""
 
@@ -303,7 +301,7 @@ class GitStory:
         workspaces = gitrepo.GitRepositories(cache_dir=self.root / "cache", timeout=30)
         return reconciler.Reconciler(
             store=self.api.store,
-            read_target=self.read_target,
+            targets=self,
             events=self.api,
             strategies=strategies.build_all(
                 workspaces=CrashingWorkspaces(workspaces, crash),

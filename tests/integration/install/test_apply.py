@@ -23,7 +23,7 @@ from tests.integration.install.conftest import NAMESPACE, SERVICE_ACCOUNT, Rende
 from tests.integration.install.rbac_store import ManifestRBAC, authorizer
 from tests.integration.kube import Kube
 
-from ferryman import bootstrap
+from ferryman.bootstrap import process
 from ferryman.embedded.apiserver import server as api_server
 from ferryman.embedded.apiserver import testing
 from ferryman.settings import Settings
@@ -103,7 +103,7 @@ async def test_controller_converges_with_only_the_granted_permissions(
         settings = Settings(
             leader_elect=True, lease_namespace=NAMESPACE, identity="install-test", workers=2
         )
-        controller = bootstrap.build_controller(settings, kubeconfig=document)
+        controller = process.build_controller(settings, kubeconfig=document)
         await controller.start()
         try:
             async with env.running_flux(kube):

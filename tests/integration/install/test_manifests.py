@@ -261,7 +261,7 @@ def test_deployment_args_are_accepted_by_ferryman_controller(rendered: Rendered)
 
 def test_ports_probes_and_service_agree_with_the_flags(rendered: Rendered) -> None:
     """Probes hit the health address; the Service reaches the http address and, for metrics,
-    the health address (``bootstrap.health_app`` serves ``/metrics`` beside ``/healthz``)."""
+    the health address (``process.health_app`` serves ``/metrics`` beside ``/healthz``)."""
     container = _controller_container(rendered)
     params = controller_cmd.controller.make_context("controller", list(container["args"])).params
     flags = {key: value for key, value in params.items() if key not in ("log_level", "namespaces")}

@@ -87,9 +87,7 @@ class World:
         observed["status"]["conditions"][0]["observedGeneration"] = generation
         self.api.put(observed)
 
-    async def read_target(
-        self, subject: pipeline.Pipeline, target: pipeline.Target
-    ) -> reconciler.TargetRead:
+    async def read(self, subject: pipeline.Pipeline, target: pipeline.Target) -> k8s.TargetRead:
         kind = k8s.Kind(subject.spec.app_ref.api_version, subject.spec.app_ref.kind)
         return await self.api.get(kind, target.namespace, subject.spec.app_ref.name), ""
 
@@ -99,7 +97,7 @@ class World:
         """A fresh controller instance (a new owner identity, as after a restart)."""
         return reconciler.Reconciler(
             store=self.api.store,
-            read_target=self.read_target,
+            targets=self,
             events=self.api,
             strategies={"notification": notification.NotificationStrategy(self.api)},
             clock=self.clock,

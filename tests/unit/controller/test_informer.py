@@ -7,7 +7,7 @@ import asyncio
 from tests.unit.controller import story
 
 from ferryman.adapters import fakes
-from ferryman.controller import informer, manager
+from ferryman.controller import informer, targets
 from ferryman.ports import kubernetes as k8s
 
 HELM = k8s.Kind(story.HELM, "HelmRelease")
@@ -48,7 +48,7 @@ def test_well_known_app_objects_are_cached_without_their_spec() -> None:
     obj = story.helm_release("dev", "1.0.0")
     obj["metadata"].update(generation=3, resourceVersion="9", uid="u", labels={"a": "b"})
     obj["spec"]["values"] = {"big": "x" * 10_000}
-    trimmed = manager.observed_fields(obj)
+    trimmed = targets.observed_fields(obj)
     assert "spec" not in trimmed
     assert trimmed["status"] == obj["status"]
     assert trimmed["metadata"] == {

@@ -6,6 +6,11 @@ from typing import Any
 
 from tests.unit.controller import story
 
+from ferryman.api import conditions, status
+from ferryman.controller import echoes, reconciler
+from ferryman.domain import errors
+from ferryman.ports import promotion
+
 
 async def drive(world: story.World, owner: str = "a", passes: int = 3) -> None:
     """Reconcile and let Flux catch up a few times (what the controller and Flux do over time)."""
@@ -98,3 +103,44 @@ async def test_missing_app_object_is_reported_on_its_target() -> None:
     await world.reconciler("a").reconcile(story.NS, story.NAME)
     target = world.status().environments["prod"].targets[0]
     assert target.error == 'HelmRelease "podinfo" not found in namespace "prod"'
+
+
+class FailingStrategy:
+    """A strategy whose every attempt fails temporarily (HTTP 503 from a Git host, say)."""
+
+    async def promote(self, request: promotion.PromotionRequest) -> status.PromotionResult:
+        raise errors.TemporaryError(f"HTTP 503 promoting {request.revision}")
+
+
+async def test_conditions_follow_the_outcome_written_after_a_failed_attempt() -> None:
+    """The outcome write is not skipped as an echo, so the next pass says the attempt failed.
+
+    The decided write (the intent) is this instance's own: its echo changes nothing. The outcome
+    write changes the record but not the conditions; were its echo skipped too, ``Ready`` and
+    ``PromotionPending`` would keep saying "promoting" after the promotion failed.
+    """
+    world = story.World()
+    world.release("6.1.0")
+    own = echoes.OwnWrites()
+    rec = reconciler.Reconciler(
+        store=world.api.store,
+        targets=world,
+        events=world.api,
+        strategies={"notification": FailingStrategy()},
+        clock=world.clock,
+        owner="a",
+        own_writes=own,
+    )
+    await rec.reconcile(story.NS, story.NAME)
+    after_outcome = world.pipeline()
+    record = world.status().environments["staging"].promotion
+    assert record is not None and record.last_error == "HTTP 503 promoting 6.1.0"
+    pending = world.status().condition(conditions.PROMOTION_PENDING)
+    assert pending is not None and pending.message == "staging: promoting 6.1.0"
+
+    assert not own.is_echo(after_outcome)  # the manager enqueues the Pipeline again
+    await rec.reconcile(story.NS, story.NAME)
+    pending = world.status().condition(conditions.PROMOTION_PENDING)
+    assert pending is not None
+    assert pending.message.startswith("staging: attempt 1 of 6.1.0 failed: HTTP 503")
+    assert own.is_echo(world.pipeline())  # that pass's own write is skipped

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ferryman.api import pipeline, status
-from ferryman.domain import decisions, observations, records
+from ferryman.domain import actions, decisions, observations, records
 
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)  # a Tuesday
 ME = "ferryman-0"
@@ -248,9 +248,9 @@ def again(
     return run(subject.model_copy(update={"status": decision.status}), seen, now=now, owner=owner)
 
 
-def describe(action: decisions.Action) -> str:
+def describe(action: actions.Action) -> str:
     """A compact, comparable spelling of an action."""
-    if isinstance(action, decisions.Promote):
+    if isinstance(action, actions.Promote):
         return (
             f"Promote {action.revision} {action.source}->{action.environment} "
             f"#{action.attempt} via {action.strategy}"

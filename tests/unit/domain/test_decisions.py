@@ -1,8 +1,11 @@
-"""The promotion state machine, one named scenario per row (DESIGN §4).
+"""The promotion state machine, one named scenario per row, grouped by named state (DESIGN §4).
 
-Every row states the phase of each environment's promotion record afterwards, the actions
-``decide()`` returns (``Promote``/``Notify``, spelt by ``builders.describe``) and the message of
-``PromotionPending`` (``None`` when nothing is pending). Rows that need more say so in ``check``.
+``SCENARIOS`` is keyed on the states of ``domain.states``: to see what happens in state X, read
+the rows under ``"X"``. Every row states the states each environment went through in the pass
+(``trail``: momentary states, then the resting one), the phase of each environment's promotion
+record afterwards, the actions ``decide()`` returns (``Promote``/``Notify``, spelt by
+``builders.describe``) and the message of ``PromotionPending`` (``None`` when nothing is
+pending). Rows that need more say so in ``check``.
 Every row is also decided a second time on its own output, which must change nothing.
 """
 
@@ -17,7 +20,7 @@ import pytest
 from tests.unit.domain import builders as b
 
 from ferryman.api import conditions, pipeline, status
-from ferryman.domain import decisions, observations
+from ferryman.domain import decisions, observations, transitions
 
 Phase = status.PromotionPhase
 Seen = Mapping[str, b.Seen] | Callable[[pipeline.Pipeline], Mapping[str, list[status.TargetStatus]]]
@@ -37,6 +40,7 @@ class Scenario:
     owner: str = b.ME
     check: Check | None = None
     requeue_at: datetime | None = field(default=None)
+    trail: str = field(kw_only=True)  # "staging: NewCandidate > ReadyToPromote; prod: InSync"
 
 
 def _targets(
@@ -267,581 +271,804 @@ TWO_FROM_RELEASE = b.promotion(required=2, groups=RELEASE)
 PR_URL = "https://github.com/org/fleet/pull/7"
 WORKDAY = [b.window("allow", "0 9 * * 1-5", "8h")]
 
-SCENARIOS: dict[str, Scenario] = {
-    "first pass on a fresh pipeline: everything in sync, nothing to do": Scenario(
-        b.make(promotion=NOTIFIED),
-        {"dev": "1.0", "staging": "1.0", "prod": "1.0"},
-        {},
-        [],
-        None,
-        check=all_of(
-            ready_is(
+SCENARIOS: dict[str, dict[str, Scenario]] = {
+    "Arrived": {
+        "a waiting revision deployed by hand counts as succeeded": Scenario(
+            prod_with(b.promotion(required=1), b.record("1.1", WAITING)),
+            {"dev": "1.1", "staging": "1.1", "prod": "1.1"},
+            {"prod": "Succeeded"},
+            ["Notify prod Succeeded 1.1"],
+            None,
+            check=latest_history("prod", "1.1", Phase.SUCCEEDED),
+            trail="staging: InSync; prod: Arrived > InSync",
+        ),
+        "staging runs the revision: Succeeded, history names the approver, prod is next": Scenario(
+            staging_with(
+                b.record(
+                    "1.1",
+                    Phase.PROMOTED,
+                    source="dev",
+                    approvals=["alice"],
+                    result=status.PromotionResult(url=PR_URL, number=7),
+                )
+            ),
+            {"dev": "1.1", "staging": "1.1", "prod": "1.0"},
+            {"staging": "Succeeded", "prod": "Promoting"},
+            ["Notify staging Succeeded 1.1", "Promote 1.1 staging->prod #1 via notification"],
+            "prod: promoting 1.1",
+            check=latest_history("staging", "1.1", Phase.SUCCEEDED, by="alice"),
+            trail="staging: Arrived > InSync; prod: NewCandidate > ReadyToPromote",
+        ),
+        "history is bounded at 20 entries, newest first": Scenario(
+            b.make(
+                promotion=NOTIFIED,
+                current=b.with_records(
+                    status.PipelineStatus(history=history(status.MAX_HISTORY)),
+                    staging=b.record("1.1", Phase.PROMOTED, source="dev"),
+                ),
+            ),
+            {"dev": "1.1", "staging": "1.1", "prod": "1.1"},
+            {"staging": "Succeeded"},
+            ["Notify staging Succeeded 1.1"],
+            None,
+            check=bounded_history,
+            trail="staging: Arrived > InSync; prod: InSync",
+        ),
+        "a record held by soak time succeeds when its revision is deployed by hand": Scenario(
+            staging_with(b.record("1.1", Phase.PENDING, source="dev")),
+            {"dev": "1.1", "staging": "1.1", "prod": "1.0"},
+            {"staging": "Succeeded", "prod": "Promoting"},
+            ["Notify staging Succeeded 1.1", "Promote 1.1 staging->prod #1 via notification"],
+            "prod: promoting 1.1",
+            trail="staging: Arrived > InSync; prod: NewCandidate > ReadyToPromote",
+        ),
+        "an Approved record succeeds when the environment runs it before the promotion": Scenario(
+            prod_with(
+                b.promotion(required=1),
+                b.record("1.1", Phase.APPROVED, approvals=["alice"]),
+            ),
+            {"dev": "1.1", "staging": "1.1", "prod": "1.1"},
+            {"prod": "Succeeded"},
+            ["Notify prod Succeeded 1.1"],
+            None,
+            check=latest_history("prod", "1.1", Phase.SUCCEEDED, by="alice"),
+            trail="staging: InSync; prod: Arrived > InSync",
+        ),
+        "the environment runs the revision before the strategy reports: Succeeded": Scenario(
+            staging_with(b.record("1.1", Phase.PROMOTING, source="dev", owner=b.ME, attempts=1)),
+            {"dev": "1.1", "staging": "1.1", "prod": "1.1"},
+            {"staging": "Succeeded"},
+            ["Notify staging Succeeded 1.1"],
+            None,
+            trail="staging: Arrived > InSync; prod: InSync",
+        ),
+    },
+    "SourceNotReady": {
+        "source not ready: nothing promoted, an environment in sync is not held": Scenario(
+            b.make(promotion=NOTIFIED),
+            {"dev": ("1.1", False), "staging": "1.0", "prod": "1.0"},
+            {},
+            [],
+            None,
+            trail="staging: SourceNotReady; prod: InSync",
+        ),
+        "source not ready holds an environment that is not running yet": Scenario(
+            b.make(promotion=NOTIFIED),
+            {"dev": ("1.1", False)},
+            {},
+            [],
+            "staging: dev is not ready; prod: staging is not ready",
+            trail="staging: SourceNotReady; prod: SourceNotReady",
+        ),
+        "source not ready holds an environment with an unfinished promotion": Scenario(
+            prod_with(b.promotion(required=1), b.record("1.1", WAITING), promotion=NOTHING),
+            {"dev": "1.2", "staging": ("1.2", False), "prod": "1.0"},
+            {"prod": "WaitingApproval"},
+            [],
+            "prod: staging is not ready",
+            trail="staging: Unmanaged; prod: SourceNotReady",
+        ),
+        "source not ready does not hold an environment whose promotion finished": Scenario(
+            staging_with(b.record("1.1", Phase.SUCCEEDED, source="dev")),
+            {"dev": ("1.2", False), "staging": "1.1", "prod": "1.1"},
+            {"staging": "Succeeded"},
+            [],
+            None,
+            trail="staging: SourceNotReady; prod: InSync",
+        ),
+        "targets disagree: nothing promoted": Scenario(
+            b.make(b.environment("dev", targets=2), "staging", "prod", promotion=NOTIFIED),
+            {"dev": ["1.1", "1.0"]},
+            {},
+            [],
+            "staging: targets of dev disagree on the revision; prod: staging is not ready",
+            trail="staging: SourceNotReady; prod: SourceNotReady",
+        ),
+        "no strategy: a source that is not ready holds nothing": Scenario(
+            b.make(b.environment("dev", targets=2), "staging", "prod"),
+            {"dev": ["1.1", "1.0"]},
+            {},
+            [],
+            None,
+            trail="staging: SourceNotReady; prod: SourceNotReady",
+        ),
+        "Ready is False when a target is unreadable": Scenario(
+            b.make(),
+            {"dev": "1.0", "prod": "1.0"},
+            {},
+            [],
+            None,
+            check=ready_is(
+                "False", conditions.TARGET_NOT_READABLE, "staging: staging/podinfo: forbidden"
+            ),
+            trail="staging: Unmanaged; prod: SourceNotReady",
+        ),
+        "Ready is False while a target is not ready at its revision": Scenario(
+            b.make(),
+            {"dev": "1.0", "staging": ("1.0", False), "prod": "1.0"},
+            {},
+            [],
+            None,
+            check=ready_is(
+                "False",
+                conditions.ENVIRONMENT_NOT_READY,
+                "staging: staging/podinfo: upgrade in progress",
+            ),
+            trail="staging: Unmanaged; prod: SourceNotReady",
+        ),
+    },
+    "InSync": {
+        "first pass on a fresh pipeline: everything in sync, nothing to do": Scenario(
+            b.make(promotion=NOTIFIED),
+            {"dev": "1.0", "staging": "1.0", "prod": "1.0"},
+            {},
+            [],
+            None,
+            check=all_of(
+                ready_is(
+                    "True",
+                    conditions.RECONCILIATION_SUCCEEDED,
+                    "All targets checked: dev=1.0, staging=1.0, prod=1.0",
+                ),
+                no_history,
+            ),
+            trail="staging: InSync; prod: InSync",
+        ),
+        "Stalled is removed once the spec is valid": Scenario(
+            b.make(promotion=NOTIFIED, current=previous_conditions("False")),
+            {"dev": "1.0", "staging": "1.0", "prod": "1.0"},
+            {},
+            [],
+            None,
+            check=no_stalled,
+            trail="staging: InSync; prod: InSync",
+        ),
+        "observedGeneration follows metadata.generation": Scenario(
+            b.make(promotion=NOTIFIED, generation=7),
+            {"dev": "1.0", "staging": "1.0", "prod": "1.0"},
+            {},
+            [],
+            None,
+            check=generation_seven,
+            trail="staging: InSync; prod: InSync",
+        ),
+        "lastTransitionTime is kept while a condition's status is unchanged": Scenario(
+            b.make(promotion=NOTIFIED, current=previous_conditions("True")),
+            {"dev": "1.0", "staging": "1.0", "prod": "1.0"},
+            {},
+            [],
+            None,
+            check=transition_times(ready=b.ago(days=3), pending=b.ago(days=3)),
+            trail="staging: InSync; prod: InSync",
+        ),
+    },
+    "Overtaken": {
+        "newer revision supersedes a waiting approval": Scenario(
+            prod_with(b.promotion(required=1), b.record("1.1", WAITING, approvals=["mallory"])),
+            {"dev": "1.2", "staging": "1.2", "prod": "1.0"},
+            {"prod": "WaitingApproval"},
+            ["Notify prod Superseded 1.1", "Notify prod WaitingApproval 1.2"],
+            "prod: waiting for 1 more approval of 1.2",
+            check=all_of(latest_history("prod", "1.1", Phase.SUPERSEDED), mirror("prod", "1.2")),
+            trail="staging: InSync; prod: Overtaken > NewCandidate > AwaitingApproval",
+        ),
+        "an environment already running the candidate supersedes an older open record": Scenario(
+            prod_with(b.promotion(required=1), b.record("1.1", WAITING)),
+            {"dev": "1.2", "staging": "1.2", "prod": "1.2"},
+            {"prod": "Superseded"},
+            ["Notify prod Superseded 1.1"],
+            None,
+            check=mirror("prod", None),
+            trail="staging: InSync; prod: Overtaken > InSync",
+        ),
+        "a newer candidate supersedes a record held by soak time": Scenario(
+            b.make(
+                "dev",
+                b.environment("staging", promotion=b.promotion(soak=600)),
+                "prod",
+                promotion=NOTIFIED,
+                current=b.with_records(staging=b.record("1.1", Phase.PENDING, source="dev")),
+            ),
+            {"dev": "1.2", "staging": "1.0", "prod": "1.0"},
+            {"staging": "Pending"},
+            ["Notify staging Superseded 1.1"],
+            "staging: soak time: source must stay ready until 2026-12-01T10:10:00Z",
+            check=latest_history("staging", "1.1", Phase.SUPERSEDED),
+            trail="staging: Overtaken > NewCandidate > Gated; prod: InSync",
+        ),
+        "a newer candidate supersedes an Approved record: approvals never carry over": Scenario(
+            prod_with(
+                b.promotion(required=1), b.record("1.1", Phase.APPROVED, approvals=["alice"])
+            ),
+            {"dev": "1.2", "staging": "1.2", "prod": "1.0"},
+            {"prod": "WaitingApproval"},
+            ["Notify prod Superseded 1.1", "Notify prod WaitingApproval 1.2"],
+            "prod: waiting for 1 more approval of 1.2",
+            trail="staging: InSync; prod: Overtaken > NewCandidate > AwaitingApproval",
+        ),
+        "a newer candidate supersedes a Promoted record (its pull request is outdated)": Scenario(
+            staging_with(
+                b.record(
+                    "1.1",
+                    Phase.PROMOTED,
+                    source="dev",
+                    attempts=1,
+                    result=status.PromotionResult(url=PR_URL, number=7),
+                )
+            ),
+            {"dev": "1.2", "staging": "1.0", "prod": "1.0"},
+            {"staging": "Promoting"},
+            ["Notify staging Superseded 1.1", "Promote 1.2 dev->staging #1 via notification"],
+            "staging: promoting 1.2",
+            trail="staging: Overtaken > NewCandidate > ReadyToPromote; prod: InSync",
+        ),
+        "a newer candidate supersedes a Promoting record; its late outcome is ignored": Scenario(
+            staging_with(b.record("1.1", Phase.PROMOTING, source="dev", owner=b.ME, attempts=1)),
+            {"dev": "1.2", "staging": "1.0", "prod": "1.0"},
+            {"staging": "Promoting"},
+            ["Notify staging Superseded 1.1", "Promote 1.2 dev->staging #1 via notification"],
+            "staging: promoting 1.2",
+            trail="staging: Overtaken > NewCandidate > ReadyToPromote; prod: InSync",
+        ),
+    },
+    "Unmanaged": {
+        "no strategy: observe only (original behaviour)": Scenario(
+            b.make(),
+            {"dev": "1.1", "staging": "1.0", "prod": "1.0"},
+            {},
+            [],
+            None,
+            check=observed_everything,
+            trail="staging: Unmanaged; prod: InSync",
+        ),
+    },
+    "RollingOut": {
+        "a succeeded revision the environment no longer runs ready is not promoted again": Scenario(
+            staging_with(b.record("1.1", Phase.SUCCEEDED, source="dev")),
+            {"dev": "1.1", "staging": ("1.1", False), "prod": "1.0"},
+            {"staging": "Succeeded"},
+            [],
+            "staging: staging runs 1.1 but is not ready",
+            trail="staging: RollingOut; prod: SourceNotReady",
+        ),
+        "an environment rolling out the candidate with no record is not promoted again": Scenario(
+            b.make("dev", "staging", promotion=NOTIFIED),
+            {"dev": "1.1", "staging": ("1.1", False)},
+            {},
+            [],
+            "staging: staging runs 1.1 but is not ready",
+            trail="staging: RollingOut",
+        ),
+    },
+    "Unobservable": {
+        "a target that cannot be read is never promoted into": Scenario(
+            b.make(promotion=NOTIFIED),
+            {"dev": "1.1", "prod": "1.0"},
+            {},
+            [],
+            "staging: cannot see what staging runs (staging/podinfo: forbidden)",
+            check=ready_is(
+                "False", conditions.TARGET_NOT_READABLE, "staging: staging/podinfo: forbidden"
+            ),
+            trail="staging: Unobservable; prod: SourceNotReady",
+        ),
+    },
+    "NewCandidate": {
+        "a new revision in dev is promoted to staging at once": Scenario(
+            b.make(promotion=NOTIFIED),
+            {"dev": "1.1", "staging": "1.0", "prod": "1.0"},
+            {"staging": "Promoting"},
+            ["Promote 1.1 dev->staging #1 via notification"],
+            "staging: promoting 1.1",
+            check=observed_everything,
+            trail="staging: NewCandidate > ReadyToPromote; prod: InSync",
+        ),
+    },
+    "Finished": {
+        "an expired revision is not requested again": Scenario(
+            prod_with(b.promotion(required=1), b.record("1.1", Phase.EXPIRED)),
+            SYNCED,
+            {"prod": "Expired"},
+            [],
+            "prod: the approval request for 1.1 expired",
+            trail="staging: InSync; prod: Finished",
+        ),
+        "rejected revision is not promoted again": Scenario(
+            prod_with(
+                b.promotion(required=1),
+                b.record(
+                    "1.1",
+                    Phase.REJECTED,
+                    rejection=status.RejectionRecord(user="bob", at=b.ago(minutes=1)),
+                ),
+            ),
+            SYNCED,
+            {"prod": "Rejected"},
+            [],
+            "prod: 1.1 was rejected by bob",
+            check=ready_is(
                 "True",
                 conditions.RECONCILIATION_SUCCEEDED,
-                "All targets checked: dev=1.0, staging=1.0, prod=1.0",
+                "All targets checked: dev=1.1, staging=1.1, prod=1.0",
             ),
-            no_history,
+            trail="staging: InSync; prod: Finished",
         ),
-    ),
-    "a new revision in dev is promoted to staging at once": Scenario(
-        b.make(promotion=NOTIFIED),
-        {"dev": "1.1", "staging": "1.0", "prod": "1.0"},
-        {"staging": "Promoting"},
-        ["Promote 1.1 dev->staging #1 via notification"],
-        "staging: promoting 1.1",
-        check=observed_everything,
-    ),
-    "source not ready: nothing promoted, an environment in sync is not held": Scenario(
-        b.make(promotion=NOTIFIED),
-        {"dev": ("1.1", False), "staging": "1.0", "prod": "1.0"},
-        {},
-        [],
-        None,
-    ),
-    "source not ready holds an environment that is not running yet": Scenario(
-        b.make(promotion=NOTIFIED),
-        {"dev": ("1.1", False)},
-        {},
-        [],
-        "staging: dev is not ready; prod: staging is not ready",
-    ),
-    "source not ready holds an environment with an unfinished promotion": Scenario(
-        prod_with(b.promotion(required=1), b.record("1.1", WAITING), promotion=NOTHING),
-        {"dev": "1.2", "staging": ("1.2", False), "prod": "1.0"},
-        {"prod": "WaitingApproval"},
-        [],
-        "prod: staging is not ready",
-    ),
-    "source not ready does not hold an environment whose promotion finished": Scenario(
-        staging_with(b.record("1.1", Phase.SUCCEEDED, source="dev")),
-        {"dev": ("1.2", False), "staging": "1.1", "prod": "1.1"},
-        {"staging": "Succeeded"},
-        [],
-        None,
-    ),
-    "targets disagree: nothing promoted": Scenario(
-        b.make(b.environment("dev", targets=2), "staging", "prod", promotion=NOTIFIED),
-        {"dev": ["1.1", "1.0"]},
-        {},
-        [],
-        "staging: targets of dev disagree on the revision; prod: staging is not ready",
-    ),
-    "staging waits for soak time": Scenario(
-        b.make(
-            "dev",
-            b.environment("staging", promotion=b.promotion(soak=600)),
-            "prod",
-            promotion=NOTIFIED,
+        "a superseded revision is not promoted again": Scenario(
+            prod_with(b.promotion(required=1), b.record("1.1", Phase.SUPERSEDED)),
+            SYNCED,
+            {"prod": "Superseded"},
+            [],
+            "prod: the promotion of 1.1 into prod was superseded",
+            trail="staging: InSync; prod: Finished",
         ),
-        {"dev": "1.1", "staging": "1.0", "prod": "1.0"},
-        {"staging": "Pending"},
-        [],
-        "staging: soak time: source must stay ready until 2026-12-01T10:10:00Z",
-        requeue_at=b.later(minutes=10),
-    ),
-    "soak time served: staging is promoted": Scenario(
-        b.make(
-            "dev",
-            b.environment("staging", promotion=b.promotion(soak=600)),
-            "prod",
-            promotion=NOTIFIED,
-            current=dev_ready_since(b.ago(minutes=10)),
-        ),
-        {"dev": "1.1", "staging": "1.0", "prod": "1.0"},
-        {"staging": "Promoting"},
-        ["Promote 1.1 dev->staging #1 via notification"],
-        "staging: promoting 1.1",
-    ),
-    "allow window closed: prod waits for the next opening": Scenario(
-        prod_with(b.promotion(windows=WORKDAY)),
-        SYNCED,
-        {"prod": "Pending"},
-        [],
-        "prod: outside allowed windows; next opens at 2026-12-02T09:00:00Z",
-        now=b.later(hours=8),
-        requeue_at=b.later(hours=23),
-    ),
-    "allow window open: prod is promoted and looked at again when it closes": Scenario(
-        prod_with(b.promotion(windows=WORKDAY)),
-        SYNCED,
-        {"prod": "Promoting"},
-        ["Promote 1.1 staging->prod #1 via notification"],
-        "prod: promoting 1.1",
-        requeue_at=b.later(hours=7),
-    ),
-    "deny window wins over an open allow window": Scenario(
-        prod_with(b.promotion(windows=[*WORKDAY, b.window("deny", "0 0 1 12 *", "48h")])),
-        SYNCED,
-        {"prod": "Pending"},
-        [],
-        "prod: deny window '0 0 1 12 *' is open until 2026-12-03T00:00:00Z",
-        requeue_at=b.later(days=1, hours=14),
-    ),
-    "windows follow the schedule's time zone": Scenario(
-        prod_with(b.promotion(windows=[b.window("allow", "0 9 * * *", "1h", "Europe/Berlin")])),
-        SYNCED,
-        {"prod": "Pending"},
-        [],
-        "prod: outside allowed windows; next opens at 2026-12-02T08:00:00Z",
-    ),
-    "suspend holds promotions but still observes": Scenario(
-        b.make(promotion=NOTIFIED, suspend=True),
-        {"dev": "1.1", "staging": "1.0", "prod": "1.0"},
-        {"staging": "Pending"},
-        [],
-        "staging: the pipeline is suspended (spec.suspend)",
-        check=observed_everything,
-    ),
-    "no strategy: observe only (original behaviour)": Scenario(
-        b.make(),
-        {"dev": "1.1", "staging": "1.0", "prod": "1.0"},
-        {},
-        [],
-        None,
-        check=observed_everything,
-    ),
-    "no strategy: a source that is not ready holds nothing": Scenario(
-        b.make(b.environment("dev", targets=2), "staging", "prod"),
-        {"dev": ["1.1", "1.0"]},
-        {},
-        [],
-        None,
-    ),
-    "manual: true means one approval": Scenario(
-        b.make(promotion=b.promotion(manual=True)),
-        {"dev": "1.1", "staging": "1.0", "prod": "1.0"},
-        {"staging": "WaitingApproval"},
-        ["Notify staging WaitingApproval 1.1"],
-        "staging: waiting for 1 more approval of 1.1",
-        check=mirror("staging", "1.1"),
-    ),
-    "environment-level promotion overrides manual and strategy (compat rule)": Scenario(
-        b.make(
-            "dev",
-            "staging",
-            b.environment("prod", promotion=b.promotion(via="git-push")),
-            promotion=b.promotion(manual=True, via="pull-request"),
-        ),
-        SYNCED,
-        {"prod": "Promoting"},
-        ["Promote 1.1 staging->prod #1 via git-push"],
-        "prod: promoting 1.1",
-    ),
-    "environment-level promotion inherits the pipeline's approval policy": Scenario(
-        b.make(
-            "dev",
-            "staging",
-            b.environment("prod", promotion=b.promotion(via="git-push")),
-            promotion=b.promotion(required=2, via="pull-request"),
-        ),
-        SYNCED,
-        {"prod": "WaitingApproval"},
-        ["Notify prod WaitingApproval 1.1"],
-        "prod: waiting for 2 more approvals of 1.1",
-    ),
-    "environment-level promotion without a strategy keeps the pipeline's strategy": Scenario(
-        prod_with(b.promotion(via=None, soak=0), promotion=b.promotion(via="pull-request")),
-        SYNCED,
-        {"prod": "Promoting"},
-        ["Promote 1.1 staging->prod #1 via pull-request"],
-        "prod: promoting 1.1",
-    ),
-    "prod waits for 2 approvals and has 1": Scenario(
-        prod_with(TWO_FROM_RELEASE, b.record("1.1", WAITING, approvals=[("alice", RELEASE)])),
-        SYNCED,
-        {"prod": "WaitingApproval"},
-        [],
-        "prod: waiting for 1 more approval of 1.1 from group release-managers",
-        check=mirror("prod", "1.1"),
-    ),
-    "prod with 2 approvals is approved and promoted; the mirror is cleared": Scenario(
-        prod_with(
-            TWO_FROM_RELEASE,
-            b.record("1.1", WAITING, approvals=[("alice", RELEASE), ("bob", RELEASE)]),
-        ),
-        SYNCED,
-        {"prod": "Promoting"},
-        ["Notify prod Approved 1.1 by bob", "Promote 1.1 staging->prod #1 via notification"],
-        "prod: promoting 1.1",
-        check=mirror("prod", None),
-    ),
-    "approvals from non-approvers don't count": Scenario(
-        prod_with(b.promotion(users=["alice"]), b.record("1.1", WAITING, approvals=["mallory"])),
-        SYNCED,
-        {"prod": "WaitingApproval"},
-        [],
-        "prod: waiting for 1 more approval of 1.1 from user alice",
-    ),
-    "the same user approving twice counts once": Scenario(
-        prod_with(b.promotion(required=2), b.record("1.1", WAITING, approvals=["alice", "alice"])),
-        SYNCED,
-        {"prod": "WaitingApproval"},
-        [],
-        "prod: waiting for 1 more approval of 1.1",
-    ),
-    "approval expired": Scenario(
-        prod_with(
-            b.promotion(required=1, expires="1h"),
-            b.record("1.1", WAITING, approval_requested_at=b.ago(hours=2)),
-        ),
-        SYNCED,
-        {"prod": "Expired"},
-        ["Notify prod Expired 1.1 (warning)"],
-        "prod: the approval request for 1.1 expired",
-        check=all_of(latest_history("prod", "1.1", Phase.EXPIRED), mirror("prod", None)),
-    ),
-    "an open approval request is looked at again when it expires": Scenario(
-        prod_with(
-            b.promotion(required=1, expires="1h"),
-            b.record("1.1", WAITING, approval_requested_at=b.ago(minutes=30)),
-        ),
-        SYNCED,
-        {"prod": "WaitingApproval"},
-        [],
-        "prod: waiting for 1 more approval of 1.1",
-        requeue_at=b.later(minutes=30),
-    ),
-    "an expired revision is not requested again": Scenario(
-        prod_with(b.promotion(required=1), b.record("1.1", Phase.EXPIRED)),
-        SYNCED,
-        {"prod": "Expired"},
-        [],
-        "prod: the approval request for 1.1 expired",
-    ),
-    "rejected revision is not promoted again": Scenario(
-        prod_with(
-            b.promotion(required=1),
-            b.record(
-                "1.1",
-                Phase.REJECTED,
-                rejection=status.RejectionRecord(user="bob", at=b.ago(minutes=1)),
+    },
+    "Delivered": {
+        "Promoted waits for the environment to run the revision": Scenario(
+            staging_with(
+                b.record(
+                    "1.1",
+                    Phase.PROMOTED,
+                    source="dev",
+                    attempts=1,
+                    result=status.PromotionResult(url=PR_URL, number=7),
+                )
             ),
+            {"dev": "1.1", "staging": "1.0", "prod": "1.0"},
+            {"staging": "Promoted"},
+            [],
+            f"staging: waiting for staging to run 1.1 ({PR_URL})",
+            trail="staging: Delivered; prod: InSync",
         ),
-        SYNCED,
-        {"prod": "Rejected"},
-        [],
-        "prod: 1.1 was rejected by bob",
-        check=ready_is(
-            "True",
-            conditions.RECONCILIATION_SUCCEEDED,
-            "All targets checked: dev=1.1, staging=1.1, prod=1.0",
+        "a promoted revision the environment runs but is not ready yet keeps waiting": Scenario(
+            staging_with(b.record("1.1", Phase.PROMOTED, source="dev")),
+            {"dev": "1.1", "staging": ("1.1", False), "prod": "1.0"},
+            {"staging": "Promoted"},
+            [],
+            "staging: waiting for staging to run 1.1",
+            trail="staging: Delivered; prod: SourceNotReady",
         ),
-    ),
-    "a superseded revision is not promoted again": Scenario(
-        prod_with(b.promotion(required=1), b.record("1.1", Phase.SUPERSEDED)),
-        SYNCED,
-        {"prod": "Superseded"},
-        [],
-        "prod: the promotion of 1.1 into prod was superseded",
-    ),
-    "newer revision supersedes a waiting approval": Scenario(
-        prod_with(b.promotion(required=1), b.record("1.1", WAITING, approvals=["mallory"])),
-        {"dev": "1.2", "staging": "1.2", "prod": "1.0"},
-        {"prod": "WaitingApproval"},
-        ["Notify prod Superseded 1.1", "Notify prod WaitingApproval 1.2"],
-        "prod: waiting for 1 more approval of 1.2",
-        check=all_of(latest_history("prod", "1.1", Phase.SUPERSEDED), mirror("prod", "1.2")),
-    ),
-    "an environment already running the candidate supersedes an older unfinished record": Scenario(
-        prod_with(b.promotion(required=1), b.record("1.1", WAITING)),
-        {"dev": "1.2", "staging": "1.2", "prod": "1.2"},
-        {"prod": "Superseded"},
-        ["Notify prod Superseded 1.1"],
-        None,
-        check=mirror("prod", None),
-    ),
-    "a waiting revision deployed by hand counts as succeeded": Scenario(
-        prod_with(b.promotion(required=1), b.record("1.1", WAITING)),
-        {"dev": "1.1", "staging": "1.1", "prod": "1.1"},
-        {"prod": "Succeeded"},
-        ["Notify prod Succeeded 1.1"],
-        None,
-        check=latest_history("prod", "1.1", Phase.SUCCEEDED),
-    ),
-    "Promoting owned by me: no second action": Scenario(
-        staging_with(b.record("1.1", Phase.PROMOTING, source="dev", owner=b.ME, attempts=1)),
-        {"dev": "1.1", "staging": "1.0", "prod": "1.0"},
-        {"staging": "Promoting"},
-        [],
-        "staging: promoting 1.1",
-    ),
-    "Promoting owned by another instance is resumed with attempts + 1": Scenario(
-        staging_with(b.record("1.1", Phase.PROMOTING, source="dev", owner=b.OTHER, attempts=1)),
-        {"dev": "1.1", "staging": "1.0", "prod": "1.0"},
-        {"staging": "Promoting"},
-        ["Promote 1.1 dev->staging #2 via notification"],
-        "staging: promoting 1.1",
-        check=resumed_by_me,
-    ),
-    "a failed attempt waits for nextAttemptAt": Scenario(
-        staging_with(
-            b.record(
-                "1.1",
-                Phase.PROMOTING,
-                source="dev",
-                attempts=1,
-                last_error="HTTP 503",
-                next_attempt_at=b.later(seconds=40),
-            )
+    },
+    "InFlight": {
+        "Promoting owned by me: no second action": Scenario(
+            staging_with(b.record("1.1", Phase.PROMOTING, source="dev", owner=b.ME, attempts=1)),
+            {"dev": "1.1", "staging": "1.0", "prod": "1.0"},
+            {"staging": "Promoting"},
+            [],
+            "staging: promoting 1.1",
+            trail="staging: InFlight; prod: InSync",
         ),
-        {"dev": "1.1", "staging": "1.0", "prod": "1.0"},
-        {"staging": "Promoting"},
-        [],
-        "staging: attempt 1 of 1.1 failed: HTTP 503; retrying at 2026-12-01T10:00:40Z",
-        requeue_at=b.later(seconds=40),
-    ),
-    "a failed attempt is retried once nextAttemptAt has passed": Scenario(
-        staging_with(
-            b.record(
-                "1.1",
-                Phase.PROMOTING,
-                source="dev",
-                attempts=1,
-                last_error="HTTP 503",
-                next_attempt_at=b.ago(seconds=1),
-            )
-        ),
-        {"dev": "1.1", "staging": "1.0", "prod": "1.0"},
-        {"staging": "Promoting"},
-        ["Promote 1.1 dev->staging #2 via notification"],
-        "staging: promoting 1.1",
-        check=resumed_by_me,
-    ),
-    "attempts exhausted: Failed, and Ready says so": Scenario(
-        staging_with(
-            b.record(
-                "1.1",
-                Phase.PROMOTING,
-                source="dev",
-                attempts=decisions.MAX_ATTEMPTS,
-                last_error="HTTP 503",
-                next_attempt_at=b.ago(seconds=1),
-            )
-        ),
-        {"dev": "1.1", "staging": "1.0", "prod": "1.0"},
-        {"staging": "Failed"},
-        ["Notify staging Failed 1.1 (warning)"],
-        "staging: promotion of 1.1 failed: HTTP 503",
-        check=all_of(
-            ready_is(
-                "False",
-                conditions.PROMOTION_FAILED,
-                "staging: promotion of 1.1 failed: HTTP 503",
+    },
+    "Retrying": {
+        "a failed attempt waits for nextAttemptAt": Scenario(
+            staging_with(
+                b.record(
+                    "1.1",
+                    Phase.PROMOTING,
+                    source="dev",
+                    attempts=1,
+                    last_error="HTTP 503",
+                    next_attempt_at=b.later(seconds=40),
+                )
             ),
-            latest_history("staging", "1.1", Phase.FAILED),
+            {"dev": "1.1", "staging": "1.0", "prod": "1.0"},
+            {"staging": "Promoting"},
+            [],
+            "staging: attempt 1 of 1.1 failed: HTTP 503; retrying at 2026-12-01T10:00:40Z",
+            requeue_at=b.later(seconds=40),
+            trail="staging: Retrying; prod: InSync",
         ),
-    ),
-    "Promoted waits for the environment to run the revision": Scenario(
-        staging_with(
-            b.record(
-                "1.1",
-                Phase.PROMOTED,
-                source="dev",
-                attempts=1,
-                result=status.PromotionResult(url=PR_URL, number=7),
-            )
-        ),
-        {"dev": "1.1", "staging": "1.0", "prod": "1.0"},
-        {"staging": "Promoted"},
-        [],
-        f"staging: waiting for staging to run 1.1 ({PR_URL})",
-    ),
-    "environment runs the revision: Succeeded, history names the approver, prod is next": Scenario(
-        staging_with(
-            b.record(
-                "1.1",
-                Phase.PROMOTED,
-                source="dev",
-                approvals=["alice"],
-                result=status.PromotionResult(url=PR_URL, number=7),
-            )
-        ),
-        {"dev": "1.1", "staging": "1.1", "prod": "1.0"},
-        {"staging": "Succeeded", "prod": "Promoting"},
-        ["Notify staging Succeeded 1.1", "Promote 1.1 staging->prod #1 via notification"],
-        "prod: promoting 1.1",
-        check=latest_history("staging", "1.1", Phase.SUCCEEDED, by="alice"),
-    ),
-    "history is bounded at 20 entries, newest first": Scenario(
-        b.make(
-            promotion=NOTIFIED,
-            current=b.with_records(
-                status.PipelineStatus(history=history(status.MAX_HISTORY)),
-                staging=b.record("1.1", Phase.PROMOTED, source="dev"),
+    },
+    "Exhausted": {
+        "attempts exhausted: Failed, and Ready says so": Scenario(
+            staging_with(
+                b.record(
+                    "1.1",
+                    Phase.PROMOTING,
+                    source="dev",
+                    attempts=decisions.MAX_ATTEMPTS,
+                    last_error="HTTP 503",
+                    next_attempt_at=b.ago(seconds=1),
+                )
             ),
-        ),
-        {"dev": "1.1", "staging": "1.1", "prod": "1.1"},
-        {"staging": "Succeeded"},
-        ["Notify staging Succeeded 1.1"],
-        None,
-        check=bounded_history,
-    ),
-    "Ready is False when a target is unreadable": Scenario(
-        b.make(),
-        {"dev": "1.0", "prod": "1.0"},
-        {},
-        [],
-        None,
-        check=ready_is(
-            "False", conditions.TARGET_NOT_READABLE, "staging: staging/podinfo: forbidden"
-        ),
-    ),
-    "Ready is False while a target is not ready at its revision": Scenario(
-        b.make(),
-        {"dev": "1.0", "staging": ("1.0", False), "prod": "1.0"},
-        {},
-        [],
-        None,
-        check=ready_is(
-            "False",
-            conditions.ENVIRONMENT_NOT_READY,
-            "staging: staging/podinfo: upgrade in progress",
-        ),
-    ),
-    "Stalled is removed once the spec is valid": Scenario(
-        b.make(promotion=NOTIFIED, current=previous_conditions("False")),
-        {"dev": "1.0", "staging": "1.0", "prod": "1.0"},
-        {},
-        [],
-        None,
-        check=no_stalled,
-    ),
-    "observedGeneration follows metadata.generation": Scenario(
-        b.make(promotion=NOTIFIED, generation=7),
-        {"dev": "1.0", "staging": "1.0", "prod": "1.0"},
-        {},
-        [],
-        None,
-        check=generation_seven,
-    ),
-    "lastTransitionTime is kept while a condition's status is unchanged": Scenario(
-        b.make(promotion=NOTIFIED, current=previous_conditions("True")),
-        {"dev": "1.0", "staging": "1.0", "prod": "1.0"},
-        {},
-        [],
-        None,
-        check=transition_times(ready=b.ago(days=3), pending=b.ago(days=3)),
-    ),
-    "lastTransitionTime moves when a condition's status flips": Scenario(
-        b.make(promotion=NOTIFIED, current=previous_conditions("False")),
-        {"dev": "1.1", "staging": "1.0", "prod": "1.0"},
-        {"staging": "Promoting"},
-        ["Promote 1.1 dev->staging #1 via notification"],
-        "staging: promoting 1.1",
-        check=transition_times(ready=b.NOW, pending=b.NOW),
-    ),
-    "requeue_at is the earliest instant a gate can change": Scenario(
-        b.make(
-            "dev",
-            b.environment("staging", promotion=b.promotion(soak=600)),
-            b.environment("prod", promotion=b.promotion(windows=WORKDAY)),
-            promotion=NOTIFIED,
-        ),
-        {"dev": "1.2", "staging": "1.1", "prod": "1.0"},
-        {"staging": "Pending", "prod": "Promoting"},
-        ["Promote 1.1 staging->prod #1 via notification"],
-        "staging: soak time: source must stay ready until 2026-12-01T10:10:00Z; "
-        "prod: promoting 1.1",
-        requeue_at=b.later(minutes=10),
-    ),
-    "an Approved promotion still waits for a window that closed": Scenario(
-        prod_with(
-            b.promotion(required=1, windows=WORKDAY),
-            b.record("1.1", Phase.APPROVED, approvals=["alice"]),
-        ),
-        SYNCED,
-        {"prod": "Approved"},
-        [],
-        "prod: outside allowed windows; next opens at 2026-12-02T09:00:00Z",
-        now=b.later(hours=8),
-    ),
-    "HelmRelease v2beta1 appRef works (chart version from the release history)": Scenario(
-        b.make(
-            promotion=NOTIFIED,
-            app=pipeline.AppRef(
-                api_version="helm.toolkit.fluxcd.io/v2beta1", kind="HelmRelease", name="podinfo"
+            {"dev": "1.1", "staging": "1.0", "prod": "1.0"},
+            {"staging": "Failed"},
+            ["Notify staging Failed 1.1 (warning)"],
+            "staging: promotion of 1.1 failed: HTTP 503",
+            check=all_of(
+                ready_is(
+                    "False",
+                    conditions.PROMOTION_FAILED,
+                    "staging: promotion of 1.1 failed: HTTP 503",
+                ),
+                latest_history("staging", "1.1", Phase.FAILED),
             ),
+            trail="staging: Exhausted; prod: InSync",
         ),
-        helm_v2beta1_targets,
-        {"staging": "Promoting"},
-        ["Promote 6.1.0 dev->staging #1 via notification"],
-        "staging: promoting 6.1.0",
-        check=helm_refs,
-    ),
-    "remote targets are observed and promoted like local ones": Scenario(
-        b.make(
-            "dev",
-            b.environment("staging", targets=2, cluster="staging-eu"),
-            "prod",
-            promotion=NOTIFIED,
+    },
+    "RetryDue": {
+        "a failed attempt is retried once nextAttemptAt has passed": Scenario(
+            staging_with(
+                b.record(
+                    "1.1",
+                    Phase.PROMOTING,
+                    source="dev",
+                    attempts=1,
+                    last_error="HTTP 503",
+                    next_attempt_at=b.ago(seconds=1),
+                )
+            ),
+            {"dev": "1.1", "staging": "1.0", "prod": "1.0"},
+            {"staging": "Promoting"},
+            ["Promote 1.1 dev->staging #2 via notification"],
+            "staging: promoting 1.1",
+            check=resumed_by_me,
+            trail="staging: RetryDue; prod: InSync",
         ),
-        {"dev": "1.1", "staging": "1.0", "prod": "1.0"},
-        {"staging": "Promoting"},
-        ["Promote 1.1 dev->staging #1 via notification"],
-        "staging: promoting 1.1",
-        check=remote_targets,
-    ),
-    "a target that cannot be read is never promoted into": Scenario(
-        b.make(promotion=NOTIFIED),
-        {"dev": "1.1", "prod": "1.0"},
-        {},
-        [],
-        "staging: cannot see what staging runs (staging/podinfo: forbidden)",
-        check=ready_is(
-            "False", conditions.TARGET_NOT_READABLE, "staging: staging/podinfo: forbidden"
+    },
+    "Abandoned": {
+        "Promoting owned by another instance is resumed with attempts + 1": Scenario(
+            staging_with(b.record("1.1", Phase.PROMOTING, source="dev", owner=b.OTHER, attempts=1)),
+            {"dev": "1.1", "staging": "1.0", "prod": "1.0"},
+            {"staging": "Promoting"},
+            ["Promote 1.1 dev->staging #2 via notification"],
+            "staging: promoting 1.1",
+            check=resumed_by_me,
+            trail="staging: Abandoned; prod: InSync",
         ),
-    ),
-    "a promotion in flight continues while a target cannot be read": Scenario(
-        staging_with(b.record("1.1", Phase.PROMOTING, source="dev", owner=b.OTHER, attempts=1)),
-        {"dev": "1.1", "prod": "1.0"},
-        {"staging": "Promoting"},
-        ["Promote 1.1 dev->staging #2 via notification"],
-        "staging: promoting 1.1",
-    ),
-    "a succeeded revision the environment no longer runs ready is not promoted again": Scenario(
-        staging_with(b.record("1.1", Phase.SUCCEEDED, source="dev")),
-        {"dev": "1.1", "staging": ("1.1", False), "prod": "1.0"},
-        {"staging": "Succeeded"},
-        [],
-        "staging: staging runs 1.1 but is not ready",
-    ),
-    "an environment rolling out the candidate with no record is not promoted again": Scenario(
-        b.make("dev", "staging", promotion=NOTIFIED),
-        {"dev": "1.1", "staging": ("1.1", False)},
-        {},
-        [],
-        "staging: staging runs 1.1 but is not ready",
-    ),
-    "a promoted revision the environment runs but is not ready yet keeps waiting": Scenario(
-        staging_with(b.record("1.1", Phase.PROMOTED, source="dev")),
-        {"dev": "1.1", "staging": ("1.1", False), "prod": "1.0"},
-        {"staging": "Promoted"},
-        [],
-        "staging: waiting for staging to run 1.1",
-    ),
-    "an Approved promotion is promoted without a second Approved event": Scenario(
-        prod_with(b.promotion(required=1), b.record("1.1", Phase.APPROVED, approvals=["alice"])),
-        SYNCED,
-        {"prod": "Promoting"},
-        ["Promote 1.1 staging->prod #1 via notification"],
-        "prod: promoting 1.1",
-    ),
-    "a single-environment pipeline only observes": Scenario(
-        b.make("dev", promotion=NOTIFIED),
-        {"dev": "1.1"},
-        {},
-        [],
-        None,
-    ),
+        "a promotion in flight continues while a target cannot be read": Scenario(
+            staging_with(b.record("1.1", Phase.PROMOTING, source="dev", owner=b.OTHER, attempts=1)),
+            {"dev": "1.1", "prod": "1.0"},
+            {"staging": "Promoting"},
+            ["Promote 1.1 dev->staging #2 via notification"],
+            "staging: promoting 1.1",
+            trail="staging: Abandoned; prod: SourceNotReady",
+        ),
+    },
+    "Suspended": {
+        "suspend holds promotions but still observes": Scenario(
+            b.make(promotion=NOTIFIED, suspend=True),
+            {"dev": "1.1", "staging": "1.0", "prod": "1.0"},
+            {"staging": "Pending"},
+            [],
+            "staging: the pipeline is suspended (spec.suspend)",
+            check=observed_everything,
+            trail="staging: NewCandidate > Suspended; prod: InSync",
+        ),
+    },
+    "Gated": {
+        "staging waits for soak time": Scenario(
+            b.make(
+                "dev",
+                b.environment("staging", promotion=b.promotion(soak=600)),
+                "prod",
+                promotion=NOTIFIED,
+            ),
+            {"dev": "1.1", "staging": "1.0", "prod": "1.0"},
+            {"staging": "Pending"},
+            [],
+            "staging: soak time: source must stay ready until 2026-12-01T10:10:00Z",
+            requeue_at=b.later(minutes=10),
+            trail="staging: NewCandidate > Gated; prod: InSync",
+        ),
+        "allow window closed: prod waits for the next opening": Scenario(
+            prod_with(b.promotion(windows=WORKDAY)),
+            SYNCED,
+            {"prod": "Pending"},
+            [],
+            "prod: outside allowed windows; next opens at 2026-12-02T09:00:00Z",
+            now=b.later(hours=8),
+            requeue_at=b.later(hours=23),
+            trail="staging: InSync; prod: NewCandidate > Gated",
+        ),
+        "deny window wins over an open allow window": Scenario(
+            prod_with(b.promotion(windows=[*WORKDAY, b.window("deny", "0 0 1 12 *", "48h")])),
+            SYNCED,
+            {"prod": "Pending"},
+            [],
+            "prod: deny window '0 0 1 12 *' is open until 2026-12-03T00:00:00Z",
+            requeue_at=b.later(days=1, hours=14),
+            trail="staging: InSync; prod: NewCandidate > Gated",
+        ),
+        "windows follow the schedule's time zone": Scenario(
+            prod_with(b.promotion(windows=[b.window("allow", "0 9 * * *", "1h", "Europe/Berlin")])),
+            SYNCED,
+            {"prod": "Pending"},
+            [],
+            "prod: outside allowed windows; next opens at 2026-12-02T08:00:00Z",
+            trail="staging: InSync; prod: NewCandidate > Gated",
+        ),
+        "requeue_at is the earliest instant a gate can change": Scenario(
+            b.make(
+                "dev",
+                b.environment("staging", promotion=b.promotion(soak=600)),
+                b.environment("prod", promotion=b.promotion(windows=WORKDAY)),
+                promotion=NOTIFIED,
+            ),
+            {"dev": "1.2", "staging": "1.1", "prod": "1.0"},
+            {"staging": "Pending", "prod": "Promoting"},
+            ["Promote 1.1 staging->prod #1 via notification"],
+            "staging: soak time: source must stay ready until 2026-12-01T10:10:00Z; "
+            "prod: promoting 1.1",
+            requeue_at=b.later(minutes=10),
+            trail="staging: NewCandidate > Gated; prod: NewCandidate > ReadyToPromote",
+        ),
+        "an Approved promotion still waits for a window that closed": Scenario(
+            prod_with(
+                b.promotion(required=1, windows=WORKDAY),
+                b.record("1.1", Phase.APPROVED, approvals=["alice"]),
+            ),
+            SYNCED,
+            {"prod": "Approved"},
+            [],
+            "prod: outside allowed windows; next opens at 2026-12-02T09:00:00Z",
+            now=b.later(hours=8),
+            trail="staging: InSync; prod: Gated",
+        ),
+    },
+    "Approved": {
+        "prod with 2 approvals is approved and promoted; the mirror is cleared": Scenario(
+            prod_with(
+                TWO_FROM_RELEASE,
+                b.record("1.1", WAITING, approvals=[("alice", RELEASE), ("bob", RELEASE)]),
+            ),
+            SYNCED,
+            {"prod": "Promoting"},
+            ["Notify prod Approved 1.1 by bob", "Promote 1.1 staging->prod #1 via notification"],
+            "prod: promoting 1.1",
+            check=mirror("prod", None),
+            trail="staging: InSync; prod: Approved > ReadyToPromote",
+        ),
+        "approvals on a Pending record (an older writer) count once the gates open": Scenario(
+            prod_with(b.promotion(required=1), b.record("1.1", Phase.PENDING, approvals=["alice"])),
+            SYNCED,
+            {"prod": "Promoting"},
+            [
+                "Notify prod Approved 1.1 by alice",
+                "Promote 1.1 staging->prod #1 via notification",
+            ],
+            "prod: promoting 1.1",
+            trail="staging: InSync; prod: Approved > ReadyToPromote",
+        ),
+    },
+    "ApprovalExpired": {
+        "approval expired": Scenario(
+            prod_with(
+                b.promotion(required=1, expires="1h"),
+                b.record("1.1", WAITING, approval_requested_at=b.ago(hours=2)),
+            ),
+            SYNCED,
+            {"prod": "Expired"},
+            ["Notify prod Expired 1.1 (warning)"],
+            "prod: the approval request for 1.1 expired",
+            check=all_of(latest_history("prod", "1.1", Phase.EXPIRED), mirror("prod", None)),
+            trail="staging: InSync; prod: ApprovalExpired",
+        ),
+    },
+    "AwaitingApproval": {
+        "manual: true means one approval": Scenario(
+            b.make(promotion=b.promotion(manual=True)),
+            {"dev": "1.1", "staging": "1.0", "prod": "1.0"},
+            {"staging": "WaitingApproval"},
+            ["Notify staging WaitingApproval 1.1"],
+            "staging: waiting for 1 more approval of 1.1",
+            check=mirror("staging", "1.1"),
+            trail="staging: NewCandidate > AwaitingApproval; prod: InSync",
+        ),
+        "environment-level promotion inherits the pipeline's approval policy": Scenario(
+            b.make(
+                "dev",
+                "staging",
+                b.environment("prod", promotion=b.promotion(via="git-push")),
+                promotion=b.promotion(required=2, via="pull-request"),
+            ),
+            SYNCED,
+            {"prod": "WaitingApproval"},
+            ["Notify prod WaitingApproval 1.1"],
+            "prod: waiting for 2 more approvals of 1.1",
+            trail="staging: InSync; prod: NewCandidate > AwaitingApproval",
+        ),
+        "prod waits for 2 approvals and has 1": Scenario(
+            prod_with(TWO_FROM_RELEASE, b.record("1.1", WAITING, approvals=[("alice", RELEASE)])),
+            SYNCED,
+            {"prod": "WaitingApproval"},
+            [],
+            "prod: waiting for 1 more approval of 1.1 from group release-managers",
+            check=mirror("prod", "1.1"),
+            trail="staging: InSync; prod: AwaitingApproval",
+        ),
+        "approvals from non-approvers don't count": Scenario(
+            prod_with(
+                b.promotion(users=["alice"]), b.record("1.1", WAITING, approvals=["mallory"])
+            ),
+            SYNCED,
+            {"prod": "WaitingApproval"},
+            [],
+            "prod: waiting for 1 more approval of 1.1 from user alice",
+            trail="staging: InSync; prod: AwaitingApproval",
+        ),
+        "the same user approving twice counts once": Scenario(
+            prod_with(
+                b.promotion(required=2), b.record("1.1", WAITING, approvals=["alice", "alice"])
+            ),
+            SYNCED,
+            {"prod": "WaitingApproval"},
+            [],
+            "prod: waiting for 1 more approval of 1.1",
+            trail="staging: InSync; prod: AwaitingApproval",
+        ),
+        "an open approval request is looked at again when it expires": Scenario(
+            prod_with(
+                b.promotion(required=1, expires="1h"),
+                b.record("1.1", WAITING, approval_requested_at=b.ago(minutes=30)),
+            ),
+            SYNCED,
+            {"prod": "WaitingApproval"},
+            [],
+            "prod: waiting for 1 more approval of 1.1",
+            requeue_at=b.later(minutes=30),
+            trail="staging: InSync; prod: AwaitingApproval",
+        ),
+        "an Approved record waits again when the policy now asks for more approvals": Scenario(
+            prod_with(
+                b.promotion(required=2), b.record("1.1", Phase.APPROVED, approvals=["alice"])
+            ),
+            SYNCED,
+            {"prod": "WaitingApproval"},
+            ["Notify prod WaitingApproval 1.1"],
+            "prod: waiting for 1 more approval of 1.1",
+            check=mirror("prod", "1.1"),
+            trail="staging: InSync; prod: AwaitingApproval",
+        ),
+    },
+    "ReadyToPromote": {
+        "soak time served: staging is promoted": Scenario(
+            b.make(
+                "dev",
+                b.environment("staging", promotion=b.promotion(soak=600)),
+                "prod",
+                promotion=NOTIFIED,
+                current=dev_ready_since(b.ago(minutes=10)),
+            ),
+            {"dev": "1.1", "staging": "1.0", "prod": "1.0"},
+            {"staging": "Promoting"},
+            ["Promote 1.1 dev->staging #1 via notification"],
+            "staging: promoting 1.1",
+            trail="staging: NewCandidate > ReadyToPromote; prod: InSync",
+        ),
+        "allow window open: prod is promoted and looked at again when it closes": Scenario(
+            prod_with(b.promotion(windows=WORKDAY)),
+            SYNCED,
+            {"prod": "Promoting"},
+            ["Promote 1.1 staging->prod #1 via notification"],
+            "prod: promoting 1.1",
+            requeue_at=b.later(hours=7),
+            trail="staging: InSync; prod: NewCandidate > ReadyToPromote",
+        ),
+        "environment-level promotion overrides manual and strategy (compat rule)": Scenario(
+            b.make(
+                "dev",
+                "staging",
+                b.environment("prod", promotion=b.promotion(via="git-push")),
+                promotion=b.promotion(manual=True, via="pull-request"),
+            ),
+            SYNCED,
+            {"prod": "Promoting"},
+            ["Promote 1.1 staging->prod #1 via git-push"],
+            "prod: promoting 1.1",
+            trail="staging: InSync; prod: NewCandidate > ReadyToPromote",
+        ),
+        "environment-level promotion without a strategy keeps the pipeline's strategy": Scenario(
+            prod_with(b.promotion(via=None, soak=0), promotion=b.promotion(via="pull-request")),
+            SYNCED,
+            {"prod": "Promoting"},
+            ["Promote 1.1 staging->prod #1 via pull-request"],
+            "prod: promoting 1.1",
+            trail="staging: InSync; prod: NewCandidate > ReadyToPromote",
+        ),
+        "lastTransitionTime moves when a condition's status flips": Scenario(
+            b.make(promotion=NOTIFIED, current=previous_conditions("False")),
+            {"dev": "1.1", "staging": "1.0", "prod": "1.0"},
+            {"staging": "Promoting"},
+            ["Promote 1.1 dev->staging #1 via notification"],
+            "staging: promoting 1.1",
+            check=transition_times(ready=b.NOW, pending=b.NOW),
+            trail="staging: NewCandidate > ReadyToPromote; prod: InSync",
+        ),
+        "HelmRelease v2beta1 appRef works (chart version from the release history)": Scenario(
+            b.make(
+                promotion=NOTIFIED,
+                app=pipeline.AppRef(
+                    api_version="helm.toolkit.fluxcd.io/v2beta1", kind="HelmRelease", name="podinfo"
+                ),
+            ),
+            helm_v2beta1_targets,
+            {"staging": "Promoting"},
+            ["Promote 6.1.0 dev->staging #1 via notification"],
+            "staging: promoting 6.1.0",
+            check=helm_refs,
+            trail="staging: NewCandidate > ReadyToPromote; prod: InSync",
+        ),
+        "remote targets are observed and promoted like local ones": Scenario(
+            b.make(
+                "dev",
+                b.environment("staging", targets=2, cluster="staging-eu"),
+                "prod",
+                promotion=NOTIFIED,
+            ),
+            {"dev": "1.1", "staging": "1.0", "prod": "1.0"},
+            {"staging": "Promoting"},
+            ["Promote 1.1 dev->staging #1 via notification"],
+            "staging: promoting 1.1",
+            check=remote_targets,
+            trail="staging: NewCandidate > ReadyToPromote; prod: InSync",
+        ),
+        "an Approved promotion is promoted without a second Approved event": Scenario(
+            prod_with(
+                b.promotion(required=1), b.record("1.1", Phase.APPROVED, approvals=["alice"])
+            ),
+            SYNCED,
+            {"prod": "Promoting"},
+            ["Promote 1.1 staging->prod #1 via notification"],
+            "prod: promoting 1.1",
+            trail="staging: InSync; prod: ReadyToPromote",
+        ),
+        "a waiting record is promoted once the approval policy is removed": Scenario(
+            prod_with(b.promotion(), b.record("1.1", WAITING)),
+            SYNCED,
+            {"prod": "Promoting"},
+            ["Promote 1.1 staging->prod #1 via notification"],
+            "prod: promoting 1.1",
+            check=mirror("prod", None),
+            trail="staging: InSync; prod: ReadyToPromote",
+        ),
+    },
 }
 
 
-@pytest.mark.parametrize("scenario", list(SCENARIOS.values()), ids=list(SCENARIOS))
-def test_decide(scenario: Scenario) -> None:
-    """decide() yields the row's phases, actions and PromotionPending message, and is stable."""
+ROWS = [
+    pytest.param(state, scenario, id=f"{state}: {name}")
+    for state, rows in SCENARIOS.items()
+    for name, scenario in rows.items()
+]
+
+
+def trail_of(decision: decisions.Decision) -> str:
+    """The states each environment went through, spelt as in ``Scenario.trail``."""
+    per: dict[str, list[str]] = {}
+    for taken in decision.trail:
+        per.setdefault(taken.environment, []).append(type(taken.state).__name__)
+    return "; ".join(f"{env}: {' > '.join(names)}" for env, names in per.items()) or "nothing"
+
+
+@pytest.mark.parametrize(("state", "scenario"), ROWS)
+def test_decide(state: str, scenario: Scenario) -> None:
+    """decide() passes the row's states, yields its phases, actions and PromotionPending
+    message, and is stable."""
     seen = _targets(scenario)
     decision = b.run(scenario.subject, seen, now=scenario.now, owner=scenario.owner)
 
+    assert trail_of(decision) == scenario.trail
+    assert state in scenario.trail
     assert b.phases(decision) == scenario.phases
     assert [b.describe(action) for action in decision.actions] == scenario.actions
     assert b.pending_message(decision) == scenario.pending
@@ -855,9 +1082,21 @@ def test_decide(scenario: Scenario) -> None:
     assert repeated.actions == ()
 
 
-def test_table_is_large_enough() -> None:
-    """The issue asks for at least thirty named scenarios."""
-    assert len(SCENARIOS) >= 30
+def test_every_state_has_a_scenario() -> None:
+    """Each named state is shown by at least one row, under its own name, in table order."""
+    named = [kind.__name__ for kind in transitions.TABLE]
+    assert list(SCENARIOS) == named
+    assert sum(len(rows) for rows in SCENARIOS.values()) >= 50
+
+
+def test_resting_states_name_each_environment() -> None:
+    """``Decision.states`` is the resting state of every environment promotions go into."""
+    subject = prod_with(b.promotion(required=1))
+    decision = b.run(subject, b.targets_of(subject, **SYNCED))
+    assert {env: type(s).__name__ for env, s in decision.states.items()} == {
+        "staging": "InSync",
+        "prod": "AwaitingApproval",
+    }
 
 
 def test_requeue_after_counts_from_now() -> None:
@@ -904,3 +1143,11 @@ def test_common_revision() -> None:
     assert decisions.common_revision(agree) == "1.0"
     assert decisions.common_revision(b.targets_of(subject, dev=["1.0", "1.1"])["dev"]) == ""
     assert decisions.common_revision([]) == ""
+
+
+def test_a_single_environment_pipeline_only_observes() -> None:
+    """With no environment to promote into, nothing is classified, held or done."""
+    subject = b.make("dev", promotion=NOTIFIED)
+    decision = b.run(subject, b.targets_of(subject, dev="1.1"))
+    assert (decision.trail, decision.actions, b.pending_message(decision)) == ((), (), None)
+    assert decision.status.environments["dev"].revision == "1.1"

@@ -24,7 +24,16 @@ from hypothesis import strategies as st
 from tests.unit.domain import builders as b
 
 from ferryman.api import pipeline, status
-from ferryman.domain import approvals, decisions, errors, observations, outcomes, policy
+from ferryman.domain import (
+    actions,
+    approvals,
+    decisions,
+    errors,
+    observations,
+    outcomes,
+    policy,
+    transitions,
+)
 
 settings.register_profile(
     "ferryman-domain",
@@ -152,7 +161,7 @@ def histories(draw: st.DrawFn, subject: pipeline.Pipeline) -> tuple[pipeline.Pip
         decision = decisions.decide(subject, draw(observed(subject)), now=now, owner=owner)
         current = decision.status
         for action in decision.actions:
-            if not isinstance(action, decisions.Promote):
+            if not isinstance(action, actions.Promote):
                 continue
             outcome = draw(st.sampled_from(["crash", "success", "temporary", "permanent"]))
             env, revision = action.environment, action.revision
@@ -223,7 +232,7 @@ def size_of(current: status.PipelineStatus) -> int:
 def test_never_promotes_what_the_source_does_not_run_ready_everywhere(case: Case) -> None:
     """Every Promote names a revision each target of the source runs, ready."""
     for action in _decide(case).actions:
-        if isinstance(action, decisions.Promote):
+        if isinstance(action, actions.Promote):
             source = case.targets[action.source]
             assert source
             assert all(t.ready and t.revision == action.revision for t in source)
@@ -237,7 +246,7 @@ def test_never_skips_a_required_approval(case: Case) -> None:
     """A Promote into an environment with an approval policy has the quorum in its record."""
     decision = _decide(case)
     for action in decision.actions:
-        if not isinstance(action, decisions.Promote):
+        if not isinstance(action, actions.Promote):
             continue
         env = case.subject.spec.environment(action.environment)
         assert env is not None
@@ -262,6 +271,21 @@ def test_deciding_again_changes_nothing(case: Case) -> None:
     )
     assert again.status == first.status
     assert again.actions == ()
+
+
+@PROFILE
+@given(cases())
+def test_every_step_moves_along_an_edge_its_state_declares(case: Case) -> None:
+    """The transition table never moves a record along an undeclared edge (see the diagram)."""
+    decision = _decide(case)
+    for step in decision.trail:
+        before, after = step.before, step.after
+        if after is None or before == after:
+            continue
+        same = before is not None and before.revision == after.revision
+        edge = (before.phase if same and before is not None else None, after.phase)
+        event(f"edge {type(step.state).__name__}")
+        assert edge in transitions.TABLE[type(step.state)].edges
 
 
 @PROFILE

@@ -1,7 +1,9 @@
-"""Composition root: the only module that wires adapters into the controller and the server.
+"""One controller process (``ferryman controller``), wired from real adapters.
 
 ``Controller`` owns one process's worth of parts — clients, informers, workers, leader election
-and the health/metrics endpoints — and starts and stops them together.
+and the health/metrics endpoints — and starts and stops them together. ``server_config`` is the
+one place the webhook/approval/UI server's limits are set, for ``ferryman controller`` and
+``ferryman up`` alike.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from ferryman.adapters import githost, gitrepo
 from ferryman.adapters.kubernetes import auth as auth_adapter
 from ferryman.adapters.kubernetes import cluster as cluster_adapter
 from ferryman.adapters.kubernetes import clusters, events, leases, pipelines, secrets
-from ferryman.controller import leader, manager, reconciler
+from ferryman.controller import echoes, leader, manager, reconciler
 from ferryman.controller import strategies as strategy_registry
 from ferryman.ports import promotion
 from ferryman.server import app as server_app
@@ -49,7 +51,7 @@ class Controller:
 
     async def start(self) -> None:
         """Start informers, workers and leader election; return once Pipelines are cached."""
-        await self.manager.start(self.reconciler)
+        await self.manager.start(self.reconciler.reconcile)
 
     async def stop(self) -> None:
         """Stop workers and informers, release the lease, close clients."""
@@ -97,19 +99,22 @@ def build_controller(
             renew_deadline=settings.renew_deadline,
             retry_period=settings.retry_period,
         )
+    own_writes = echoes.OwnWrites()
     runtime = manager.Manager(
         clusters=directory,
         namespaces=list(settings.namespaces) or None,
         workers=settings.workers,
         elector=elector,
+        own_writes=own_writes,
     )
     rec = reconciler.Reconciler(
         store=pipelines.LightkubePipelineStore(local.client),
-        read_target=runtime.read_target,
+        targets=runtime.targets,
         events=sink,
         strategies=chosen,
         clock=clock,
         owner=settings.identity,
+        own_writes=own_writes,
         checkpoint=checkpoint or (lambda label: None),
         meters=runtime.metrics,
     )
@@ -241,9 +246,9 @@ def server_deps(
     )
 
 
-def build_server(
+def server_config(
     settings: Settings, controller: Controller, *, max_concurrency: int = 256
-) -> uvicorn.Server:
+) -> uvicorn.Config:
     """The webhook/approval/UI server of one replica, on ``settings.http_addr``.
 
     uvicorn bounds what the app cannot: header size (llhttp's limit), idle keep-alive
@@ -253,7 +258,7 @@ def build_server(
     """
     deps = server_deps(settings, controller, max_concurrency=max_concurrency)
     host, port = settings.address("http")
-    config = uvicorn.Config(
+    return uvicorn.Config(
         server_app.create_site(deps),
         host=host,
         port=port,
@@ -266,4 +271,10 @@ def build_server(
         limit_concurrency=max_concurrency * 4,
         http="httptools",  # C parser: ~1.5x the webhook throughput of h11 (docs/performance.md)
     )
-    return uvicorn.Server(config)
+
+
+def build_server(
+    settings: Settings, controller: Controller, *, max_concurrency: int = 256
+) -> uvicorn.Server:
+    """The server of ``server_config`` (uvicorn handles the process's signals while it serves)."""
+    return uvicorn.Server(server_config(settings, controller, max_concurrency=max_concurrency))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from tests.unit.domain import builders as b
 
 from ferryman.api import conditions, status
-from ferryman.domain import status as rules
+from ferryman.domain import summary as rules
 
 Phase = status.PromotionPhase
 

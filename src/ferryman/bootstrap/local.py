@@ -1,5 +1,10 @@
 """``ferryman up``: the whole system in one process, on one laptop, with no cluster.
 
+Composed here, in the composition root, from the embedded stand-ins for outside systems
+(``embedded.apiserver`` for a cluster, ``embedded.flux`` for Flux, ``embedded.demo`` for a
+team's repository and Pipeline) and the same controller and server ``ferryman controller`` runs
+(``process``), with the same server limits.
+
 Parts, started in this order and stopped in reverse:
 
 1. the embedded Kubernetes-compatible API server (state in ``<dir>/``: SQLite, admin token, TLS
@@ -29,11 +34,10 @@ from typing import Final, TextIO
 import uvicorn
 import yaml
 
-from ferryman import bootstrap
+from ferryman.bootstrap import process
 from ferryman.embedded import demo, flux
 from ferryman.embedded.apiserver import kubeconfig as kubeconfig_writer
 from ferryman.embedded.apiserver import server as api_server
-from ferryman.server import app as server_app
 from ferryman.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -168,22 +172,10 @@ async def run(
             http_addr=f"{config.http_host}:{config.http_port}",
             git_cache_dir=str(state_dir / "git-cache"),
         )
-        controller = bootstrap.build_controller(settings)
+        controller = process.build_controller(settings)
         await controller.start()
         stack.push_async_callback(controller.stop)
-        http = _QuietServer(
-            uvicorn.Config(
-                server_app.create_site(bootstrap.server_deps(settings, controller)),
-                host=config.http_host,
-                port=config.http_port,
-                log_level="warning",
-                access_log=False,
-                proxy_headers=False,
-                server_header=False,
-                timeout_graceful_shutdown=3,
-                http="httptools",
-            )
-        )
+        http = _QuietServer(process.server_config(settings, controller))
         serving = asyncio.ensure_future(http.serve())
         while not http.started:
             if serving.done():

@@ -1,6 +1,7 @@
 """Conditions and the ``Ready`` summary: the one place they are computed.
 
-``summarise`` is the only function that sets ``Ready`` (CONVENTIONS §4). Messages are stable
+``Ready`` is set in this module alone (CONVENTIONS §4): by ``summarise`` for a Pipeline the
+controller acts on, by ``stalled`` for one whose spec it cannot act on. Messages are stable
 sentences (no countdowns) so that a converged pipeline produces byte-identical status on every
 pass and the reconciler writes nothing.
 """
@@ -96,7 +97,7 @@ def summarise(
     generation: int,
     now: datetime,
 ) -> status.PipelineStatus:
-    """Set ``Ready`` from the environments and promotions (the only writer of ``Ready``)."""
+    """Set ``Ready`` from the environments and promotions."""
     problems: list[tuple[str, str]] = []
     for name in order:
         env = current.environments.get(name)

@@ -1,0 +1,36 @@
+"""What ``decide()`` asks the reconciler to do after it has written the status.
+
+Actions are values: the reconciler ``match``es on them and carries them out. ``Promote`` always
+follows a status write that records the ``Promoting`` intent (crash safety, DESIGN §4);
+``Notify`` records a Kubernetes Event for a real transition, never for a no-op pass.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Promote:
+    """Carry out the promotion of ``revision`` into ``environment`` (intent already in status)."""
+
+    environment: str
+    source: str
+    revision: str
+    attempt: int
+    strategy: str
+
+
+@dataclass(frozen=True)
+class Notify:
+    """Record a Kubernetes Event for a real transition."""
+
+    environment: str
+    revision: str
+    reason: str
+    message: str
+    warning: bool = False
+    actor: str | None = None
+
+
+Action = Promote | Notify

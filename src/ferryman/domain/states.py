@@ -1,0 +1,341 @@
+"""Named states of the promotion into one environment, and ``classify`` that picks one.
+
+``classify(view)`` looks at one environment k >= 1 — what its source (k-1) and it run, its
+promotion record, the effective promotion settings and the clock — and names the one state it is
+in. ``transitions`` says what each state does. The rules are tried in this order, and the first
+that applies names the state:
+
+1. **settling** the record against what runs: ``Arrived``, ``SourceNotReady``, ``InSync``,
+   ``Overtaken``, ``Unmanaged``, ``RollingOut``, ``Unobservable``, ``NewCandidate``, ``Finished``;
+2. **in flight** (an intent or a result is recorded): ``Delivered``, ``InFlight``, ``Retrying``,
+   ``Exhausted``, ``RetryDue``, ``Abandoned``;
+3. **gates**, for a record not yet promoting: ``Suspended``, ``Gated`` (soak time, windows);
+4. **approval**: ``Approved``, ``ApprovalExpired``, ``AwaitingApproval``; else ``ReadyToPromote``.
+
+Four states are *momentary*: their transition moves the record (finishes it, creates one, or
+approves it) and the environment is classified again in the same pass (``Arrived``,
+``Overtaken``, ``NewCandidate``, ``Approved``). Every pass ends in a *resting* state. A chain is
+short because each momentary step moves the record forward and never back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import ClassVar
+
+from ferryman.api import pipeline, status
+from ferryman.domain import approvals, gates, policy
+
+MAX_ATTEMPTS = 10
+Phase = status.PromotionPhase
+IN_FLIGHT = frozenset({Phase.PROMOTING, Phase.PROMOTED})
+
+
+@dataclass(frozen=True)
+class View:
+    """Everything ``classify`` reads about one environment in one pass (all of it observed)."""
+
+    name: str
+    source_name: str
+    source: status.EnvironmentStatus
+    target: status.EnvironmentStatus
+    record: status.PromotionRecord | None
+    promotion: policy.EffectivePromotion
+    suspended: bool
+    now: datetime
+    owner: str
+
+    @property
+    def candidate(self) -> str:
+        """The revision the source runs, ready everywhere (``""`` when it does not)."""
+        return self.source.revision if self.source.ready else ""
+
+    @property
+    def open_record(self) -> status.PromotionRecord | None:
+        """The record, when it is not finished."""
+        record = self.record
+        return record if record is not None and not record.phase.finished else None
+
+
+@dataclass(frozen=True)
+class State:
+    """Base of every named state."""
+
+    momentary: ClassVar[bool] = False
+
+
+# ------------------------------------------------------------------ 1. settling
+
+
+@dataclass(frozen=True)
+class Arrived(State):
+    """The environment runs the record's revision ready everywhere: the promotion succeeded."""
+
+    momentary: ClassVar[bool] = True
+    record: status.PromotionRecord
+
+
+@dataclass(frozen=True)
+class SourceNotReady(State):
+    """The source is not ready or its targets disagree: there is no candidate to promote."""
+
+    why: str
+    holds: bool  # a promotion could follow and this environment is not settled
+
+
+@dataclass(frozen=True)
+class InSync(State):
+    """The environment runs the candidate ready everywhere: nothing to do."""
+
+
+@dataclass(frozen=True)
+class Overtaken(State):
+    """An unfinished record that can no longer complete (a newer candidate, or already there)."""
+
+    momentary: ClassVar[bool] = True
+    record: status.PromotionRecord
+    why: str
+
+
+@dataclass(frozen=True)
+class Unmanaged(State):
+    """No strategy applies to this environment: it is observed only (original behaviour)."""
+
+
+@dataclass(frozen=True)
+class RollingOut(State):
+    """The environment runs the candidate but is not ready; promoting again would only loop."""
+
+    candidate: str
+
+
+@dataclass(frozen=True)
+class Unobservable(State):
+    """A target cannot be read, so the environment may already run anything: never promote blind."""
+
+    target: status.TargetStatus
+
+
+@dataclass(frozen=True)
+class NewCandidate(State):
+    """No record exists for the candidate: one starts (``Pending``)."""
+
+    momentary: ClassVar[bool] = True
+    candidate: str
+
+
+@dataclass(frozen=True)
+class Finished(State):
+    """The candidate's record is finished (rejected, expired, failed...): it is never retried."""
+
+    record: status.PromotionRecord
+
+
+# ------------------------------------------------------------------ 2. in flight
+
+
+@dataclass(frozen=True)
+class Delivered(State):
+    """The strategy made its change (PR, commit, event): waiting for the environment to run it."""
+
+    record: status.PromotionRecord
+
+
+@dataclass(frozen=True)
+class InFlight(State):
+    """This instance wrote the intent and is carrying it out."""
+
+    record: status.PromotionRecord
+
+
+@dataclass(frozen=True)
+class Retrying(State):
+    """The last attempt failed temporarily; the next one is due at ``at``."""
+
+    record: status.PromotionRecord
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Exhausted(State):
+    """``MAX_ATTEMPTS`` attempts failed: the promotion fails."""
+
+    record: status.PromotionRecord
+
+
+@dataclass(frozen=True)
+class RetryDue(State):
+    """A failed attempt's retry time has come: attempt again."""
+
+    record: status.PromotionRecord
+
+
+@dataclass(frozen=True)
+class Abandoned(State):
+    """Another instance wrote the intent and stopped (died or was deposed): resume it."""
+
+    record: status.PromotionRecord
+    owner: str
+
+
+# ------------------------------------------------------------------ 3. gates
+
+
+@dataclass(frozen=True)
+class Suspended(State):
+    """``spec.suspend`` holds every promotion that has not started."""
+
+    record: status.PromotionRecord
+
+
+@dataclass(frozen=True)
+class Gated(State):
+    """A time gate (soak time or a window) is closed until ``until`` (if known)."""
+
+    record: status.PromotionRecord
+    why: str
+    until: datetime | None
+
+
+# ------------------------------------------------------------------ 4. approval
+
+
+@dataclass(frozen=True)
+class Approved(State):
+    """The approvals reached the quorum: the record is approved."""
+
+    momentary: ClassVar[bool] = True
+    record: status.PromotionRecord
+    recheck_at: datetime | None  # when an open window closes again
+
+
+@dataclass(frozen=True)
+class ApprovalExpired(State):
+    """Nobody decided within ``expiresAfter``: the request expires."""
+
+    record: status.PromotionRecord
+
+
+@dataclass(frozen=True)
+class AwaitingApproval(State):
+    """The gates are open and ``missing`` approvals are still needed."""
+
+    record: status.PromotionRecord
+    rule: pipeline.ApprovalPolicy
+    missing: int
+    recheck_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ReadyToPromote(State):
+    """Every gate is open and every approval given: write the intent and promote."""
+
+    record: status.PromotionRecord
+    recheck_at: datetime | None
+
+
+# ------------------------------------------------------------------ classify
+
+
+def classify(view: View) -> State:
+    """The one state ``view``'s environment is in (rules in the order of the module doc)."""
+    found = _settling(view)
+    if isinstance(found, State):
+        return found
+    return _in_flight(view, found) or _through_gates(view, found)
+
+
+def _settling(view: View) -> State | status.PromotionRecord:
+    """A settling state, or the candidate's open record when none applies."""
+    target, record = view.target, view.open_record
+    if record is not None and target.ready and target.revision == record.revision:
+        return Arrived(record)
+    if not view.source.ready:
+        return _source_not_ready(view)
+    candidate = view.candidate
+    if target.revision == candidate and target.ready:
+        return Overtaken(record, f"{view.name} already runs {candidate}") if record else InSync()
+    if view.promotion.strategy is None:
+        return Unmanaged()
+    carrying_on = record is not None and record.revision == candidate
+    if target.revision == candidate and not carrying_on:
+        if record is not None:
+            return Overtaken(record, f"{view.name} already runs {candidate}")
+        return RollingOut(candidate)
+    return _observable(view, candidate) or _record_for(view, candidate)
+
+
+def _source_not_ready(view: View) -> SourceNotReady:
+    source = view.source
+    if len({t.revision for t in source.targets}) > 1:
+        why = f"targets of {view.source_name} disagree on the revision"
+    else:
+        why = f"{view.source_name} is not ready"
+    # Whether a finished record exists must not matter (a fresh pipeline would say otherwise).
+    settled = view.target.ready and view.open_record is None
+    return SourceNotReady(why, holds=view.promotion.strategy is not None and not settled)
+
+
+def _observable(view: View, candidate: str) -> State | None:
+    blind = next((t for t in view.target.targets if t.error and not t.revision), None)
+    record = view.record
+    in_flight = record is not None and record.revision == candidate and record.phase in IN_FLIGHT
+    return Unobservable(blind) if blind is not None and not in_flight else None
+
+
+def _record_for(view: View, candidate: str) -> State | status.PromotionRecord:
+    record = view.record
+    if record is not None and record.revision != candidate and not record.phase.finished:
+        return Overtaken(record, f"{record.revision} superseded by {candidate}")
+    if record is None or record.revision != candidate:
+        return NewCandidate(candidate)
+    if record.phase.finished:
+        return Finished(record)
+    return record
+
+
+def _in_flight(view: View, record: status.PromotionRecord) -> State | None:
+    if record.phase is Phase.PROMOTED:
+        return Delivered(record)
+    if record.phase is not Phase.PROMOTING:
+        return None
+    if record.owner == view.owner:
+        return InFlight(record)
+    due = record.next_attempt_at
+    if record.owner is None and due is not None and view.now < due:
+        return Retrying(record, due)
+    if record.attempts >= MAX_ATTEMPTS:
+        return Exhausted(record)
+    if record.owner is not None:
+        return Abandoned(record, record.owner)
+    return RetryDue(record)
+
+
+def _through_gates(view: View, record: status.PromotionRecord) -> State:
+    if view.suspended:
+        return Suspended(record)
+    source = view.source
+    soak = gates.soak(source.ready_since, view.promotion.min_ready_seconds, view.now)
+    if not soak.open:
+        return Gated(record, soak.message, soak.changes_at)
+    window = gates.windows(view.promotion.windows, view.now)
+    if not window.open:
+        return Gated(record, window.message, window.changes_at)
+    # An open allow window closes again at ``changes_at``: look again then.
+    return _approval(view, record, window.changes_at)
+
+
+def _approval(view: View, record: status.PromotionRecord, recheck: datetime | None) -> State:
+    rule = view.promotion.approval
+    if rule is None:
+        return ReadyToPromote(record, recheck)
+    missing = approvals.missing(rule, record)
+    if missing == 0:
+        if record.phase is Phase.APPROVED:
+            return ReadyToPromote(record, recheck)
+        return Approved(record, recheck)
+    deadline = approvals.expires_at(rule, record)
+    if record.phase is Phase.WAITING_APPROVAL and deadline is not None and view.now >= deadline:
+        return ApprovalExpired(record)
+    return AwaitingApproval(record, rule, missing, recheck)
