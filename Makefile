@@ -38,7 +38,6 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.status_size_bench
 	$(BIN)/python -m bench.controller_bench
 	PYTHONPATH=. $(BIN)/python bench/apiserver_bench.py
-	PYTHONPATH=. $(BIN)/python bench/webhook_bench.py
 
 ## stress: crash points x1000, conflict storm x10000, Hypothesis stress profile, integration suite x100
 stress: $(STAMP)

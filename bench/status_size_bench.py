@@ -2,8 +2,8 @@
 maxima (goal: at most 256 KiB, far below etcd's 1.5 MiB object limit).
 
 Sizes are of compact JSON (what the API server stores), computed with the wire models. The
-worst case is the one the domain's property tests maintain (``tests/unit/domain``): every list at
-its ``maxItems``, every string at its ``maxLength``, through ``decide()``. Run
+worst case (``bench/worst_case.py``, also kept within budget by the domain's property tests) has
+every list at its ``maxItems`` and every string at its ``maxLength``, through ``decide()``. Run
 ``.venv/bin/python -m bench.status_size_bench`` (``make bench`` runs it too).
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tests.unit.domain import builders, test_properties
+from bench import worst_case
 
 from ferryman.api import pipeline, status
 from ferryman.domain import decisions
@@ -50,8 +50,8 @@ def main() -> None:
     """Print typical and maximal sizes, and the worst case against the goal."""
     typical_target = size(status.TargetStatus.model_validate(TYPICAL_TARGET).to_wire())
     typical_history = size(status.HistoryEntry.model_validate(TYPICAL_HISTORY).to_wire())
-    subject, targets = test_properties.worst_case()
-    decision = decisions.decide(subject, targets, now=builders.NOW, owner=builders.ME)
+    subject, targets = worst_case.worst_case()
+    decision = decisions.decide(subject, targets, now=worst_case.NOW, owner=worst_case.OWNER)
     worst = decision.status
     max_target = max(size(t.to_wire()) for ts in targets.values() for t in ts)
     max_history = max(size(h.to_wire()) for h in worst.history)

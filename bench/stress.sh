@@ -8,7 +8,8 @@
 #   FERRYMAN_CONFLICT_RUNS (10000) seeded 30%-409 interleavings (tests/unit/controller/test_conflicts.py)
 #   FERRYMAN_GIT_CRASH_RUNS (200) seeded crash-point runs over real Git
 #                                  (tests/integration/git/test_controller_crash_points.py)
-#   FUZZ_EXAMPLES (25000)          examples per fuzz property, 4 properties (bench/fuzz_webhook.py)
+#   FUZZ_EXAMPLES (25000)          examples per fuzz property, 4 properties
+#                                  (tests/unit/server/test_fuzz.py)
 #   STRESS_INTEGRATION_RUNS (100)  runs of tests/integration/controller, each with its own
 #                                  PYTHONHASHSEED (set and dict iteration orders, hence the order
 #                                  in which informers deliver and workers pick keys, change per run)
@@ -39,7 +40,7 @@ part "conflict storm x${FERRYMAN_CONFLICT_RUNS}" "${PYTEST[@]}" tests/unit/contr
 part "crash points over real Git x${FERRYMAN_GIT_CRASH_RUNS}" \
   "${PYTEST[@]}" tests/integration/git/test_controller_crash_points.py
 part "webhook and approval fuzzing, 4 x ${FUZZ_EXAMPLES} requests" \
-  env PYTHONPATH=. "$BIN/python" bench/fuzz_webhook.py --examples "$FUZZ_EXAMPLES"
+  env FERRYMAN_FUZZ_EXAMPLES="$FUZZ_EXAMPLES" "${PYTEST[@]}" tests/unit/server/test_fuzz.py
 part "domain properties (HYPOTHESIS_PROFILE=$HYPOTHESIS_PROFILE)" \
   env HYPOTHESIS_PROFILE="$HYPOTHESIS_PROFILE" "${PYTEST[@]}" tests/unit/domain/test_properties.py
 

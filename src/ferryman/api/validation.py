@@ -37,10 +37,6 @@ def _path(loc: tuple[int | str, ...]) -> str:
     return out
 
 
-def _supported(values: Any) -> str:
-    return ", ".join(f'"{value}"' for value in values)
-
-
 def _message(error: Mapping[str, Any]) -> str:
     """Translate one pydantic error into the sentence Ferryman shows."""
     kind = error["type"]

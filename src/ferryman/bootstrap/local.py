@@ -128,14 +128,8 @@ def banner(running: Running, state_dir: Path) -> str:
     return "\n".join(lines)
 
 
-async def run(
-    config: UpConfig,
-    *,
-    out: TextIO,
-    stop: asyncio.Event,
-    on_ready: Callable[[Running], None] | None = None,
-) -> None:
-    """Run everything until ``stop`` is set, then stop it all (see the module docstring)."""
+async def _start_api(config: UpConfig) -> tuple[api_server.EmbeddedApiServer, list[demo.DemoUser]]:
+    """The embedded API server (and, for the demo, its repository and users' tokens)."""
     state_dir = config.state_dir
     state_dir.mkdir(parents=True, exist_ok=True)
     users: list[demo.DemoUser] = []
@@ -148,71 +142,103 @@ async def run(
         api_server.ServerConfig(data_dir=state_dir, port=config.api_port, token_file=token_file)
     )
     await asyncio.to_thread(api.start)
+    return api, users
+
+
+async def _install(config: UpConfig, client: flux.KubeClient) -> None:
+    """CRDs, and for the demo its users' RBAC, Secrets and Pipeline, each only when missing."""
+    if config.demo:
+        created = await asyncio.to_thread(
+            demo.install,
+            client,
+            config.state_dir,
+            soak_seconds=config.soak_seconds,
+            crd_dir=config.crd_dir,
+        )
+    else:
+        created = await asyncio.to_thread(demo.create_missing, client, demo.crds(config.crd_dir))
+    for name in created:
+        log.info("Created %s", name)
+
+
+async def _serve_http(
+    config: UpConfig,
+    settings: Settings,
+    controller: process.Controller,
+    stack: contextlib.AsyncExitStack,
+) -> str:
+    """Serve the UI, approval API and webhook with ``process.server_config``; its base URL."""
+    http = _QuietServer(process.server_config(settings, controller))
+    serving = asyncio.ensure_future(http.serve())
+    while not http.started:
+        if serving.done():
+            serving.result()  # raises the bind error
+            raise OSError(f"the HTTP server on port {config.http_port} stopped at start")
+        await asyncio.sleep(0.02)
+
+    async def stop_http() -> None:
+        http.should_exit = True
+        await serving
+
+    stack.push_async_callback(stop_http)
+    port = http.servers[0].sockets[0].getsockname()[1]
+    return f"http://{config.http_host}:{port}"
+
+
+def _start_flux(
+    config: UpConfig, client: flux.KubeClient, stack: contextlib.AsyncExitStack
+) -> None:
+    """The local Flux applier for the demo repository, stopped with ``stack``."""
+    applier = flux.LocalFlux(
+        flux.FluxConfig(
+            repository=demo.repository_path(config.state_dir),
+            paths=flux.environment_paths(demo.ENVIRONMENTS),
+            interval=config.flux_interval,
+            ready_delay=config.flux_delay,
+            failing=frozenset(config.failing),
+        ),
+        client,
+    )
+    flux_task = asyncio.ensure_future(applier.run())
+
+    async def stop_flux() -> None:
+        flux_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await flux_task
+
+    stack.push_async_callback(stop_flux)
+
+
+async def run(
+    config: UpConfig,
+    *,
+    out: TextIO,
+    stop: asyncio.Event,
+    on_ready: Callable[[Running], None] | None = None,
+) -> None:
+    """Run everything until ``stop`` is set, then stop it all (see the module docstring)."""
+    api, users = await _start_api(config)
     stack = contextlib.AsyncExitStack()
     stack.callback(api.stop)
     async with stack:
         client = flux.KubeClient(api.kubeconfig_path)
-        if config.demo:
-            created = await asyncio.to_thread(
-                demo.install,
-                client,
-                state_dir,
-                soak_seconds=config.soak_seconds,
-                crd_dir=config.crd_dir,
-            )
-        else:
-            created = await asyncio.to_thread(
-                demo.create_missing, client, demo.crds(config.crd_dir)
-            )
-        for name in created:
-            log.info("Created %s", name)
+        await _install(config, client)
         settings = Settings(
             kubeconfig=str(api.kubeconfig_path),
             workers=config.workers,
             http_addr=f"{config.http_host}:{config.http_port}",
-            git_cache_dir=str(state_dir / "git-cache"),
+            git_cache_dir=str(config.state_dir / "git-cache"),
         )
         controller = process.build_controller(settings)
         await controller.start()
         stack.push_async_callback(controller.stop)
-        http = _QuietServer(process.server_config(settings, controller))
-        serving = asyncio.ensure_future(http.serve())
-        while not http.started:
-            if serving.done():
-                serving.result()  # raises the bind error
-                raise OSError(f"the HTTP server on port {config.http_port} stopped at start")
-            await asyncio.sleep(0.02)
-        port = http.servers[0].sockets[0].getsockname()[1]
-        ui_url = f"http://{config.http_host}:{port}"
-
-        async def stop_http() -> None:
-            http.should_exit = True
-            await serving
-
-        stack.push_async_callback(stop_http)
-        write_cli_config(state_dir, ui_url)
+        ui_url = await _serve_http(config, settings, controller, stack)
+        write_cli_config(config.state_dir, ui_url)
         kubeconfigs = write_user_kubeconfigs(api, users)
         if config.demo:
-            applier = flux.LocalFlux(
-                flux.FluxConfig(
-                    repository=demo.repository_path(state_dir),
-                    paths=flux.environment_paths(demo.ENVIRONMENTS),
-                    interval=config.flux_interval,
-                    ready_delay=config.flux_delay,
-                    failing=frozenset(config.failing),
-                ),
-                client,
-            )
-            flux_task = asyncio.ensure_future(applier.run())
-
-            async def stop_flux() -> None:
-                flux_task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await flux_task
-
-            stack.push_async_callback(stop_flux)
+            _start_flux(config, client, stack)
         running = Running(api=api, ui_url=ui_url, users=users, kubeconfigs=kubeconfigs)
-        out.write(banner(running, state_dir))
+        out.write(banner(running, config.state_dir))
         out.flush()
         if on_ready is not None:
             on_ready(running)

@@ -63,6 +63,23 @@ class Controller:
             await self.http.aclose()
 
 
+def _elector(
+    settings: Settings, local: cluster_adapter.LightkubeCluster, clock: clock_adapter.SystemClock
+) -> leader.LeaderElector:
+    """Leader election on the Lease ``settings`` name, with its timings."""
+    lease = leases.LightkubeLeaseStore(
+        local.client, namespace=settings.lease_namespace, name=settings.lease_name
+    )
+    return leader.LeaderElector(
+        lease,
+        settings.identity,
+        clock=clock.now,
+        lease_duration=settings.lease_duration,
+        renew_deadline=settings.renew_deadline,
+        retry_period=settings.retry_period,
+    )
+
+
 def build_controller(
     settings: Settings,
     *,
@@ -87,18 +104,7 @@ def build_controller(
         events=sink,
     )
     chosen.update(strategies or {})
-    elector = None
-    if settings.leader_elect:
-        elector = leader.LeaderElector(
-            leases.LightkubeLeaseStore(
-                local.client, namespace=settings.lease_namespace, name=settings.lease_name
-            ),
-            settings.identity,
-            clock=clock.now,
-            lease_duration=settings.lease_duration,
-            renew_deadline=settings.renew_deadline,
-            retry_period=settings.retry_period,
-        )
+    elector = _elector(settings, local, clock) if settings.leader_elect else None
     own_writes = echoes.OwnWrites()
     runtime = manager.Manager(
         clusters=directory,

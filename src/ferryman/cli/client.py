@@ -90,7 +90,8 @@ def bearer_token(single: SingleConfig) -> str:
 
 def _exec_token(single: SingleConfig) -> str:
     plugin = single.user.exec if single.user is not None else None
-    assert plugin is not None  # checked by the caller
+    if plugin is None:
+        raise click.ClickException("the kubeconfig user has no exec plugin")
     env = dict(os.environ)
     env.update({var.name: var.value for var in plugin.env or ()})
     command = [plugin.command, *(plugin.args or ())]

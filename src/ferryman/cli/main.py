@@ -12,10 +12,10 @@ import ferryman
 from ferryman.cli import apiserver as apiserver_cmd
 from ferryman.cli import controller as controller_cmd
 from ferryman.cli import crd as crd_cmd
-from ferryman.cli import decisions as decisions_cmd
 from ferryman.cli import demo as demo_cmd
-from ferryman.cli import pipelines as pipelines_cmd
+from ferryman.cli import show as show_cmd
 from ferryman.cli import up as up_cmd
+from ferryman.cli import verdicts as verdicts_cmd
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -32,12 +32,12 @@ def version() -> None:
 cli.add_command(crd_cmd.crd)
 cli.add_command(apiserver_cmd.apiserver)
 cli.add_command(controller_cmd.controller)
-cli.add_command(pipelines_cmd.get)
-cli.add_command(pipelines_cmd.describe)
-cli.add_command(pipelines_cmd.history)
-cli.add_command(pipelines_cmd.why)
-cli.add_command(decisions_cmd.approve)
-cli.add_command(decisions_cmd.reject)
+cli.add_command(show_cmd.get)
+cli.add_command(show_cmd.describe)
+cli.add_command(show_cmd.history)
+cli.add_command(show_cmd.why)
+cli.add_command(verdicts_cmd.approve)
+cli.add_command(verdicts_cmd.reject)
 cli.add_command(up_cmd.up)
 cli.add_command(demo_cmd.demo)
 

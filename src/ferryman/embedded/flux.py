@@ -169,58 +169,62 @@ def helm_progressing(obj: Mapping[str, Any], now: datetime) -> JSON:
     return status
 
 
-def helm_released(obj: Mapping[str, Any], now: datetime, *, failed: bool) -> JSON:
-    """The status helm-controller writes after installing/upgrading to the spec's chart version."""
+def _release_history(obj: Mapping[str, Any], now: datetime, *, failed: bool) -> list[JSON]:
+    """``status.history`` after one more release: the new snapshot first, the old one superseded."""
     meta = obj["metadata"]
     name, namespace = meta["name"], meta["namespace"]
-    generation = int(meta["generation"])
     spec = obj.get("spec") or {}
     chart = ((spec.get("chart") or {}).get("spec") or {}).get("chart") or name
     version = chart_version(obj)
-    previous = dict(obj.get("status") or {})
-    history: list[JSON] = [dict(s) for s in previous.get("history") or []]
+    history: list[JSON] = [dict(s) for s in (obj.get("status") or {}).get("history") or []]
     release = max((int(s.get("version", 0)) for s in history), default=0) + 1
-    action = "upgrade" if history else "install"
     first = history[-1]["firstDeployed"] if history else timestamp(now)
     for snapshot in history:
         if snapshot.get("status") == "deployed":
             snapshot["status"] = "superseded"
-    config_digest = _digest(spec.get("values") or {})
-    history.insert(
-        0,
-        {
-            "name": name,
-            "namespace": namespace,
-            "version": release,
-            "chartName": chart,
-            "chartVersion": version,
-            "appVersion": version,
-            "configDigest": config_digest,
-            "digest": _digest([name, namespace, release, chart, version]),
-            "firstDeployed": first,
-            "lastDeployed": timestamp(now),
-            "status": "failed" if failed else "deployed",
-        },
-    )
+    snapshot = {
+        "name": name,
+        "namespace": namespace,
+        "version": release,
+        "chartName": chart,
+        "chartVersion": version,
+        "appVersion": version,
+        "configDigest": _digest(spec.get("values") or {}),
+        "digest": _digest([name, namespace, release, chart, version]),
+        "firstDeployed": first,
+        "lastDeployed": timestamp(now),
+        "status": "failed" if failed else "deployed",
+    }
+    return [snapshot, *history]
+
+
+def helm_released(obj: Mapping[str, Any], now: datetime, *, failed: bool) -> JSON:
+    """The status helm-controller writes after installing/upgrading to the spec's chart version."""
+    meta = obj["metadata"]
+    namespace, generation = meta["namespace"], int(meta["generation"])
+    previous = dict(obj.get("status") or {})
+    history = _release_history(obj, now, failed=failed)
+    latest = history[0]
+    action = "upgrade" if len(history) > 1 else "install"
     verb = "Upgrade" if action == "upgrade" else "Install"
-    release_name = f"{namespace}/{name}.v{release}"
+    release_name = f"{namespace}/{latest['name']}.v{latest['version']}"
+    chart = f"{latest['chartName']}@{latest['chartVersion']}"
     if failed:
         reason = f"{verb}Failed"
         message = (
-            f"Helm {action} failed for release {release_name} with chart "
-            f"{chart}@{version}: {FAILURE_MESSAGE}"
+            f"Helm {action} failed for release {release_name} with chart {chart}: {FAILURE_MESSAGE}"
         )
     else:
         reason = f"{verb}Succeeded"
-        message = f"Helm {action} succeeded for release {release_name} with chart {chart}@{version}"
+        message = f"Helm {action} succeeded for release {release_name} with chart {chart}"
     ready = "False" if failed else "True"
     status: JSON = {
         "observedGeneration": generation,
         "lastAttemptedGeneration": generation,
-        "lastAttemptedRevision": version,
+        "lastAttemptedRevision": latest["chartVersion"],
         "lastAttemptedReleaseAction": action,
-        "lastAttemptedConfigDigest": config_digest,
-        "helmChart": f"{namespace}/{namespace}-{name}",
+        "lastAttemptedConfigDigest": latest["configDigest"],
+        "helmChart": f"{namespace}/{namespace}-{latest['name']}",
         "storageNamespace": namespace,
         "conditions": [
             _condition("Ready", ready, reason, message, generation, now),

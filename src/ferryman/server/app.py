@@ -12,7 +12,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount
 
-from ferryman.server import approvals, errors, legacy, limits, metrics, promotion, reads
+from ferryman.server import approval_api, errors, legacy, limits, metrics, promotion_hook, reads
 from ferryman.server.deps import Deps
 from ferryman.server.ui import routes as ui
 
@@ -21,8 +21,8 @@ def create_app(deps: Deps) -> Starlette:
     """The server's ASGI app over ``deps``."""
     options = deps.options
     routes: list[BaseRoute] = [
-        *promotion.routes(deps),
-        *approvals.routes(deps),
+        *promotion_hook.routes(deps),
+        *approval_api.routes(deps),
         *reads.routes(deps),
     ]
     if options.enable_legacy_approval:

@@ -77,19 +77,20 @@ def status_response(
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
-    """Render a ``HttpError``."""
+    """Render a ``HttpError`` (registered for it alone; anything else fails closed as 500)."""
     del request
-    assert isinstance(exc, HttpError)  # registered for HttpError only
+    if not isinstance(exc, HttpError):
+        return status_response(500, "internal error")
     return status_response(exc.status, exc.message, reason=exc.reason, headers=exc.headers)
 
 
 async def starlette_error(request: Request, exc: Exception) -> Response:
     """Render routing errors (404, 405) without echoing the path or method."""
     del request
-    assert isinstance(exc, HTTPException)  # registered for HTTPException only
+    code = exc.status_code if isinstance(exc, HTTPException) else 500
+    headers = exc.headers if isinstance(exc, HTTPException) else None
     messages = {404: "no such route", 405: "method not allowed on this route"}
-    message = messages.get(exc.status_code, _reason(exc.status_code))
-    return status_response(exc.status_code, message, headers=exc.headers)
+    return status_response(code, messages.get(code, _reason(code)), headers=headers)
 
 
 async def kubernetes_error(request: Request, exc: Exception) -> Response:

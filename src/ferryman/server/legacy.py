@@ -45,7 +45,7 @@ def routes(deps: Deps) -> list[Route]:
             signature=request.headers.get("x-signature"),
             require_key=True,
         )
-        decision = recording.Decision(
+        verdict = recording.Verdict(
             namespace=params["namespace"],
             name=params["name"],
             environment=params["environment"],
@@ -53,7 +53,7 @@ def routes(deps: Deps) -> list[Route]:
             comment="",
             verb=recording.Verb.APPROVE,
         )
-        outcome = await recording.record(deps, decision, auth.Identity(user=LEGACY_USER))
+        outcome = await recording.record(deps, verdict, auth.Identity(user=LEGACY_USER))
         return JSONResponse(outcome.record.to_wire(), status_code=202)
 
     return [

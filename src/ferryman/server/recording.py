@@ -3,7 +3,7 @@
 The rules (who may decide, quorum, expiry, four-eyes, fail-closed rejection) are
 ``domain.approvals``'; this module reads the Pipeline, applies them, and writes the status with
 the resourceVersion that was read. A 409 from the store means someone (another approver, the
-controller) wrote meanwhile: read again and apply the decision again, a bounded number of times.
+controller) wrote meanwhile: read again and apply the verdict again, a bounded number of times.
 The same user deciding twice changes nothing and writes nothing. After a write it records an
 Event naming the actor and triggers a reconcile; the controller, not this code, promotes.
 """
@@ -43,7 +43,7 @@ _STATUS = {
 
 
 @dataclass(frozen=True)
-class Decision:
+class Verdict:
     """One approval or rejection of ``revision`` into ``environment`` of ``namespace/name``."""
 
     namespace: str
@@ -56,59 +56,62 @@ class Decision:
 
 @dataclass(frozen=True)
 class Outcome:
-    """The promotion record after the decision, and whether this call changed it."""
+    """The promotion record after the verdict, and whether this call changed it."""
 
     record: status.PromotionRecord
     changed: bool
 
 
 def _apply(
-    obj: k8s.JSON, decision: Decision, identity: auth.Identity, deps: Deps
+    obj: k8s.JSON, verdict: Verdict, identity: auth.Identity, deps: Deps
 ) -> tuple[Outcome, status.PipelineStatus]:
-    """The decision applied to ``obj``'s status (raises ``HttpError`` when it is refused)."""
-    where = f'pipeline "{decision.namespace}/{decision.name}"'
+    """The verdict applied to ``obj``'s status (raises ``HttpError`` when it is refused)."""
+    where = f'pipeline "{verdict.namespace}/{verdict.name}"'
     parsed, problems = validation.validate(obj)
     if parsed is None or problems:
         raise errors.HttpError(409, f"{where} has an invalid spec; fix it before deciding")
-    env = parsed.spec.environment(decision.environment)
+    env = parsed.spec.environment(verdict.environment)
     if env is None:
         raise errors.HttpError(
-            404, f'{where} has no environment "{decision.environment}"', reason="NotFound"
+            404, f'{where} has no environment "{verdict.environment}"', reason="NotFound"
         )
     rule = policy.effective(parsed.spec, env).approval
     if rule is None:
         raise errors.HttpError(
             409,
-            f'environment "{decision.environment}" of {where} does not require approval',
+            f'environment "{verdict.environment}" of {where} does not require approval',
             reason=approvals.Refusal.NOT_WAITING.value,
         )
-    decide = approvals.approve if decision.verb is Verb.APPROVE else approvals.reject
+    decide = approvals.approve if verdict.verb is Verb.APPROVE else approvals.reject
     try:
         updated = decide(
             parsed.status,
-            decision.environment,
+            verdict.environment,
             policy=rule,
             approver=approvals.Approver(identity.user, identity.groups),
-            revision=decision.revision,
-            comment=decision.comment,
+            revision=verdict.revision,
+            comment=verdict.comment,
             now=deps.clock.now(),
         )
     except approvals.ApprovalRefused as exc:
         raise errors.HttpError(_STATUS[exc.refusal], str(exc), reason=exc.refusal.value) from exc
-    record = updated.environments[decision.environment].promotion
-    assert record is not None  # approve/reject succeed only on an existing record
+    record = updated.environments[verdict.environment].promotion
+    if record is None:  # approve/reject refuse an environment without a record
+        raise errors.HttpError(
+            409, f'environment "{verdict.environment}" of {where} waits for nothing'
+        )
     return Outcome(record, changed=updated != parsed.status), updated
 
 
-async def record(deps: Deps, decision: Decision, identity: auth.Identity) -> Outcome:
-    """Apply ``decision`` by ``identity`` and store it (see the module docstring)."""
+async def record(deps: Deps, verdict: Verdict, identity: auth.Identity) -> Outcome:
+    """Apply ``verdict`` by ``identity`` and store it (see the module docstring)."""
     for _ in range(deps.options.max_write_attempts):
-        obj = await deps.store.get(decision.namespace, decision.name)
+        obj = await deps.store.get(verdict.namespace, verdict.name)
         if obj is None:
             raise errors.HttpError(
-                404, f'pipeline "{decision.namespace}/{decision.name}" not found', reason="NotFound"
+                404, f'pipeline "{verdict.namespace}/{verdict.name}" not found', reason="NotFound"
             )
-        outcome, updated = _apply(obj, decision, identity, deps)
+        outcome, updated = _apply(obj, verdict, identity, deps)
         if not outcome.changed:
             return outcome
         try:
@@ -117,40 +120,40 @@ async def record(deps: Deps, decision: Decision, identity: auth.Identity) -> Out
             continue
         except k8s.NotFound as exc:
             raise errors.HttpError(
-                404, f'pipeline "{decision.namespace}/{decision.name}" not found', reason="NotFound"
+                404, f'pipeline "{verdict.namespace}/{verdict.name}" not found', reason="NotFound"
             ) from exc
-        await _announce(deps, stored, decision, identity)
-        deps.trigger.enqueue(decision.namespace, decision.name)
+        await _announce(deps, stored, verdict, identity)
+        deps.trigger.enqueue(verdict.namespace, verdict.name)
         return outcome
     raise errors.HttpError(
         409,
-        f'pipeline "{decision.namespace}/{decision.name}" kept changing; try again',
+        f'pipeline "{verdict.namespace}/{verdict.name}" kept changing; try again',
         reason="Conflict",
     )
 
 
-async def _announce(deps: Deps, obj: k8s.JSON, decision: Decision, identity: auth.Identity) -> None:
-    verb = "Approved" if decision.verb is Verb.APPROVE else "Rejected"
+async def _announce(deps: Deps, obj: k8s.JSON, verdict: Verdict, identity: auth.Identity) -> None:
+    verb = "Approved" if verdict.verb is Verb.APPROVE else "Rejected"
     message = f"{verb} by {identity.user}"
-    if decision.comment:
-        message += f": {decision.comment}"
+    if verdict.comment:
+        message += f": {verdict.comment}"
     event = k8s.EventRecord(
-        reason="ApprovalRecorded" if decision.verb is Verb.APPROVE else "Rejected",
+        reason="ApprovalRecorded" if verdict.verb is Verb.APPROVE else "Rejected",
         message=message,
-        action=decision.verb.value.capitalize(),
-        annotations={"environment": decision.environment, "version": decision.revision},
+        action=verdict.verb.value.capitalize(),
+        annotations={"environment": verdict.environment, "version": verdict.revision},
     )
     log.info(
         "%s promotion pipeline=%s/%s environment=%s revision=%s user=%s",
         verb,
-        decision.namespace,
-        decision.name,
-        decision.environment,
-        decision.revision,
+        verdict.namespace,
+        verdict.name,
+        verdict.environment,
+        verdict.revision,
         identity.user,
     )
     try:
         await deps.events.emit(obj, event)
     except k8s.KubernetesError as exc:
-        # Status already holds the decision; a lost Event must not turn the answer into an error.
+        # Status already holds the verdict; a lost Event must not turn the answer into an error.
         log.warning("Could not record event reason=%s error=%s", event.reason, type(exc).__name__)

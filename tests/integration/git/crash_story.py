@@ -29,13 +29,14 @@ from typing import Any, TypeVar
 
 import httpx
 import yaml
+from tests.fakes import kubernetes as fake_k8s
 from tests.unit.controller import story
 
 from fakes import gitserver
 from fakes.clock import FakeClock
 from fakes.githosts import base as fake_base
 from fakes.promotions import PASSWORD, TOKEN, USERNAME, Secrets, make_fake
-from ferryman.adapters import fakes, githost, gitrepo
+from ferryman.adapters import githost, gitrepo
 from ferryman.adapters.githost import base as host_base
 from ferryman.adapters.githost import http as host_http
 from ferryman.api import pipeline, status
@@ -219,8 +220,8 @@ class GitStory:
 
     def __init__(self, root: Path, http_client: httpx.AsyncClient) -> None:
         self.root = root
-        self.api = fakes.FakeKubernetes()
-        self.clock = fakes.FakeClock()
+        self.api = fake_k8s.FakeKubernetes()
+        self.clock = fake_k8s.FakeClock()
         self.host_clock = FakeClock()
         self.bare = gitserver.create_bare(root / "srv" / REPOSITORY_PATH, FILES)
         github = make_fake("github", clock=self.host_clock, repository=self.bare)

@@ -18,11 +18,11 @@ from typing import Any
 import httpx
 import uvicorn
 import yaml
+from tests.fakes import auth as fakes_auth
 from tests.integration.kube import Kube
 from tests.unit.server import harness
 
 from ferryman.adapters import clock as clock_adapter
-from ferryman.adapters import fakes_auth
 from ferryman.adapters.kubernetes import auth as auth_adapter
 from ferryman.adapters.kubernetes import cluster as cluster_adapter
 from ferryman.adapters.kubernetes import events, pipelines, secrets

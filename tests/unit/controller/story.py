@@ -10,7 +10,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from ferryman.adapters import fakes
+from tests.fakes import kubernetes as fakes
+
 from ferryman.api import pipeline, status
 from ferryman.controller import reconciler
 from ferryman.controller.strategies import notification

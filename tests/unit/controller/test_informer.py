@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
+from tests.fakes import kubernetes as fakes
 from tests.unit.controller import story
 
-from ferryman.adapters import fakes
 from ferryman.controller import informer, targets
 from ferryman.ports import kubernetes as k8s
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from ferryman.adapters import fakes
+from tests.fakes import kubernetes as fakes
+
 from ferryman.controller import leader
 
 

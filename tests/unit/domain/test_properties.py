@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bench import worst_case as worst
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from tests.unit.domain import builders as b
@@ -349,113 +350,13 @@ def test_approve_and_reject_only_ever_refuse(case: Case, data: st.DataObject) ->
 # ------------------------------------------------------------------------------ worst case
 
 
-def _long(length: int, tag: str = "") -> str:
-    return (tag + "x" * length)[:length]
-
-
-def worst_case() -> tuple[pipeline.Pipeline, Targets]:
-    """Every list at its maxItems and every string at its maxLength (ASCII: 1 byte a char)."""
-    approvers = pipeline.Approvers(
-        users=tuple(_long(253, f"u{i}") for i in range(pipeline.MAX_APPROVERS)),
-        groups=tuple(_long(253, f"g{i}") for i in range(pipeline.MAX_APPROVERS)),
-    )
-    rule = pipeline.ApprovalPolicy(
-        required=pipeline.MAX_REQUIRED_APPROVALS, approvers=approvers, expires_after="720h"
-    )
-    cluster = pipeline.ClusterReference(
-        api_version=_long(253), kind="GitopsCluster", name=_long(253), namespace=_long(63)
-    )
-    names = [_long(63, f"e{i}") for i in range(pipeline.MAX_ENVIRONMENTS)]
-    envs = [
-        pipeline.Environment(
-            name=name,
-            targets=tuple(
-                pipeline.Target(namespace=_long(63, f"n{t}"), cluster_ref=cluster)
-                for t in range(pipeline.MAX_TARGETS)
-            ),
-            promotion=pipeline.Promotion(strategy=b.strategy(), approval=rule),
-        )
-        for name in names
-    ]
-    app = pipeline.AppRef(api_version=_long(253), kind=_long(63), name=_long(253))
-    group = tuple(_long(253, f"g{i}") for i in range(status.MAX_RECORDED_GROUPS))
-    approval_records = tuple(
-        status.ApprovalRecord(
-            user=_long(253, f"u{i}"),
-            groups=group,
-            at=b.NOW,
-            comment=_long(status.MAX_COMMENT_LENGTH),
-        )
-        for i in range(status.MAX_APPROVAL_RECORDS - 1)
-    )
-    result = status.PromotionResult(
-        url=_long(status.MAX_URL_LENGTH),
-        branch=_long(255),
-        commit=_long(64),
-        number=2**62,
-        key=_long(64),
-    )
-    records_ = {
-        name: status.PromotionRecord.model_validate(
-            {
-                "revision": _long(256, "r"),
-                "from": names[index - 1],
-                "phase": status.PromotionPhase.WAITING_APPROVAL,
-                "requestedAt": b.NOW,
-                "approvalRequestedAt": b.NOW,
-                "approvals": approval_records,
-                "attempts": 9,
-                "owner": _long(128),
-                "lastError": _long(status.MAX_ERROR_LENGTH),
-                "result": result,
-            }
-        )
-        for index, name in enumerate(names)
-        if index > 0
-    }
-    current = b.with_records(
-        status.PipelineStatus(
-            history=tuple(
-                status.HistoryEntry(
-                    environment=_long(63),
-                    revision=_long(256),
-                    phase=status.PromotionPhase.SUCCEEDED,
-                    at=b.NOW,
-                    by=_long(253),
-                    url=_long(status.MAX_URL_LENGTH),
-                )
-                for _ in range(status.MAX_HISTORY)
-            )
-        ),
-        **records_,
-    )
-    subject = pipeline.Pipeline(
-        metadata=pipeline.ObjectMeta(name="podinfo", namespace="default", generation=1),
-        spec=pipeline.PipelineSpec(app_ref=app, environments=tuple(envs)),
-        status=current,
-    )
-    targets = {
-        env.name: [
-            status.TargetStatus(
-                cluster_app_ref=observations.cluster_app_ref(app, target),
-                ready=False,
-                revision=_long(256, "r"),
-                error=_long(status.MAX_ERROR_LENGTH),
-            )
-            for target in env.targets
-        ]
-        for env in envs
-    }
-    return subject, targets
-
-
 def test_worst_case_status_size() -> None:
     """The largest status decide() can write for an object at the CRD's maxima fits the budget.
 
     Measured: 394 KiB (targets 209 KiB, promotion records 111 KiB, history 53 KiB, conditions
     15 KiB): well below etcd's 1.5 MiB, but above DESIGN §3's 256 KiB target.
     """
-    subject, targets = worst_case()
+    subject, targets = worst.worst_case()
     decision = decisions.decide(subject, targets, now=b.NOW, owner=b.ME)
     status.PipelineStatus.model_validate(decision.status.to_wire())
     size = size_of(decision.status)
@@ -467,7 +368,7 @@ def test_worst_case_status_size() -> None:
 
 def test_worst_case_is_really_at_the_maxima() -> None:
     """The worst case is built from the bounds the models enforce, so it parses unchanged."""
-    subject, targets = worst_case()
+    subject, targets = worst.worst_case()
     assert pipeline.Pipeline.model_validate(subject.to_wire()) == subject
     for env_targets in targets.values():
         for target in env_targets:

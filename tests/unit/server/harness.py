@@ -10,9 +10,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from tests.fakes import auth as fakes_auth
 from tests.unit.controller import story
 
-from ferryman.adapters import fakes_auth
 from ferryman.ports import auth
 from ferryman.server import app as server_app
 from ferryman.server import deps as server_deps

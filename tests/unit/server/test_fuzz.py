@@ -1,8 +1,8 @@
 """Hypothesis against the whole app: 10,000 generated requests, no 5xx, no unauthenticated change.
 
 Four properties of 2,500 examples each, driven straight into the ASGI app over the fakes (one
-event loop per module, so an example costs well under a millisecond). ``bench/fuzz_webhook.py``
-runs the same properties with 100,000+ examples.
+event loop per module, so an example costs well under a millisecond). ``make stress`` runs the
+same properties with 100,000+ examples (``FERRYMAN_FUZZ_EXAMPLES``).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from tests.unit.server import harness
 
 from ferryman.domain import signatures
 
-# bench/fuzz_webhook.py raises this through the environment to run 100,000+ requests.
+# make stress (bench/stress.sh) raises this through the environment to run 100,000+ requests.
 EXAMPLES = int(os.environ.get("FERRYMAN_FUZZ_EXAMPLES", "2500"))
 FUZZ = settings(
     max_examples=EXAMPLES,

@@ -207,7 +207,7 @@ class Ui:
                 raise errors.HttpError(422, "choose Approve or Reject")
             verb = verbs[action]
             await access.require(self.deps, identity, verb.value, namespace=namespace, name=name)
-            decision = recording.Decision(
+            verdict = recording.Verdict(
                 namespace=namespace,
                 name=name,
                 environment=environment,
@@ -215,7 +215,7 @@ class Ui:
                 comment=fields.get("comment", "")[: status.MAX_COMMENT_LENGTH],
                 verb=verb,
             )
-            await recording.record(self.deps, decision, identity)
+            await recording.record(self.deps, verdict, identity)
         except errors.HttpError as exc:
             view = await self._pipeline(identity, namespace, name)
             return self.render(

@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
+from tests.fakes import auth as fakes_auth
+from tests.fakes import kubernetes as fakes
 
-from ferryman.adapters import fakes, fakes_auth
 from ferryman.ports import auth
 from ferryman.server.deps import Deps
 from ferryman.server.ui import routes, session, views

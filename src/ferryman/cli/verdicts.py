@@ -10,7 +10,7 @@ from __future__ import annotations
 import click
 
 from ferryman.api import status
-from ferryman.cli import client, options, pipelines, render
+from ferryman.cli import client, options, render, show
 
 
 def _waiting_revision(parsed_status: status.PipelineStatus, name: str, environment: str) -> str:
@@ -41,7 +41,7 @@ def _decide(
     kube = client.KubeOptions(kubeconfig=kubeconfig, context=context)
     namespace = namespace or backends.namespace(kube)
     if revision is None:
-        _, parsed = pipelines.fetch(name, namespace, kubeconfig, context)
+        _, parsed = show.fetch(name, namespace, kubeconfig, context)
         if parsed.spec.environment(environment) is None:
             raise click.ClickException(f'pipeline "{name}" has no environment "{environment}"')
         revision = _waiting_revision(parsed.status, name, environment)

@@ -17,7 +17,6 @@ valid event can only make the controller look again at observed state, which dec
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Annotated
 
@@ -27,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ferryman.server import errors, signing
+from ferryman.server import bodies, errors, signing
 from ferryman.server.deps import Deps
 
 log = logging.getLogger(__name__)
@@ -70,20 +69,7 @@ class FluxEvent(pydantic.BaseModel):
 
 def parse_event(body: bytes) -> FluxEvent:
     """The event in ``body``; ``HttpError`` 400 (not JSON) or 422 (not a usable event)."""
-    try:
-        document = json.loads(body)
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise errors.HttpError(400, "the body is not JSON") from exc
-    if not isinstance(document, dict):
-        raise errors.HttpError(422, "the body is not a Flux event object")
-    try:
-        event = FluxEvent.model_validate(document)
-    except pydantic.ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        where = ".".join(str(part) for part in first["loc"]) or "body"
-        raise errors.HttpError(
-            422, f"the event is not a Flux event: {where}: {first['msg']}"
-        ) from exc
+    event = bodies.parse(body, FluxEvent, what="a Flux event object")
     if not event.revision:
         raise errors.HttpError(422, "the event has no metadata.revision")
     return event

@@ -9,7 +9,6 @@ the body (422), then the spec's own approver lists and the record's state (``rec
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
@@ -20,35 +19,19 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ferryman.api import status
-from ferryman.server import access, errors, recording
+from ferryman.server import access, bodies, recording
 from ferryman.server.deps import Deps
 
 MAX_COMMENT_BYTES = 4096  # longer comments are refused; the record keeps the first 512 chars
 
 
-class DecisionBody(pydantic.BaseModel):
+class VerdictBody(pydantic.BaseModel):
     """What the caller sends."""
 
     model_config = pydantic.ConfigDict(extra="forbid", frozen=True, strict=True)
 
     revision: Annotated[str, Field(min_length=1, max_length=status.MAX_REVISION_LENGTH)]
     comment: Annotated[str, Field(max_length=MAX_COMMENT_BYTES)] = ""
-
-
-def parse_body(body: bytes) -> DecisionBody:
-    """The decision body; ``HttpError`` 422 naming the first problem."""
-    try:
-        document = json.loads(body) if body.strip() else None
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise errors.HttpError(422, "the body is not JSON") from exc
-    if not isinstance(document, dict):
-        raise errors.HttpError(422, 'the body must be a JSON object like {"revision": "1.2.3"}')
-    try:
-        return DecisionBody.model_validate(document)
-    except pydantic.ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        where = ".".join(str(part) for part in first["loc"]) or "body"
-        raise errors.HttpError(422, f"{where}: {first['msg']}") from exc
 
 
 def routes(deps: Deps) -> list[Route]:
@@ -61,8 +44,13 @@ def routes(deps: Deps) -> list[Route]:
             await access.require(
                 deps, identity, verb.value, namespace=params["namespace"], name=params["name"]
             )
-            body = parse_body(await request.body())
-            decision = recording.Decision(
+            body = bodies.parse(
+                await request.body(),
+                VerdictBody,
+                what='a JSON object like {"revision": "1.2.3"}',
+                malformed=422,
+            )
+            verdict = recording.Verdict(
                 namespace=params["namespace"],
                 name=params["name"],
                 environment=params["environment"],
@@ -70,7 +58,7 @@ def routes(deps: Deps) -> list[Route]:
                 comment=body.comment,
                 verb=verb,
             )
-            outcome = await recording.record(deps, decision, identity)
+            outcome = await recording.record(deps, verdict, identity)
             return JSONResponse(outcome.record.to_wire(), status_code=202)
 
         return decide
