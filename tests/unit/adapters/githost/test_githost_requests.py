@@ -98,7 +98,7 @@ def test_the_api_root_derives_from_the_repository_url(kind: str, url: str, root:
     [
         "http://git.example.com/acme/deploy.git",  # clear text off loopback
         "https://user:secret@github.com/acme/deploy.git",  # a password in the URL
-        "ssh://git@github.com/acme/deploy.git",
+        "ftp://github.com/acme/deploy.git",
         "https://github.com/acme",  # no repository
     ],
 )
@@ -140,18 +140,22 @@ def test_documented_request_shapes() -> None:
         "repository": {"slug": "deploy", "project": {"key": "OPS"}},
     }
     assert bitbucket["toRef"]["id"] == "refs/heads/main"
-    azure = azure_devops.create_call(head="h", base_branch="main", title="t", body="x" * 5000)
+    azure = azure_devops.create_call(
+        head="h", base_branch="main", title="t", body="x" * 5000, version="7.1"
+    )
     assert azure.params == {"api-version": "7.1"}
     assert len(azure.json["description"]) == azure_devops.MAX_BODY
     assert azure.json["sourceRefName"] == "refs/heads/h"
     assert gitea.list_call(page=2).params["state"] == "all"
-    assert bitbucket_server.update_call(3, version=7, title="t", body="b").json["version"] == 7
+    update = bitbucket_server.update_call(3, version=7, title="t", body="b", reviewers=("ann",))
+    assert update.json["version"] == 7
+    assert update.json["reviewers"] == [{"user": {"name": "ann"}}]
     assert all(
         call.creating
         for call in (
             github.update_call(1, title="t", body="b"),
             gitlab.update_call(1, title="t", body="b"),
-            azure_devops.update_call(1, title="t", body="b"),
+            azure_devops.update_call(1, title="t", body="b", version="6.0"),
             gitea.update_call(1, title="t", body="b"),
         )
     )
