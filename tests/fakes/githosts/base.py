@@ -154,7 +154,8 @@ class FakeHost(abc.ABC):
                 self.creations = [t for t in self.creations if t > now - self.period]
                 if len(self.creations) >= self.creation_limit:
                     self.rate_limited += 1
-                    wait = int(self.creations[0] + self.period - now) + 1
+                    oldest = self.creations[0] if self.creations else now
+                    wait = int(oldest + self.period - now) + 1
                     hint = {"Retry-After": str(wait)} if self.rate_limit_hint else {}
                     return gitserver.Response(
                         403,
