@@ -89,18 +89,7 @@ def build_controller(
         events=sink,
     )
     chosen.update(strategies or {})
-    elector = None
-    if settings.leader_elect:
-        elector = leader.LeaderElector(
-            leases.LightkubeLeaseStore(
-                local.client, namespace=settings.lease_namespace, name=settings.lease_name
-            ),
-            settings.identity,
-            clock=clock.now,
-            lease_duration=settings.lease_duration,
-            renew_deadline=settings.renew_deadline,
-            retry_period=settings.retry_period,
-        )
+    elector = _elector(settings, local, clock) if settings.leader_elect else None
     runtime = manager.Manager(
         clusters=directory,
         namespaces=list(settings.namespaces) or None,
@@ -125,6 +114,24 @@ def build_controller(
         cluster=local,
         http=http_client,
         hosts=hosts,
+    )
+
+
+def _elector(
+    settings: Settings,
+    local: cluster_adapter.LightkubeCluster,
+    clock: clock_adapter.SystemClock,
+) -> leader.LeaderElector:
+    """Leader election on the Lease ``settings`` names."""
+    return leader.LeaderElector(
+        leases.LightkubeLeaseStore(
+            local.client, namespace=settings.lease_namespace, name=settings.lease_name
+        ),
+        settings.identity,
+        clock=clock.now,
+        lease_duration=settings.lease_duration,
+        renew_deadline=settings.renew_deadline,
+        retry_period=settings.retry_period,
     )
 
 
