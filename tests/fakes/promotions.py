@@ -134,7 +134,7 @@ def make_fake(
 REPOSITORY_PATHS = {
     "github": "acme/deploy.git",
     "gitlab": "platform/apps/deploy.git",
-    "bitbucket-server": "scm/OPS/deploy.git",
+    "bitbucket-server": "scm/ops/deploy.git",  # clone URLs show the key in lower case
     "azure-devops": "acme/platform/_git/deploy",
     "gitea": "acme/deploy.git",
 }

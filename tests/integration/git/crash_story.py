@@ -202,8 +202,8 @@ class CrashingHosts:
         self._inner = inner
         self._crash = crash
 
-    def host(self, kind: str, url: str, *, token: str) -> git.GitHost:
-        return CrashingHost(self._inner.host(kind, url, token=token), self._crash)
+    def host(self, kind: str, url: str, *, token: str, **options: Any) -> git.GitHost:
+        return CrashingHost(self._inner.host(kind, url, token=token, **options), self._crash)
 
 
 @dataclasses.dataclass(frozen=True)
