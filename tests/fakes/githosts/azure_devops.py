@@ -24,8 +24,8 @@ from __future__ import annotations
 import base64
 import re
 
-from fakes import gitserver
-from fakes.githosts import base
+from tests.fakes import gitserver
+from tests.fakes.githosts import base
 
 _STATUS = {"open": "active", "closed": "abandoned", "merged": "completed"}
 SERVER_VERSIONS = {"services": (7, 1), "2022": (7, 0), "2020": (6, 0), "2019": (5, 0)}

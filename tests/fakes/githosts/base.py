@@ -26,8 +26,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from fakes import gitserver
-from fakes.clock import FakeClock
+from tests.fakes import gitserver
+from tests.fakes.clock import FakeClock
 
 CREATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -137,7 +137,7 @@ class FakeHost(abc.ABC):
     def handle(self, request: gitserver.Request) -> gitserver.Response:
         with self._lock:
             self.requests.append(request)
-            fault = next((f for f in self.faults if f.matches(request, self.clock.now())), None)
+            fault = next((f for f in self.faults if f.matches(request, self.clock.time())), None)
             if fault is not None:
                 fault.hits += 1
         if fault is not None:
@@ -150,7 +150,7 @@ class FakeHost(abc.ABC):
             return self.error(401, "Bad credentials")
         with self._lock:
             if request.method in CREATING and self.creation_limit is not None:
-                now = self.clock.now()
+                now = self.clock.time()
                 self.creations = [t for t in self.creations if t > now - self.period]
                 if len(self.creations) >= self.creation_limit:
                     self.rate_limited += 1

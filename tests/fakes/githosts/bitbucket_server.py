@@ -24,8 +24,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from fakes import gitserver
-from fakes.githosts import base
+from tests.fakes import gitserver
+from tests.fakes.githosts import base
 
 _STATE = {"open": "OPEN", "closed": "DECLINED", "merged": "MERGED"}
 

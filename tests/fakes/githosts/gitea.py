@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import re
 
-from fakes import gitserver
-from fakes.githosts import base
+from tests.fakes import gitserver
+from tests.fakes.githosts import base
 
 _CREATE_FIELDS = {"head", "base", "title", "body", "assignee", "assignees", "milestone", "labels"}
 _CREATE_FIELDS |= {"due_date", "reviewers", "team_reviewers"}

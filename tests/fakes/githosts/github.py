@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import re
 
-from fakes import gitserver
-from fakes.githosts import base
+from tests.fakes import gitserver
+from tests.fakes.githosts import base
 
 _CREATE_FIELDS = {"title", "head", "head_repo", "base", "body", "maintainer_can_modify", "draft"}
 _CREATE_FIELDS |= {"issue"}

@@ -16,8 +16,8 @@ from __future__ import annotations
 import re
 from urllib import parse
 
-from fakes import gitserver
-from fakes.githosts import base
+from tests.fakes import gitserver
+from tests.fakes.githosts import base
 
 _STATE = {"open": "opened", "closed": "closed", "merged": "merged"}
 _CREATE_FIELDS = {"source_branch", "target_branch", "title", "description", "assignee_id"}

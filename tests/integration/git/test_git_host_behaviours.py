@@ -12,11 +12,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-
-from fakes import gitserver
-from fakes.clock import FakeClock
-from fakes.githosts import azure_devops, base, bitbucket_server, gitea, gitlab
-from fakes.promotions import (
+from tests.fakes import gitserver
+from tests.fakes.clock import FakeClock
+from tests.fakes.githosts import azure_devops, base, bitbucket_server, gitea, gitlab
+from tests.fakes.promotions import (
     APPROVAL,
     FILES,
     PASSWORD,
@@ -26,6 +25,7 @@ from fakes.promotions import (
     World,
     make_request,
 )
+
 from ferryman.adapters import githost, gitrepo
 from ferryman.api import pipeline
 from ferryman.controller.strategies import pull_request

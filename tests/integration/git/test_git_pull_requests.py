@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from tests.fakes import gitserver
+from tests.fakes.promotions import APPROVAL, FILES, World, make_request
 
-from fakes import gitserver
-from fakes.promotions import APPROVAL, FILES, World, make_request
 from ferryman.controller.strategies import pull_request
 from ferryman.domain import errors
 

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from tests.fakes import gitserver, pki, sshd
+from tests.fakes.clock import FakeClock
+from tests.fakes.githosts import github
+from tests.fakes.promotions import FILES, PASSWORD, TOKEN, USERNAME, Secrets, make_request
 
-from fakes import gitserver, pki, sshd
-from fakes.clock import FakeClock
-from fakes.githosts import github
-from fakes.promotions import FILES, PASSWORD, TOKEN, USERNAME, Secrets, make_request
 from ferryman.adapters import githost, gitrepo
 from ferryman.api import pipeline
 from ferryman.controller.strategies import git_push, pull_request
