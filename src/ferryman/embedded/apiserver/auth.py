@@ -71,11 +71,6 @@ class Attributes:
 Authorizer = Callable[[Attributes], tuple[bool, str]]
 
 
-def allow_authenticated(attributes: Attributes) -> tuple[bool, str]:
-    """An authorizer that lets every authenticated user do everything (for tests)."""
-    return True, ""
-
-
 def forbidden_message(a: Attributes, reason: str) -> str:
     """The apiserver's wording of a denial (shared with the RBAC module)."""
     return rbac.forbidden_message(a.to_rbac(), reason)

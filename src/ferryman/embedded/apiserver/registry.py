@@ -285,7 +285,3 @@ class Registry:
             for t in self._types
             if (group is None or t.group == group) and (version is None or t.version == version)
         ]
-
-    def by_storage(self, gr: str) -> list[ResourceType]:
-        """Every served type that stores under ``gr``."""
-        return [t for t in self._types if t.gr == gr]

@@ -56,11 +56,6 @@ class WatchHub:
             queue.put_nowait(None)
         return len(self._queues)
 
-    @property
-    def open_streams(self) -> int:
-        """Number of open watch streams."""
-        return len(self._queues)
-
 
 def _status_event(exc: errors.ApiError) -> dict[str, Any]:
     return exc.to_status()
