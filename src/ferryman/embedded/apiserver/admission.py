@@ -14,9 +14,20 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from ferryman.embedded.apiserver import crds, errors
+from ferryman.embedded.apiserver import (
+    builtin_decode,
+    builtin_defaults,
+    builtin_schema,
+    builtin_validation,
+    crds,
+    errors,
+    schema_mutate,
+    schema_validate,
+)
 from ferryman.embedded.apiserver.errors import StatusCause
 from ferryman.embedded.apiserver.registry import ResourceType
+from ferryman.embedded.apiserver.schema_causes import go_quote
+from ferryman.embedded.apiserver.store import dumps
 
 _SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -53,11 +64,24 @@ class WriteOptions:
             )
 
 
-def check_decodable(rt: ResourceType, obj: Any) -> dict[str, Any]:
-    """Refuse bodies a Go client could not even decode (400 like the apiserver)."""
+def check_decodable(rt: ResourceType, obj: Any, *, patched: bool = False) -> dict[str, Any]:
+    """Refuse bodies a Go client could not even decode (400 like the apiserver).
+
+    Built-in kinds are decoded against their upstream schema (``builtin_decode``): a wrong type,
+    time or quantity is a 400 ``… cannot be handled as a …``, or, for the result of a merge or
+    JSON patch (``patched``), the 422 on the ``patch`` field kube-apiserver's patch handler gives.
+    """
     if not isinstance(obj, dict):
         raise errors.bad_request(
             f"json: cannot unmarshal {_json_type(obj)} into Go value of type struct"
+        )
+    api_version, kind = obj.get("apiVersion"), obj.get("kind")
+    if kind not in (None, "", rt.kind) or api_version not in (None, "", rt.api_version):
+        raise errors.bad_request(
+            f"the API version in the data ({api_version}) does not match the expected API version "
+            f"({rt.api_version})"
+            if kind in (None, "", rt.kind)
+            else f"the kind in the data ({kind}) does not match the expected kind ({rt.kind})"
         )
     meta = obj.get("metadata", {})
     if meta is None:
@@ -67,6 +91,8 @@ def check_decodable(rt: ResourceType, obj: Any) -> dict[str, Any]:
             f"json: cannot unmarshal {_json_type(meta)} into Go struct field "
             f"{rt.kind}.metadata of type v1.ObjectMeta"
         )
+    if rt.definition:
+        _decode_builtin(rt, obj, patched=patched)
     for key in ("labels", "annotations"):
         value = meta.get(key)
         if value is None:
@@ -77,16 +103,29 @@ def check_decodable(rt: ResourceType, obj: Any) -> dict[str, Any]:
                 f"json: cannot unmarshal into Go struct field ObjectMeta.metadata.{key} of type "
                 "map[string]string"
             )
-    api_version, kind = obj.get("apiVersion"), obj.get("kind")
-    if kind not in (None, "", rt.kind) or api_version not in (None, "", rt.api_version):
-        raise errors.bad_request(
-            f"the API version in the data ({api_version}) does not match the expected API version "
-            f"({rt.api_version})"
-            if kind in (None, "", rt.kind)
-            else f"the kind in the data ({kind}) does not match the expected kind ({rt.kind})"
-        )
     obj["apiVersion"], obj["kind"] = rt.api_version, rt.kind
     return obj
+
+
+def _decode_builtin(rt: ResourceType, obj: dict[str, Any], *, patched: bool) -> None:
+    text = dumps(obj) if patched else ""
+    try:
+        builtin_decode.decode(builtin_schema.node(rt.definition), obj, rt.kind)
+    except builtin_decode.DecodeError as exc:
+        if patched:
+            raise errors.invalid(
+                "",
+                "",
+                "",
+                [
+                    StatusCause(
+                        "FieldValueInvalid", f"Invalid value: {go_quote(text)}: {exc}", "patch"
+                    )
+                ],
+            ) from exc
+        raise errors.bad_request(
+            f'{rt.kind} in version "{rt.version}" cannot be handled as a {rt.kind}: {exc}'
+        ) from exc
 
 
 def _json_type(value: Any) -> str:
@@ -191,7 +230,28 @@ def admit(
     warnings: list[str] = []
     if rt.schema is not None:
         warnings = _admit_custom(rt, obj, old, opts)
-    elif rt.plural == "secrets" and rt.group == "":
+    elif rt.definition:
+        warnings = _admit_builtin(rt, obj, old, opts, now=now)
+    return warnings
+
+
+def _admit_builtin(
+    rt: ResourceType,
+    obj: dict[str, Any],
+    old: dict[str, Any] | None,
+    opts: WriteOptions,
+    *,
+    now: str,
+) -> list[str]:
+    """Built-in kinds: unknown fields, kind rules and defaults, then validation (422)."""
+    root = builtin_schema.node(rt.stored_definition or rt.definition)
+    unknown: list[str] = []
+    schema_mutate.prune(root, obj, "", unknown, root=True)
+    meta_node = root.properties.get("metadata")
+    if meta_node is not None:
+        schema_mutate.prune(meta_node, obj["metadata"], "metadata", unknown)
+    warnings = _unknown_fields(unknown, opts)
+    if rt.plural == "secrets" and rt.group == "":
         _admit_secret(obj)
     elif rt.plural == "namespaces" and rt.group == "":
         obj.setdefault("spec", {}).setdefault("finalizers", ["kubernetes"])
@@ -199,20 +259,35 @@ def admit(
             obj["status"] = {"phase": "Active"}
     elif rt.plural == "customresourcedefinitions":
         crds.prepare(obj, now=now, old=old)
+    builtin_defaults.apply(rt, obj, old)
+    causes = builtin_validation.validate(rt, obj, old)
+    covered = [c.field for c in causes]
+    for cause in schema_validate.validate_object(root, obj, old):
+        if not any(
+            f == cause.field or f.startswith((cause.field + ".", cause.field + "["))
+            for f in covered
+        ):
+            causes.append(StatusCause(cause.type, cause.message, cause.field))
+    if causes:
+        raise errors.invalid(rt.kind, rt.group, obj["metadata"].get("name", ""), causes)
     return warnings
 
 
-def _admit_custom(
-    rt: ResourceType, obj: dict[str, Any], old: dict[str, Any] | None, opts: WriteOptions
-) -> list[str]:
-    unknown = rt.schema.prune(obj)
-    warnings: list[str] = []
+def _unknown_fields(unknown: list[str], opts: WriteOptions) -> list[str]:
+    """Strict: 400 naming every unknown field; Warn: one ``Warning`` each; Ignore: nothing."""
     if unknown and opts.field_validation == "Strict":
         raise errors.bad_request(
             "strict decoding error: " + ", ".join(f'unknown field "{p}"' for p in unknown)
         )
     if unknown and opts.field_validation == "Warn":
-        warnings = [f'unknown field "{p}"' for p in unknown]
+        return [f'unknown field "{p}"' for p in unknown]
+    return []
+
+
+def _admit_custom(
+    rt: ResourceType, obj: dict[str, Any], old: dict[str, Any] | None, opts: WriteOptions
+) -> list[str]:
+    warnings = _unknown_fields(rt.schema.prune(obj), opts)
     rt.schema.default(obj)
     causes = rt.schema.validate(obj, old)
     if causes:

@@ -103,7 +103,11 @@ class ResourceHandlers:
     ) -> Response:
         """Dispatch one resource request (auth already done)."""
         rt = self.api.registry.lookup(info.group, info.version, info.resource)
-        if rt is None or (info.subresource and (info.subresource != "status" or not rt.status)):
+        if rt is None or (
+            info.subresource
+            and not (info.subresource == "status" and rt.status)
+            and info.subresource not in rt.subresources
+        ):
             raise errors.ApiError(
                 404, "NotFound", "the server could not find the requested resource"
             )

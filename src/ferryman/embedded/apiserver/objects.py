@@ -402,7 +402,9 @@ class ObjectApi:
             )
         else:
             patched = patches.apply_patch(content_type, rt.kind_key, copy.deepcopy(old), doc)
-        patched = admission.check_decodable(rt, patched)
+        patched = admission.check_decodable(
+            rt, patched, patched=content_type in (patches.MERGE, patches.JSON_PATCH)
+        )
         rv = patched["metadata"].get("resourceVersion")
         if rv and rv != old["metadata"]["resourceVersion"]:
             raise errors.conflict(rt.qualified, "", name, errors.STALE_OBJECT)
