@@ -9,6 +9,7 @@ loop thread; its Python fault-injection methods must be called there (``server.p
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 from typing import Any
 
@@ -24,6 +25,7 @@ from ferryman.embedded.apiserver import (
     faults,
     impersonation,
     openapi,
+    openapi_v2,
     routing,
 )
 from ferryman.embedded.apiserver.handlers import JSON, ResourceHandlers, json_response
@@ -46,6 +48,24 @@ VERSION_INFO = {
     "platform": "linux/amd64",
 }
 _NOT_FOUND = "the server could not find the requested resource"
+
+
+@functools.cache
+def _v2_document() -> dict[str, Any]:
+    # The served built-in group-versions never change, so neither does /openapi/v2.
+    return openapi.v2_document(Registry())
+
+
+@functools.cache
+def _v2_json() -> bytes:
+    return json.dumps(_v2_document(), separators=(",", ":")).encode()
+
+
+@functools.cache
+def _v2_protobuf() -> bytes:
+    return openapi_v2.encode(_v2_document())
+
+
 _HEALTH = frozenset(("/healthz", "/readyz", "/livez"))
 
 
@@ -225,6 +245,10 @@ class ApiServerApp:
             group = discovery.api_group(registry, path.split("/")[2])
             if group is not None:
                 return json_response(group)
+        if path == "/openapi/v2":
+            if openapi_v2.ACCEPT_MARKER in accept:
+                return Response(_v2_protobuf(), media_type=openapi_v2.CONTENT_TYPE)
+            return Response(_v2_json(), media_type=JSON)
         if path == "/openapi/v3":
             return json_response(self.openapi.index())
         if path.startswith("/openapi/v3/"):

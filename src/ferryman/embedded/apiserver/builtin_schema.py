@@ -68,7 +68,9 @@ def go_type_name(definition: str) -> str:
 def ref_name(schema: dict[str, Any]) -> str:
     """The definition a property refers to ("" when it is inline)."""
     ref = schema.get("$ref", "")
-    return ref[len(DEFINITIONS_PREFIX) :] if ref.startswith(DEFINITIONS_PREFIX) else ""
+    if not isinstance(ref, str) or not ref.startswith(DEFINITIONS_PREFIX):
+        return ""
+    return ref[len(DEFINITIONS_PREFIX) :]
 
 
 class _Compiler:
