@@ -21,6 +21,7 @@ from ferryman.embedded.apiserver import (
     builtin_validation,
     crds,
     errors,
+    names,
     schema_mutate,
     schema_validate,
 )
@@ -29,21 +30,6 @@ from ferryman.embedded.apiserver.registry import ResourceType
 from ferryman.embedded.apiserver.schema_causes import go_quote
 from ferryman.embedded.apiserver.store import dumps
 
-_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
-_SUBDOMAIN_MSG = (
-    "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' "
-    "or '.', "
-    "and must start and end with an alphanumeric character (e.g. 'example.com', regex used for "
-    "validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
-)
-_LABEL_MSG = (
-    "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', "
-    "and must "
-    "start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for "
-    "validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
-)
 _FIELD_VALIDATION = {"Strict", "Warn", "Ignore"}
 
 
@@ -140,6 +126,19 @@ def _json_type(value: Any) -> str:
     return "object"
 
 
+def _name_problems(rt: ResourceType, name: str) -> list[str]:
+    """The name rule of the kind (``ValidateObjectMeta``'s nameFn in each kind's validation)."""
+    if rt.plural == "namespaces" and not rt.group:
+        return names.dns1123_label_problems(name)
+    if rt.plural == "services" and not rt.group:
+        return names.dns1035_label_problems(name)
+    if rt.group == "rbac.authorization.k8s.io":
+        # RBAC names are path segments ("system:discovery"), as ValidateRBACName allows.
+        problem = names.path_segment_problem(name)
+        return [problem] if problem else []
+    return names.subdomain_problems(name)
+
+
 def validate_metadata(rt: ResourceType, obj: dict[str, Any]) -> None:
     """Name, label and annotation rules of ObjectMeta (422 with causes)."""
     meta = obj["metadata"]
@@ -153,41 +152,22 @@ def validate_metadata(rt: ResourceType, obj: dict[str, Any]) -> None:
                 "metadata.name",
             )
         )
-    elif rt.plural == "namespaces":
-        if len(name) > 63 or not _LABEL.match(name):
-            causes.append(
-                StatusCause(
-                    "FieldValueInvalid", f'Invalid value: "{name}": {_LABEL_MSG}', "metadata.name"
-                )
-            )
-    elif rt.group == "rbac.authorization.k8s.io":
-        # RBAC names are path segments ("system:discovery"), as ValidateRBACName allows.
-        problem = _path_segment_problem(name)
-        if problem:
-            causes.append(
-                StatusCause(
-                    "FieldValueInvalid", f'Invalid value: "{name}": {problem}', "metadata.name"
-                )
-            )
-    elif len(name) > 253 or not _SUBDOMAIN.match(name):
-        causes.append(
+    else:
+        causes.extend(
             StatusCause(
-                "FieldValueInvalid", f'Invalid value: "{name}": {_SUBDOMAIN_MSG}', "metadata.name"
+                "FieldValueInvalid", f"Invalid value: {go_quote(name)}: {p}", "metadata.name"
             )
+            for p in _name_problems(rt, name)
         )
-    for value in (meta.get("labels") or {}).values():
-        if len(value) > 63 or not _LABEL_VALUE.match(value):
-            causes.append(
-                StatusCause(
-                    "FieldValueInvalid",
-                    f'Invalid value: "{value}": a valid label must be an empty string or '
-                    f"consist of "
-                    "alphanumeric characters, '-', '_' or '.', and must start and end with an "
-                    "alphanumeric character",
-                    "metadata.labels",
-                )
-            )
+    for key, value in (meta.get("labels") or {}).items():
+        for problem in names.qualified_name_problems(key):
+            causes.append(_invalid_meta("metadata.labels", key, problem))
+        for problem in names.label_value_problems(value):
+            causes.append(_invalid_meta("metadata.labels", value, problem))
     annotations = meta.get("annotations") or {}
+    for key in annotations:
+        for problem in names.qualified_name_problems(key.lower()):
+            causes.append(_invalid_meta("metadata.annotations", key, problem))
     if sum(len(k) + len(v) for k, v in annotations.items()) > 256 * 1024:
         causes.append(
             StatusCause(
@@ -208,14 +188,8 @@ def validate_metadata(rt: ResourceType, obj: dict[str, Any]) -> None:
         raise errors.invalid(rt.kind, rt.group, name, causes)
 
 
-def _path_segment_problem(name: str) -> str:
-    """Why ``name`` is not a valid path segment name ("" when it is)."""
-    if name in (".", ".."):
-        return f"may not be '{name}'"
-    for char in ("/", "%"):
-        if char in name:
-            return f"may not contain '{char}'"
-    return ""
+def _invalid_meta(field: str, value: str, problem: str) -> StatusCause:
+    return StatusCause("FieldValueInvalid", f"Invalid value: {go_quote(value)}: {problem}", field)
 
 
 def admit(
@@ -225,13 +199,14 @@ def admit(
     opts: WriteOptions,
     *,
     now: str,
+    allocator: builtin_defaults.Allocator | None = None,
 ) -> list[str]:
     """Kind-specific defaulting and validation; returns ``Warning`` header texts."""
     warnings: list[str] = []
     if rt.schema is not None:
         warnings = _admit_custom(rt, obj, old, opts)
     elif rt.definition:
-        warnings = _admit_builtin(rt, obj, old, opts, now=now)
+        warnings = _admit_builtin(rt, obj, old, opts, now=now, allocator=allocator)
     return warnings
 
 
@@ -242,6 +217,7 @@ def _admit_builtin(
     opts: WriteOptions,
     *,
     now: str,
+    allocator: builtin_defaults.Allocator | None,
 ) -> list[str]:
     """Built-in kinds: unknown fields, kind rules and defaults, then validation (422)."""
     root = builtin_schema.node(rt.stored_definition or rt.definition)
@@ -259,17 +235,21 @@ def _admit_builtin(
             obj["status"] = {"phase": "Active"}
     elif rt.plural == "customresourcedefinitions":
         crds.prepare(obj, now=now, old=old)
-    builtin_defaults.apply(rt, obj, old)
+    builtin_defaults.apply(rt, obj, old, allocator=allocator)
     causes = builtin_validation.validate(rt, obj, old)
+    # The schema's checks (required fields, enums) where the kind's own rules said nothing.
     covered = [c.field for c in causes]
     for cause in schema_validate.validate_object(root, obj, old):
-        if not any(
-            f == cause.field or f.startswith((cause.field + ".", cause.field + "["))
-            for f in covered
-        ):
-            causes.append(StatusCause(cause.type, cause.message, cause.field))
+        below = (cause.field + ".", cause.field + "[")
+        if not any(f == cause.field or f.startswith(below) for f in covered):
+            causes.append(cause)
     if causes:
-        raise errors.invalid(rt.kind, rt.group, obj["metadata"].get("name", ""), causes)
+        raise errors.invalid(
+            rt.kind,
+            rt.group,
+            obj["metadata"].get("name", ""),
+            [StatusCause(c.type, c.message, c.field) for c in causes],
+        )
     return warnings
 
 

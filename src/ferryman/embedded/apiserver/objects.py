@@ -39,6 +39,7 @@ from ferryman.embedded.apiserver.store import Store
 
 NAMESPACES = "/namespaces"
 CRDS = "apiextensions.k8s.io/customresourcedefinitions"
+SERVICES = "/services"
 INITIAL_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 PROTECTED_NAMESPACES = frozenset(("default", "kube-system", "kube-public"))
 _NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"
@@ -130,6 +131,16 @@ class ObjectApi:
             rt = self._builtin("rbac.authorization.k8s.io", obj["kind"].lower() + "s")
             if self.store.get(rt.gr, "", obj["metadata"]["name"]) is None:
                 self.create(rt, "", obj, WriteOptions(field_manager="kube-apiserver"))
+
+    def _service_addresses(self) -> tuple[set[str], set[int]]:
+        """Cluster IPs and node ports of the stored Services (for allocating new ones)."""
+        ips: set[str] = set()
+        ports: set[int] = set()
+        for service in self.store.scan(SERVICES, None):
+            spec = service.get("spec") or {}
+            ips.update(spec.get("clusterIPs") or [spec.get("clusterIP", "")])
+            ports.update(p.get("nodePort", 0) for p in spec.get("ports") or [])
+        return ips, ports
 
     def _builtin(self, group: str, plural: str) -> ResourceType:
         for t in self.registry.types(group):
@@ -271,7 +282,7 @@ class ObjectApi:
             meta.pop("generation", None)
         if rt.status and rt.is_custom:
             obj.pop("status", None)
-        warnings = admission.admit(rt, obj, None, opts, now=now)
+        warnings = admission.admit(rt, obj, None, opts, now=now, allocator=self._service_addresses)
         given = meta.get("managedFields")
         base = given if _valid_managed(given) else []
         shape = fieldpaths.shape_for(rt)
@@ -513,7 +524,7 @@ class ObjectApi:
                     ],
                 )
         now = self.now()
-        warnings = admission.admit(rt, new, old, opts, now=now)
+        warnings = admission.admit(rt, new, old, opts, now=now, allocator=self._service_addresses)
         if rt.generation and _spec_part(new) != _spec_part(old):
             meta["generation"] = int(old_meta.get("generation", 0)) + 1
         if managed is None:
