@@ -127,11 +127,13 @@ def test_strategic_merge_for_builtins(apiserver: EmbeddedApiServer, http: Http) 
 def test_apply_patch_needs_field_manager_and_creates(
     crd_server: EmbeddedApiServer, http: Http
 ) -> None:
-    """Apply without fieldManager is 400; with it, an absent object is created."""
+    """Apply without fieldManager is 422 PatchOptions; with it, an absent object is created."""
     body = pipeline("applied")
-    assert (
-        http.patch(f"{PIPELINES}/applied", body, content_type="application/apply-patch+yaml").status
-        == 400
+    refused = http.patch(f"{PIPELINES}/applied", body, content_type="application/apply-patch+yaml")
+    assert refused.status == 422
+    assert refused.body["message"] == (
+        'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for '
+        "apply patch"
     )
     created = http.patch(
         f"{PIPELINES}/applied?fieldManager=me", body, content_type="application/apply-patch+yaml"

@@ -41,6 +41,7 @@ class WriteOptions:
     field_manager: str = ""
     field_validation: str = "Warn"
     force: bool = False
+    force_given: bool = False  # the query named ``force`` at all (only apply may)
 
     def __post_init__(self) -> None:
         if self.field_validation not in _FIELD_VALIDATION:

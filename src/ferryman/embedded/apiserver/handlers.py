@@ -26,7 +26,8 @@ from ferryman.embedded.apiserver import (
     watch,
 )
 from ferryman.embedded.apiserver.admission import WriteOptions
-from ferryman.embedded.apiserver.objects import ListOptions, ObjectApi
+from ferryman.embedded.apiserver.listing import ListOptions
+from ferryman.embedded.apiserver.objects import ObjectApi
 from ferryman.embedded.apiserver.registry import REVIEW_KINDS, ResourceType
 from ferryman.embedded.apiserver.routing import RequestInfo, parse_bool
 from ferryman.embedded.apiserver.store import dumps
@@ -216,6 +217,11 @@ class ResourceHandlers:
             continue_token=q.get("continue", ""),
             resource_version=q.get("resourceVersion", ""),
             resource_version_match=q.get("resourceVersionMatch", ""),
+            send_initial_events=(
+                parse_bool(q["sendInitialEvents"], name="sendInitialEvents")
+                if "sendInitialEvents" in q
+                else None
+            ),
         )
 
     @staticmethod
@@ -235,6 +241,7 @@ class ResourceHandlers:
             field_manager=manager,
             field_validation=q.get("fieldValidation", "Warn") or "Warn",
             force=parse_bool(q.get("force"), name="force"),
+            force_given="force" in q,
         )
 
     @staticmethod
@@ -265,8 +272,10 @@ class ResourceHandlers:
         accept = request.headers.get("accept", "")
         if wants_table(accept):
             list_meta = {"resourceVersion": meta.get("resourceVersion", "")}
-            if listed is not None and meta.get("continue"):
-                list_meta["continue"] = meta["continue"]
+            if listed is not None:
+                for key in ("continue", "remainingItemCount"):
+                    if key in meta:
+                        list_meta[key] = meta[key]
             include = request.query_params.get("includeObject", "Metadata")
             return json_response(tables.table(rt, objs, list_meta, include_object=include))
         return json_response(single if single is not None else listed)

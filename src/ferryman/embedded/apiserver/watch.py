@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ferryman.embedded.apiserver import errors
-from ferryman.embedded.apiserver.objects import ListOptions, ObjectApi
+from ferryman.embedded.apiserver.listing import ListOptions
+from ferryman.embedded.apiserver.objects import ObjectApi
 from ferryman.embedded.apiserver.registry import ResourceType
 from ferryman.embedded.apiserver.store import Event
 
