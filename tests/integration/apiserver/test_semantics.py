@@ -215,7 +215,10 @@ def test_selectors_and_paging(apiserver: EmbeddedApiServer, http: Http) -> None:
         "c1",
         "c2",
     ]
-    assert names(http.get("/api/v1/namespaces/default/configmaps?labelSelector=!tier")) == []
+    # Every namespace holds the cluster CA's ConfigMap, as on a real cluster.
+    assert names(http.get("/api/v1/namespaces/default/configmaps?labelSelector=!tier")) == [
+        "kube-root-ca.crt"
+    ]
     assert names(
         http.get("/api/v1/namespaces/default/configmaps?fieldSelector=metadata.name%3Dc1")
     ) == ["c1"]
@@ -224,7 +227,7 @@ def test_selectors_and_paging(apiserver: EmbeddedApiServer, http: Http) -> None:
     rest = http.get(
         f"/api/v1/namespaces/default/configmaps?limit=2&continue={first.body['metadata']['continue']}"
     )
-    assert names(rest) == ["c2"]
+    assert names(rest) == ["c2", "kube-root-ca.crt"]
 
 
 def test_table_output_uses_printer_columns(crd_server: EmbeddedApiServer, http: Http) -> None:

@@ -81,11 +81,15 @@ class ApiServerApp:
         fault_injection: bool = False,
         bookmark_interval: float = 60.0,
         server_address: str = "127.0.0.1:6443",
+        ca_pem: str = "",
     ) -> None:
         self.store = store
         self.tokens = tokens
         self.registry = Registry()
-        self.api = ObjectApi(store, self.registry)
+        host, _, port = server_address.rpartition(":")
+        self.api = ObjectApi(
+            store, self.registry, ca_pem=ca_pem, address=(host.strip("[]"), int(port or 6443))
+        )
         self.api.bootstrap()
         self.hub = WatchHub(bookmark_interval=bookmark_interval)
         self.faults = faults.Faults()

@@ -24,6 +24,7 @@ from ferryman.embedded.apiserver import (
     admission,
     authz,
     bootstrap_policy,
+    cluster_objects,
     collector,
     crds,
     errors,
@@ -85,11 +86,19 @@ class ObjectApi:
     """The verbs over one store and registry (see the module docstring)."""
 
     def __init__(
-        self, store: Store, registry: Registry, *, clock: Callable[[], datetime] | None = None
+        self,
+        store: Store,
+        registry: Registry,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        ca_pem: str = "",
+        address: tuple[str, int] = ("127.0.0.1", 6443),
     ) -> None:
         self.store = store
         self.registry = registry
         self._clock = clock or (lambda: datetime.now(UTC))
+        self._ca_pem = ca_pem
+        self._address = address
 
     def now(self) -> str:
         """The current time as a metav1.Time string."""
@@ -113,6 +122,26 @@ class ObjectApi:
             rt = self._builtin("rbac.authorization.k8s.io", obj["kind"].lower() + "s")
             if self.store.get(rt.gr, "", obj["metadata"]["name"]) is None:
                 self.create(rt, "", obj, WriteOptions(field_manager="kube-apiserver"))
+        for namespace in self.store.scan(NAMESPACES, None):
+            if not namespace["metadata"].get("deletionTimestamp"):
+                self._ensure(
+                    cluster_objects.for_namespace(namespace["metadata"]["name"], self._ca_pem)
+                )
+        self._ensure(cluster_objects.kubernetes_service(*self._address), replace=True)
+
+    def _ensure(self, wanted: cluster_objects.Wanted, *, replace: bool = False) -> None:
+        """Create what is missing (``replace``: also rewrite what differs), as a controller."""
+        opts = WriteOptions(field_manager="kube-controller-manager")
+        for group, plural, obj in wanted:
+            rt = self._builtin(group, plural)
+            meta = obj["metadata"]
+            current = self.store.get(rt.gr, meta.get("namespace", ""), meta["name"])
+            if current is None:
+                self.create(rt, meta.get("namespace", ""), copy.deepcopy(obj), opts)
+            elif replace and any(current.get(k) != v for k, v in obj.items() if k != "metadata"):
+                fresh = {**copy.deepcopy(current), **copy.deepcopy(obj)}
+                fresh["metadata"] = current["metadata"]
+                self.update(rt, meta.get("namespace", ""), meta["name"], fresh, opts)
 
     def _service_addresses(self) -> tuple[set[str], set[int]]:
         """Cluster IPs and node ports of the stored Services (for allocating new ones)."""
@@ -238,7 +267,7 @@ class ObjectApi:
             self.store.write(rt.gr, obj, None)
             if rt.gr == CRDS:
                 self.registry.set_crd(meta["name"], crds.types_for(obj))
-            obj = self._after_write(rt, obj)
+            obj = self._after_write(rt, obj, created=True)
         return Result(self.view(rt, obj), warnings, created=True)
 
     def _check_namespace_open(self, rt: ResourceType, ns: str, name: str) -> None:
@@ -558,12 +587,17 @@ class ObjectApi:
             return new
         return self.store.write(rt.gr, new, obj)
 
-    def _after_write(self, rt: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
+    def _after_write(
+        self, rt: ResourceType, obj: dict[str, Any], *, created: bool = False
+    ) -> dict[str, Any]:
         """Play the controllers a cluster runs synchronously; returns ``obj`` as now stored.
 
-        Only ClusterRole aggregation so far: the aggregated role's rules are rewritten at once
-        (with its own watch event), so the answer to the write already shows them.
+        ClusterRole aggregation (the aggregated role's rules are rewritten at once, with its own
+        watch event, so the answer to the write already shows them), and a new namespace's
+        default ServiceAccount and CA ConfigMap (``cluster_objects``).
         """
+        if created and rt.gr == NAMESPACES:
+            self._ensure(cluster_objects.for_namespace(obj["metadata"]["name"], self._ca_pem))
         if rt.gr != authz.CLUSTER_ROLES or not authz.reconcile_aggregation(self.store):
             return obj
         meta = obj["metadata"]

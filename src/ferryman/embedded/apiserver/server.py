@@ -107,6 +107,7 @@ class EmbeddedApiServer:
             fault_injection=config.fault_injection,
             bookmark_interval=config.bookmark_interval,
             server_address=f"{host}:{port}",
+            ca_pem=self.cert_path.read_text(encoding="utf-8") if self.cert_path else "",
         )
         self.kubeconfig_path = kubeconfig.write(
             data_dir / KUBECONFIG_FILE,
