@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import secrets
 from typing import Any
 
 from starlette.requests import Request
@@ -27,6 +28,7 @@ from ferryman.embedded.apiserver import (
     openapi,
     openapi_v2,
     routing,
+    service_account_tokens,
 )
 from ferryman.embedded.apiserver.handlers import JSON, ResourceHandlers, json_response
 from ferryman.embedded.apiserver.objects import ObjectApi
@@ -48,6 +50,7 @@ VERSION_INFO = {
     "platform": "linux/amd64",
 }
 _NOT_FOUND = "the server could not find the requested resource"
+SERVICE_ACCOUNTS = "/serviceaccounts"
 
 
 @functools.cache
@@ -82,6 +85,7 @@ class ApiServerApp:
         bookmark_interval: float = 60.0,
         server_address: str = "127.0.0.1:6443",
         ca_pem: str = "",
+        service_account_key: bytes = b"",
     ) -> None:
         self.store = store
         self.tokens = tokens
@@ -103,7 +107,16 @@ class ApiServerApp:
             tokens,
             authorizer or authz.RBACAuthorizer(self.rbac_store),
             rbac_store=self.rbac_store,
+            service_account_key=service_account_key or secrets.token_bytes(32),
         )
+        tokens.fallback = self._service_account_user
+
+    def _service_account_user(self, token: str) -> auth.User | None:
+        def account_uid(namespace: str, name: str) -> str | None:
+            found = self.store.get(SERVICE_ACCOUNTS, namespace, name)
+            return found["metadata"].get("uid") if found is not None else None
+
+        return service_account_tokens.verify(self.handlers.service_account_key, token, account_uid)
 
     @property
     def authorizer(self) -> auth.Authorizer:

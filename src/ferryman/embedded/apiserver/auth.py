@@ -81,6 +81,8 @@ class TokenTable:
 
     def __init__(self) -> None:
         self._users: dict[str, User] = {}
+        #: Consulted for tokens not in the table (the server's service account tokens).
+        self.fallback: Callable[[str], User | None] | None = None
 
     def add(self, token: str, user: User) -> None:
         """Accept ``token`` for ``user``."""
@@ -114,4 +116,6 @@ class TokenTable:
         for known, user in self._users.items():
             if hmac.compare_digest(known.encode(), token.encode()):
                 found = user
+        if found is None and self.fallback is not None:
+            found = self.fallback(token)
         return found

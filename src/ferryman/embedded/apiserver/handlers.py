@@ -22,6 +22,7 @@ from ferryman.embedded.apiserver import (
     protobuf,
     rbac,
     reviews,
+    service_account_tokens,
     tables,
     watch,
 )
@@ -91,7 +92,9 @@ class ResourceHandlers:
         authorizer: auth.Authorizer,
         *,
         rbac_store: rbac.RBACStore,
+        service_account_key: bytes = b"",
     ) -> None:
+        self.service_account_key = service_account_key
         self.api = api
         self.hub = hub
         self.tokens = tokens
@@ -134,6 +137,17 @@ class ResourceHandlers:
             )
         q = request.query_params
         store_ns = ns or ""
+        if info.subresource == "token":
+            account = self.api.get(rt, store_ns, info.name)
+            body_obj = decode_body(request.headers.get("content-type"), body)
+            answer = service_account_tokens.token_request(
+                self.service_account_key,
+                body_obj if isinstance(body_obj, dict) else {},
+                namespace=store_ns,
+                name=info.name,
+                account_uid=account["metadata"].get("uid", ""),
+            )
+            return json_response(answer, 201)
         if info.verb == "get":
             obj = self.api.get(rt, store_ns, info.name)
             return self._render(request, rt, [obj], obj["metadata"], single=obj)
@@ -322,6 +336,8 @@ class ResourceHandlers:
             answer = reviews.token_review(rt, body, self.tokens)
         elif rt.plural == "selfsubjectreviews":
             answer = reviews.self_subject_review(rt, body, user)
+        elif rt.plural == "selfsubjectrulesreviews":
+            answer = reviews.self_subject_rules_review(rt, body, user, self.rbac_store)
         else:
             answer = reviews.access_review(
                 rt, body, requester=user, namespace=info.namespace, rbac_store=self.rbac_store
