@@ -70,7 +70,10 @@ def validate_configmap(
 ) -> list[Cause]:
     """``ValidateConfigMap`` and ``ValidateConfigMapUpdate`` (pkg/apis/core/validation)."""
     data, binary = obj.get("data") or {}, obj.get("binaryData") or {}
-    causes = _config_keys(data, "data") + _config_keys(binary, "binaryData")
+    causes: list[Cause] = []
+    if old is not None and old.get("immutable") is True:
+        causes.extend(_immutable(obj, old, ("data", "binaryData")))
+    causes += _config_keys(data, "data") + _config_keys(binary, "binaryData")
     for key in data:
         if key in binary:
             causes.append(invalid(f"data[{key}]", key, "duplicate of key present in binaryData"))
@@ -79,8 +82,6 @@ def validate_configmap(
     )
     if size > _MAX_CONFIG_BYTES:
         causes.append(too_long("", _MAX_CONFIG_BYTES))
-    if old is not None and old.get("immutable") is True:
-        causes.extend(_immutable(obj, old, ("data", "binaryData")))
     return causes
 
 
@@ -108,7 +109,13 @@ def validate_secret(
 ) -> list[Cause]:
     """``ValidateSecret`` and ``ValidateSecretUpdate`` (pkg/apis/core/validation)."""
     data = obj.get("data") or {}
-    causes = _config_keys(data, "data")
+    causes: list[Cause] = []
+    if old is not None:
+        if obj.get("type") != old.get("type"):
+            causes.append(invalid("type", obj.get("type", ""), "field is immutable"))
+        if old.get("immutable") is True:
+            causes.extend(_immutable(obj, old, ("data",)))
+    causes += _config_keys(data, "data")
     secret_type = str(obj.get("type", ""))
     for key in _SECRET_REQUIRED_KEYS.get(secret_type, ()):
         if key not in data:
@@ -122,11 +129,6 @@ def validate_secret(
             causes.append(required("metadata.annotations[kubernetes.io/service-account.name]"))
     if sum(len(v) * 3 // 4 for v in data.values()) > _MAX_CONFIG_BYTES:
         causes.append(too_long("data", _MAX_CONFIG_BYTES))
-    if old is not None:
-        if obj.get("type") != old.get("type"):
-            causes.append(invalid("type", obj.get("type", ""), "field is immutable"))
-        if old.get("immutable") is True:
-            causes.extend(_immutable(obj, old, ("data",)))
     return causes
 
 
