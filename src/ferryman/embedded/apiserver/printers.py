@@ -6,6 +6,10 @@ them for the kinds people list first — each list names its upstream counterpar
 column names, priorities (1 = ``-o wide`` only) and cell texts (``<none>``, ``0/1``,
 ``80/TCP``…). Kinds without a printer get the default table convertor's Name and Created At.
 Nothing runs a Pod here, so pod and workload cells read whatever status was written.
+
+Over ~400 lines on purpose: it is one table (column lists and their cell functions, kind by
+kind, in upstream's order), and splitting it would separate each kind from its neighbours that
+share helpers (containers, selectors, ages).
 """
 
 from __future__ import annotations

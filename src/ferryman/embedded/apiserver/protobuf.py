@@ -17,6 +17,9 @@ JSON equivalence: Go's protobuf marshalling writes every non-pointer field, empt
 its JSON marshalling omits empty ``omitempty`` fields; so zero values (``""``, ``0``, ``false``,
 empty messages) are dropped, except for pointer fields (``immutable``, ``controller``…) whose
 presence carries meaning. Unknown field numbers are skipped, like protobuf readers do.
+
+A little over 400 lines because most of it is the field table (``MESSAGES``), one entry per
+message kubectl sends; the decoder itself is short.
 """
 
 from __future__ import annotations
