@@ -1,16 +1,15 @@
 """Per-kind checks and mutations applied to every write before it reaches the store.
 
-Order for custom resources follows Kubernetes: decode → prune (unknown fields collected for
-``fieldValidation``) → default → validate. ObjectMeta is checked here for every kind (names are DNS
-subdomains — namespaces DNS labels —, labels and annotations are string maps). Secrets get their
-``data`` base64-checked and ``stringData`` folded in; namespaces get their ``Active`` phase.
+Order follows Kubernetes: decode (built-ins: Go's decoding errors, ``builtin_decode``) → prune
+(unknown fields collected for ``fieldValidation``) → default → validate. ObjectMeta is checked
+here for every kind (each kind's name rule, label and annotation syntax). Built-in kinds then get
+their defaults (``builtin_defaults``) and their Go validation (``builtin_validation``) on top of
+the upstream schema's; Secrets get ``stringData`` folded in; namespaces their ``Active`` phase.
 """
 
 from __future__ import annotations
 
 import base64
-import binascii
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -281,40 +280,10 @@ def _admit_custom(
     return warnings
 
 
-_B64_ALPHABET = re.compile(r"[^A-Za-z0-9+/=]")
-
-
 def _admit_secret(obj: dict[str, Any]) -> None:
+    """Fold ``stringData`` into ``data`` and default the type (types were checked at decoding)."""
     data = obj.get("data") or {}
-    if not isinstance(data, dict):
-        raise errors.bad_request(
-            'Secret in version "v1" cannot be handled as a Secret: data must be an object'
-        )
-    for key, value in data.items():
-        if not isinstance(value, str):
-            raise errors.bad_request(
-                f'Secret in version "v1" cannot be handled as a Secret: json: cannot unmarshal '
-                f"{_json_type(value)} into Go struct field Secret.data of type []uint8"
-            )
-        try:
-            base64.b64decode(value, validate=True)
-        except (binascii.Error, ValueError):
-            bad = _B64_ALPHABET.search(value)
-            at = bad.start() if bad else len(value)
-            raise errors.bad_request(
-                f'Secret in version "v1" cannot be handled as a Secret: illegal base64 data at '
-                f"input byte {at}"
-            ) from None
-        del key
-    string_data = obj.pop("stringData", None) or {}
-    if not isinstance(string_data, dict) or not all(
-        isinstance(v, str) for v in string_data.values()
-    ):
-        raise errors.bad_request(
-            'Secret in version "v1" cannot be handled as a Secret: stringData must be a map '
-            "of strings"
-        )
-    for key, value in string_data.items():
+    for key, value in (obj.pop("stringData", None) or {}).items():
         data[key] = base64.b64encode(value.encode()).decode()
     if data:
         obj["data"] = data
