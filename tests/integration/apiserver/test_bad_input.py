@@ -91,11 +91,19 @@ def test_oversized_body_is_413(apiserver: EmbeddedApiServer, http: Http) -> None
     assert response.status == 413
     assert json.loads(response.read())["reason"] == "RequestEntityTooLarge"
     conn.close()
-    big = {"metadata": {"name": "big"}, "data": {"k": "x" * (1600 * 1024)}}
-    reply = http.post("/api/v1/namespaces/default/configmaps", big)
+    # A Lease has no size rule of its own, so only etcd's limit stops it.
+    big = {"metadata": {"name": "big"}, "spec": {"holderIdentity": "x" * (1600 * 1024)}}
+    reply = http.post("/apis/coordination.k8s.io/v1/namespaces/default/leases", big)
     assert reply.status == 413
     assert reply.body["message"] == "etcdserver: request is too large"
-    assert http.get("/api/v1/namespaces/default/configmaps/big").status == 404
+    assert http.get("/apis/coordination.k8s.io/v1/namespaces/default/leases/big").status == 404
+    # A ConfigMap's own validation refuses more than 1 MiB of data first.
+    config = {"metadata": {"name": "big"}, "data": {"k": "x" * (1100 * 1024)}}
+    reply = http.post("/api/v1/namespaces/default/configmaps", config)
+    assert reply.status == 422
+    assert reply.body["details"]["causes"][0]["message"] == (
+        "Too long: may not be more than 1048576 bytes"
+    )
 
 
 def test_invalid_name_is_422(apiserver: EmbeddedApiServer, http: Http) -> None:

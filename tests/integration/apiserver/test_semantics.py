@@ -127,11 +127,13 @@ def test_strategic_merge_for_builtins(apiserver: EmbeddedApiServer, http: Http) 
 def test_apply_patch_needs_field_manager_and_creates(
     crd_server: EmbeddedApiServer, http: Http
 ) -> None:
-    """Apply without fieldManager is 400; with it, an absent object is created."""
+    """Apply without fieldManager is 422 PatchOptions; with it, an absent object is created."""
     body = pipeline("applied")
-    assert (
-        http.patch(f"{PIPELINES}/applied", body, content_type="application/apply-patch+yaml").status
-        == 400
+    refused = http.patch(f"{PIPELINES}/applied", body, content_type="application/apply-patch+yaml")
+    assert refused.status == 422
+    assert refused.body["message"] == (
+        'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for '
+        "apply patch"
     )
     created = http.patch(
         f"{PIPELINES}/applied?fieldManager=me", body, content_type="application/apply-patch+yaml"
@@ -213,7 +215,10 @@ def test_selectors_and_paging(apiserver: EmbeddedApiServer, http: Http) -> None:
         "c1",
         "c2",
     ]
-    assert names(http.get("/api/v1/namespaces/default/configmaps?labelSelector=!tier")) == []
+    # Every namespace holds the cluster CA's ConfigMap, as on a real cluster.
+    assert names(http.get("/api/v1/namespaces/default/configmaps?labelSelector=!tier")) == [
+        "kube-root-ca.crt"
+    ]
     assert names(
         http.get("/api/v1/namespaces/default/configmaps?fieldSelector=metadata.name%3Dc1")
     ) == ["c1"]
@@ -222,7 +227,7 @@ def test_selectors_and_paging(apiserver: EmbeddedApiServer, http: Http) -> None:
     rest = http.get(
         f"/api/v1/namespaces/default/configmaps?limit=2&continue={first.body['metadata']['continue']}"
     )
-    assert names(rest) == ["c2"]
+    assert names(rest) == ["c2", "kube-root-ca.crt"]
 
 
 def test_table_output_uses_printer_columns(crd_server: EmbeddedApiServer, http: Http) -> None:
@@ -282,7 +287,9 @@ def test_discovery_and_openapi(crd_server: EmbeddedApiServer, http: Http) -> Non
     ]["patch"]
     assert patch["x-kubernetes-group-version-kind"]["kind"] == "Pipeline"
     assert "fieldValidation" in {p["name"] for p in patch["parameters"]}
-    assert http.get("/openapi/v2").status == 404
+    v2 = http.get("/openapi/v2").body
+    assert v2["swagger"] == "2.0"
+    assert "io.k8s.api.authentication.v1.TokenReview" in v2["definitions"]
     assert http.get("/version/").body["major"] == "1"
 
 

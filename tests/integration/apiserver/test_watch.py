@@ -26,6 +26,10 @@ def _stream(
         return [json.loads(line) for line in resp.read().splitlines() if line.strip()]
 
 
+#: Every namespace holds the cluster's CA ConfigMap, as on a real cluster; these tests skip it.
+NOT_ROOT_CA = "fieldSelector=metadata.name%21%3Dkube-root-ca.crt"
+
+
 def _in_background(fn: Any) -> tuple[threading.Thread, list[Any]]:
     out: list[Any] = []
     thread = threading.Thread(target=lambda: out.append(fn()))
@@ -46,11 +50,12 @@ def test_selector_transitions(apiserver: EmbeddedApiServer, http: Http) -> None:
 def test_initial_events_and_bookmarks(apiserver: EmbeddedApiServer, http: Http) -> None:
     """No RV gives synthetic ADDED; sendInitialEvents ends with the initial-events-end bookmark."""
     http.post(CMS, {"metadata": {"name": "c"}})
-    plain = _stream(apiserver, "timeoutSeconds=0.3")
+    plain = _stream(apiserver, f"{NOT_ROOT_CA}&timeoutSeconds=0.3")
     assert [e["type"] for e in plain] == ["ADDED"]
     initial = _stream(
         apiserver,
-        "sendInitialEvents=true&allowWatchBookmarks=true&resourceVersionMatch=NotOlderThan&timeoutSeconds=1.2",
+        f"{NOT_ROOT_CA}&sendInitialEvents=true&allowWatchBookmarks=true"
+        "&resourceVersionMatch=NotOlderThan&timeoutSeconds=1.2",
     )
     assert initial[0]["type"] == "ADDED"
     assert initial[1]["type"] == "BOOKMARK"
@@ -85,7 +90,7 @@ def test_table_watch_sends_tables(apiserver: EmbeddedApiServer, http: Http) -> N
 
 def test_dropped_watches_end(apiserver: EmbeddedApiServer, http: Http) -> None:
     """drop_watches closes open streams at once."""
-    thread, out = _in_background(lambda: _stream(apiserver, "timeoutSeconds=30"))
+    thread, out = _in_background(lambda: _stream(apiserver, f"{NOT_ROOT_CA}&timeoutSeconds=30"))
     time.sleep(0.3)
     apiserver.drop_watches()
     thread.join(timeout=5)

@@ -19,7 +19,13 @@ from typing import Any
 
 import yaml
 from tests.integration.controller import conftest as env
-from tests.integration.install.conftest import NAMESPACE, SERVICE_ACCOUNT, Rendered, run_kubectl
+from tests.integration.install.conftest import (
+    NAMESPACE,
+    ROOT,
+    SERVICE_ACCOUNT,
+    Rendered,
+    run_kubectl,
+)
 from tests.integration.install.rbac_store import ManifestRBAC, authorizer
 from tests.integration.kube import Kube
 
@@ -28,10 +34,6 @@ from ferryman.embedded.apiserver import server as api_server
 from ferryman.embedded.apiserver import testing
 from ferryman.settings import Settings
 
-# The embedded API server is not a whole Kubernetes: it serves no workloads and no Services
-# (DESIGN §9 lists what it implements). These kinds are checked structurally in test_manifests.
-NOT_SERVED = {"Deployment", "Service"}
-
 
 def test_manifests_apply_with_server_side_dry_run(
     rendered: Rendered, apiserver: api_server.EmbeddedApiServer, tmp_path: Path
@@ -39,29 +41,66 @@ def test_manifests_apply_with_server_side_dry_run(
     """``kubectl apply --dry-run=server`` accepts every object once the namespace exists.
 
     As on a real cluster, namespaced objects need their namespace to exist even in a dry run, so
-    the Namespace is applied first (the first step of an install).
+    the Namespace is applied first (the first step of an install). No kind is skipped: the
+    Deployment and the Service are validated too.
     """
     cache = tmp_path / "kube-cache"
-    served = [obj for obj in rendered.objects if obj["kind"] not in NOT_SERVED]
-    assert {obj["kind"] for obj in rendered.objects} - {obj["kind"] for obj in served} == (
-        NOT_SERVED
-    )
-    kinds = run_kubectl(apiserver, cache, "api-resources", "--no-headers").stdout
-    served_kinds = {line.split()[-1] for line in kinds.splitlines() if line.strip()}
-    assert not NOT_SERVED & served_kinds, "the server now serves them: dry-run them too"
     namespace = yaml.safe_dump(rendered.one("Namespace", NAMESPACE))
     created = run_kubectl(apiserver, cache, "apply", "-f", "-", stdin=namespace)
     assert created.returncode == 0, created.stderr
     result = run_kubectl(
-        apiserver, cache, "apply", "--dry-run=server", "-f", "-", stdin=yaml.safe_dump_all(served)
+        apiserver,
+        cache,
+        "apply",
+        "--dry-run=server",
+        "-f",
+        "-",
+        stdin=yaml.safe_dump_all(rendered.objects),
     )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.strip().splitlines()
-    assert len(lines) == len(served)
+    assert len(lines) == len(rendered.objects)
     assert all(line.endswith("(server dry run)") for line in lines), result.stdout
     # A dry run stores nothing: the CRD is still unknown to the server.
     listing = run_kubectl(apiserver, cache, "get", "crd", "-o", "name")
     assert "pipelines.pipelines.weave.works" not in listing.stdout
+
+
+def test_apply_k_config_default_creates_everything(
+    rendered: Rendered, apiserver: api_server.EmbeddedApiServer, tmp_path: Path
+) -> None:
+    """``kubectl apply -k config/default`` creates every object; applying again changes nothing."""
+    cache = tmp_path / "kube-cache"
+    default = str(ROOT / "config" / "default")
+    first = run_kubectl(apiserver, cache, "apply", "-k", default)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.count(" created") == len(rendered.objects), first.stdout
+    again = run_kubectl(apiserver, cache, "apply", "-k", default)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.count(" unchanged") == len(rendered.objects), again.stdout
+    deployment = json.loads(
+        run_kubectl(
+            apiserver,
+            cache,
+            "get",
+            "deployment",
+            "ferryman-controller",
+            "-n",
+            NAMESPACE,
+            "-o",
+            "json",
+        ).stdout
+    )
+    # Stored as a cluster stores it: defaulted, generation 1, nothing running it.
+    assert deployment["spec"]["strategy"]["type"] == "RollingUpdate"
+    assert deployment["metadata"]["generation"] == 1
+    assert "status" not in deployment or not deployment["status"].get("readyReplicas")
+    service = json.loads(
+        run_kubectl(
+            apiserver, cache, "get", "service", "ferryman", "-n", NAMESPACE, "-o", "json"
+        ).stdout
+    )
+    assert service["spec"]["clusterIP"].startswith("10.9")
 
 
 def _token_file(path: Path, token: str) -> Path:

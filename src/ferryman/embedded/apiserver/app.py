@@ -9,7 +9,9 @@ loop thread; its Python fault-injection methods must be called there (``server.p
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
+import secrets
 from typing import Any
 
 from starlette.requests import Request
@@ -24,7 +26,9 @@ from ferryman.embedded.apiserver import (
     faults,
     impersonation,
     openapi,
+    openapi_v2,
     routing,
+    service_account_tokens,
 )
 from ferryman.embedded.apiserver.handlers import JSON, ResourceHandlers, json_response
 from ferryman.embedded.apiserver.objects import ObjectApi
@@ -46,6 +50,25 @@ VERSION_INFO = {
     "platform": "linux/amd64",
 }
 _NOT_FOUND = "the server could not find the requested resource"
+SERVICE_ACCOUNTS = "/serviceaccounts"
+
+
+@functools.cache
+def _v2_document() -> dict[str, Any]:
+    # The served built-in group-versions never change, so neither does /openapi/v2.
+    return openapi.v2_document(Registry())
+
+
+@functools.cache
+def _v2_json() -> bytes:
+    return json.dumps(_v2_document(), separators=(",", ":")).encode()
+
+
+@functools.cache
+def _v2_protobuf() -> bytes:
+    return openapi_v2.encode(_v2_document())
+
+
 _HEALTH = frozenset(("/healthz", "/readyz", "/livez"))
 
 
@@ -61,11 +84,16 @@ class ApiServerApp:
         fault_injection: bool = False,
         bookmark_interval: float = 60.0,
         server_address: str = "127.0.0.1:6443",
+        ca_pem: str = "",
+        service_account_key: bytes = b"",
     ) -> None:
         self.store = store
         self.tokens = tokens
         self.registry = Registry()
-        self.api = ObjectApi(store, self.registry)
+        host, _, port = server_address.rpartition(":")
+        self.api = ObjectApi(
+            store, self.registry, ca_pem=ca_pem, address=(host.strip("[]"), int(port or 6443))
+        )
         self.api.bootstrap()
         self.hub = WatchHub(bookmark_interval=bookmark_interval)
         self.faults = faults.Faults()
@@ -79,7 +107,16 @@ class ApiServerApp:
             tokens,
             authorizer or authz.RBACAuthorizer(self.rbac_store),
             rbac_store=self.rbac_store,
+            service_account_key=service_account_key or secrets.token_bytes(32),
         )
+        tokens.fallback = self._service_account_user
+
+    def _service_account_user(self, token: str) -> auth.User | None:
+        def account_uid(namespace: str, name: str) -> str | None:
+            found = self.store.get(SERVICE_ACCOUNTS, namespace, name)
+            return found["metadata"].get("uid") if found is not None else None
+
+        return service_account_tokens.verify(self.handlers.service_account_key, token, account_uid)
 
     @property
     def authorizer(self) -> auth.Authorizer:
@@ -225,6 +262,10 @@ class ApiServerApp:
             group = discovery.api_group(registry, path.split("/")[2])
             if group is not None:
                 return json_response(group)
+        if path == "/openapi/v2":
+            if openapi_v2.ACCEPT_MARKER in accept:
+                return Response(_v2_protobuf(), media_type=openapi_v2.CONTENT_TYPE)
+            return Response(_v2_json(), media_type=JSON)
         if path == "/openapi/v3":
             return json_response(self.openapi.index())
         if path.startswith("/openapi/v3/"):

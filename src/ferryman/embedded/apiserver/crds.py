@@ -7,6 +7,7 @@ registers the returned types at once, so a client can use the kind in its next r
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ferryman.embedded.apiserver import errors, jsonpath, registry, schema
@@ -98,6 +99,35 @@ def prepare(crd: dict[str, Any], *, now: str, old: dict[str, Any] | None) -> Non
     }
 
 
+_SELECTABLE_PATH = re.compile(r"^(\.[A-Za-z_][A-Za-z0-9_]*)+$")
+
+
+def _selectable_fields(name: str, index: int, version: dict[str, Any]) -> tuple[str, ...]:
+    """``selectableFields`` as field-selector labels (``.spec.color`` → ``spec.color``).
+
+    apiextensions allows at most 8 simple paths to scalar fields; ``metadata.name`` and
+    ``metadata.namespace`` are always selectable and may not be listed.
+    """
+    fields = version.get("selectableFields") or []
+    path = f"spec.versions[{index}].selectableFields"
+    if len(fields) > 8:
+        raise _invalid(
+            name, path, f"Too many: {len(fields)}: must have at most 8 items", "FieldValueTooMany"
+        )
+    labels = []
+    for j, entry in enumerate(fields):
+        json_path = str((entry or {}).get("jsonPath", ""))
+        if not _SELECTABLE_PATH.match(json_path) or json_path.startswith(".metadata."):
+            raise _invalid(
+                name,
+                f"{path}[{j}].jsonPath",
+                f"Invalid value: {json_path!r}: must be a simple path to a field of the object "
+                "outside metadata",
+            )
+        labels.append(json_path[1:])
+    return tuple(labels)
+
+
 def types_for(crd: dict[str, Any]) -> list[registry.ResourceType]:
     """One ``ResourceType`` per served version of ``crd``."""
     name = crd["metadata"]["name"]
@@ -124,6 +154,7 @@ def types_for(crd: dict[str, Any]) -> list[registry.ResourceType]:
             raise _invalid(
                 name, f"spec.versions[{i}].additionalPrinterColumns", f"Invalid value: {exc}"
             ) from exc
+        field_labels = _selectable_fields(name, i, version)
         if not columns:
             columns = (
                 registry.Column(
@@ -145,6 +176,7 @@ def types_for(crd: dict[str, Any]) -> list[registry.ResourceType]:
                 schema=structural,
                 columns=columns,
                 generation=True,
+                field_labels=field_labels,
             )
         )
     return out

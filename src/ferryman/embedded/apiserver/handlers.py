@@ -22,11 +22,13 @@ from ferryman.embedded.apiserver import (
     protobuf,
     rbac,
     reviews,
+    service_account_tokens,
     tables,
     watch,
 )
 from ferryman.embedded.apiserver.admission import WriteOptions
-from ferryman.embedded.apiserver.objects import ListOptions, ObjectApi
+from ferryman.embedded.apiserver.listing import ListOptions
+from ferryman.embedded.apiserver.objects import ObjectApi
 from ferryman.embedded.apiserver.registry import REVIEW_KINDS, ResourceType
 from ferryman.embedded.apiserver.routing import RequestInfo, parse_bool
 from ferryman.embedded.apiserver.store import dumps
@@ -90,7 +92,9 @@ class ResourceHandlers:
         authorizer: auth.Authorizer,
         *,
         rbac_store: rbac.RBACStore,
+        service_account_key: bytes = b"",
     ) -> None:
+        self.service_account_key = service_account_key
         self.api = api
         self.hub = hub
         self.tokens = tokens
@@ -103,7 +107,11 @@ class ResourceHandlers:
     ) -> Response:
         """Dispatch one resource request (auth already done)."""
         rt = self.api.registry.lookup(info.group, info.version, info.resource)
-        if rt is None or (info.subresource and (info.subresource != "status" or not rt.status)):
+        if rt is None or (
+            info.subresource
+            and not (info.subresource == "status" and rt.status)
+            and info.subresource not in rt.subresources
+        ):
             raise errors.ApiError(
                 404, "NotFound", "the server could not find the requested resource"
             )
@@ -129,6 +137,17 @@ class ResourceHandlers:
             )
         q = request.query_params
         store_ns = ns or ""
+        if info.subresource == "token":
+            account = self.api.get(rt, store_ns, info.name)
+            body_obj = decode_body(request.headers.get("content-type"), body)
+            answer = service_account_tokens.token_request(
+                self.service_account_key,
+                body_obj if isinstance(body_obj, dict) else {},
+                namespace=store_ns,
+                name=info.name,
+                account_uid=account["metadata"].get("uid", ""),
+            )
+            return json_response(answer, 201)
         if info.verb == "get":
             obj = self.api.get(rt, store_ns, info.name)
             return self._render(request, rt, [obj], obj["metadata"], single=obj)
@@ -212,6 +231,11 @@ class ResourceHandlers:
             continue_token=q.get("continue", ""),
             resource_version=q.get("resourceVersion", ""),
             resource_version_match=q.get("resourceVersionMatch", ""),
+            send_initial_events=(
+                parse_bool(q["sendInitialEvents"], name="sendInitialEvents")
+                if "sendInitialEvents" in q
+                else None
+            ),
         )
 
     @staticmethod
@@ -231,6 +255,7 @@ class ResourceHandlers:
             field_manager=manager,
             field_validation=q.get("fieldValidation", "Warn") or "Warn",
             force=parse_bool(q.get("force"), name="force"),
+            force_given="force" in q,
         )
 
     @staticmethod
@@ -261,8 +286,10 @@ class ResourceHandlers:
         accept = request.headers.get("accept", "")
         if wants_table(accept):
             list_meta = {"resourceVersion": meta.get("resourceVersion", "")}
-            if listed is not None and meta.get("continue"):
-                list_meta["continue"] = meta["continue"]
+            if listed is not None:
+                for key in ("continue", "remainingItemCount"):
+                    if key in meta:
+                        list_meta[key] = meta[key]
             include = request.query_params.get("includeObject", "Metadata")
             return json_response(tables.table(rt, objs, list_meta, include_object=include))
         return json_response(single if single is not None else listed)
@@ -309,6 +336,8 @@ class ResourceHandlers:
             answer = reviews.token_review(rt, body, self.tokens)
         elif rt.plural == "selfsubjectreviews":
             answer = reviews.self_subject_review(rt, body, user)
+        elif rt.plural == "selfsubjectrulesreviews":
+            answer = reviews.self_subject_rules_review(rt, body, user, self.rbac_store)
         else:
             answer = reviews.access_review(
                 rt, body, requester=user, namespace=info.namespace, rbac_store=self.rbac_store

@@ -11,7 +11,6 @@ method, the ownership and apply rules themselves live in ``managedfields``/``fie
 
 from __future__ import annotations
 
-import base64
 import copy
 import json
 import secrets
@@ -25,20 +24,24 @@ from ferryman.embedded.apiserver import (
     admission,
     authz,
     bootstrap_policy,
+    cluster_objects,
+    collector,
     crds,
     errors,
     eventsconv,
     fieldpaths,
+    listing,
     managedfields,
     patches,
-    selectors,
 )
 from ferryman.embedded.apiserver.admission import WriteOptions
+from ferryman.embedded.apiserver.listing import ListOptions
 from ferryman.embedded.apiserver.registry import Registry, ResourceType
 from ferryman.embedded.apiserver.store import Store
 
 NAMESPACES = "/namespaces"
 CRDS = "apiextensions.k8s.io/customresourcedefinitions"
+SERVICES = "/services"
 INITIAL_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 PROTECTED_NAMESPACES = frozenset(("default", "kube-system", "kube-public"))
 _NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"
@@ -56,25 +59,6 @@ class Result:
     obj: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
     created: bool = False
-
-
-@dataclass(frozen=True)
-class ListOptions:
-    """Parsed list/watch query parameters."""
-
-    label_selector: str = ""
-    field_selector: str = ""
-    limit: int = 0
-    continue_token: str = ""
-    resource_version: str = ""
-    resource_version_match: str = ""
-
-    def predicate(self, rt: ResourceType) -> selectors.Predicate | None:
-        """The combined selector predicate (None when nothing is selected on)."""
-        return selectors.combine(
-            selectors.label_selector(self.label_selector),
-            selectors.field_selector(self.field_selector, rt.field_labels),
-        )
 
 
 def _semantic(obj: dict[str, Any]) -> dict[str, Any]:
@@ -102,11 +86,19 @@ class ObjectApi:
     """The verbs over one store and registry (see the module docstring)."""
 
     def __init__(
-        self, store: Store, registry: Registry, *, clock: Callable[[], datetime] | None = None
+        self,
+        store: Store,
+        registry: Registry,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        ca_pem: str = "",
+        address: tuple[str, int] = ("127.0.0.1", 6443),
     ) -> None:
         self.store = store
         self.registry = registry
         self._clock = clock or (lambda: datetime.now(UTC))
+        self._ca_pem = ca_pem
+        self._address = address
 
     def now(self) -> str:
         """The current time as a metav1.Time string."""
@@ -130,6 +122,36 @@ class ObjectApi:
             rt = self._builtin("rbac.authorization.k8s.io", obj["kind"].lower() + "s")
             if self.store.get(rt.gr, "", obj["metadata"]["name"]) is None:
                 self.create(rt, "", obj, WriteOptions(field_manager="kube-apiserver"))
+        for namespace in self.store.scan(NAMESPACES, None):
+            if not namespace["metadata"].get("deletionTimestamp"):
+                self._ensure(
+                    cluster_objects.for_namespace(namespace["metadata"]["name"], self._ca_pem)
+                )
+        self._ensure(cluster_objects.kubernetes_service(*self._address), replace=True)
+
+    def _ensure(self, wanted: cluster_objects.Wanted, *, replace: bool = False) -> None:
+        """Create what is missing (``replace``: also rewrite what differs), as a controller."""
+        opts = WriteOptions(field_manager="kube-controller-manager")
+        for group, plural, obj in wanted:
+            rt = self._builtin(group, plural)
+            meta = obj["metadata"]
+            current = self.store.get(rt.gr, meta.get("namespace", ""), meta["name"])
+            if current is None:
+                self.create(rt, meta.get("namespace", ""), copy.deepcopy(obj), opts)
+            elif replace and any(current.get(k) != v for k, v in obj.items() if k != "metadata"):
+                fresh = {**copy.deepcopy(current), **copy.deepcopy(obj)}
+                fresh["metadata"] = current["metadata"]
+                self.update(rt, meta.get("namespace", ""), meta["name"], fresh, opts)
+
+    def _service_addresses(self) -> tuple[set[str], set[int]]:
+        """Cluster IPs and node ports of the stored Services (for allocating new ones)."""
+        ips: set[str] = set()
+        ports: set[int] = set()
+        for service in self.store.scan(SERVICES, None):
+            spec = service.get("spec") or {}
+            ips.update(spec.get("clusterIPs") or [spec.get("clusterIP", "")])
+            ports.update(p.get("nodePort", 0) for p in spec.get("ports") or [])
+        return ips, ports
 
     def _builtin(self, group: str, plural: str) -> ResourceType:
         for t in self.registry.types(group):
@@ -160,67 +182,8 @@ class ObjectApi:
         return self.view(rt, stored)
 
     def list_objects(self, rt: ResourceType, ns: str | None, opts: ListOptions) -> dict[str, Any]:
-        """A ``<Kind>List`` honouring selectors, ``limit``/``continue`` and RV rules."""
-        current = self.store.rv
-        self._check_list_rv(opts, current)
-        list_rv, after = current, None
-        if opts.continue_token:
-            list_rv, after = self._decode_continue(opts.continue_token)
-        match = opts.predicate(rt)
-        items: list[dict[str, Any]] = []
-        more = ""
-        for stored in self.store.scan(rt.gr, ns, after=after):
-            obj = self.view(rt, stored)
-            if match is not None and not match(obj):
-                continue
-            if opts.limit and len(items) == opts.limit:
-                last = items[-1]["metadata"]
-                more = self._encode_continue(list_rv, last.get("namespace", ""), last["name"])
-                break
-            items.append(obj)
-        meta: dict[str, Any] = {"resourceVersion": str(list_rv)}
-        if more:
-            meta["continue"] = more
-        return {
-            "apiVersion": rt.api_version,
-            "kind": f"{rt.kind}List",
-            "metadata": meta,
-            "items": items,
-        }
-
-    def _check_list_rv(self, opts: ListOptions, current: int) -> None:
-        if not opts.resource_version or opts.resource_version == "0":
-            return
-        try:
-            wanted = int(opts.resource_version)
-        except ValueError:
-            raise errors.bad_request(f"invalid resource version: {opts.resource_version}") from None
-        if wanted > current:
-            raise errors.ApiError(
-                504,
-                "Timeout",
-                f"Too large resource version: {wanted}, current: {current}",
-                retry_after=1,
-            )
-        if opts.resource_version_match == "Exact" and wanted != current:
-            raise errors.gone(f"too old resource version: {wanted} ({current})")
-
-    def _encode_continue(self, rv: int, ns: str, name: str) -> str:
-        raw = json.dumps({"rv": rv, "start": [ns, name]}).encode()
-        return base64.urlsafe_b64encode(raw).decode()
-
-    def _decode_continue(self, token: str) -> tuple[int, tuple[str, str]]:
-        try:
-            data = json.loads(base64.urlsafe_b64decode(token.encode()))
-            rv, (ns, name) = int(data["rv"]), data["start"]
-        except (ValueError, KeyError, TypeError):
-            raise errors.bad_request(f"invalid continue token: {token!r}") from None
-        if rv < self.store.compacted_rv:
-            raise errors.gone(
-                "The provided continue parameter is too old to display a consistent list result. "
-                "You can start a new list without the continue parameter."
-            )
-        return rv, (str(ns), str(name))
+        """A ``<Kind>List`` (see ``listing``: selectors, consistent pages, RV rules)."""
+        return listing.list_objects(self.store, rt, ns, opts, view=self.view)
 
     # ----------------------------------------------------------------- create
     def create(
@@ -271,7 +234,7 @@ class ObjectApi:
             meta.pop("generation", None)
         if rt.status and rt.is_custom:
             obj.pop("status", None)
-        warnings = admission.admit(rt, obj, None, opts, now=now)
+        warnings = admission.admit(rt, obj, None, opts, now=now, allocator=self._service_addresses)
         given = meta.get("managedFields")
         base = given if _valid_managed(given) else []
         shape = fieldpaths.shape_for(rt)
@@ -304,7 +267,7 @@ class ObjectApi:
             self.store.write(rt.gr, obj, None)
             if rt.gr == CRDS:
                 self.registry.set_crd(meta["name"], crds.types_for(obj))
-            obj = self._after_write(rt, obj)
+            obj = self._after_write(rt, obj, created=True)
         return Result(self.view(rt, obj), warnings, created=True)
 
     def _check_namespace_open(self, rt: ResourceType, ns: str, name: str) -> None:
@@ -374,10 +337,7 @@ class ObjectApi:
             raise errors.unsupported_media_type(
                 ", ".join(p for p in patches.SUPPORTED if p != patches.STRATEGIC)
             )
-        if content_type == patches.APPLY and not opts.field_manager:
-            raise errors.bad_request(
-                "PATCH, application/apply-patch+yaml requires fieldManager to be set"
-            )
+        patches.validate_options(content_type, opts.field_manager, force_given=opts.force_given)
         stored = self.store.get(rt.gr, ns, name)
         applied = None
         if content_type == patches.APPLY:
@@ -402,7 +362,9 @@ class ObjectApi:
             )
         else:
             patched = patches.apply_patch(content_type, rt.kind_key, copy.deepcopy(old), doc)
-        patched = admission.check_decodable(rt, patched)
+        patched = admission.check_decodable(
+            rt, patched, patched=content_type in (patches.MERGE, patches.JSON_PATCH)
+        )
         rv = patched["metadata"].get("resourceVersion")
         if rv and rv != old["metadata"]["resourceVersion"]:
             raise errors.conflict(rt.qualified, "", name, errors.STALE_OBJECT)
@@ -511,7 +473,7 @@ class ObjectApi:
                     ],
                 )
         now = self.now()
-        warnings = admission.admit(rt, new, old, opts, now=now)
+        warnings = admission.admit(rt, new, old, opts, now=now, allocator=self._service_addresses)
         if rt.generation and _spec_part(new) != _spec_part(old):
             meta["generation"] = int(old_meta.get("generation", 0)) + 1
         if managed is None:
@@ -572,29 +534,70 @@ class ObjectApi:
                 name=name,
                 kind="namespaces",
             )
+        policy = collector.propagation(rt, options)
         if opts.dry_run:
             return self.view(rt, old), not meta.get("finalizers")
         if rt.gr == NAMESPACES:
             return self._delete_namespace(rt, old)
+        if policy == "Orphan":
+            collector.orphan(self, old)
+        if policy == "Foreground" and not meta.get("deletionTimestamp"):
+            marked = self._mark_deleting(rt, old, add_finalizer=collector.FOREGROUND)
+            current = collector.start_foreground(self, rt, marked)
+            gone = self.store.get(rt.gr, ns, name) is None
+            return self.view(rt, current), gone
         if meta.get("finalizers"):
             if meta.get("deletionTimestamp"):
                 return self.view(rt, old), False
-            new = copy.deepcopy(old)
-            new["metadata"]["deletionTimestamp"] = self.now()
-            new["metadata"]["deletionGracePeriodSeconds"] = 0
-            self.store.write(rt.gr, new, old)
-            return self.view(rt, new), False
+            return self.view(rt, self._mark_deleting(rt, old)), False
         if rt.gr == CRDS:
             self._delete_crd_instances(old)
         self._remove(rt, old)
         return self.view(rt, old), True
 
-    def _after_write(self, rt: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
+    #: What the garbage collector's own deletions send (no dry run, its field manager).
+    gc_options = WriteOptions(field_manager="kube-controller-manager")
+
+    def _mark_deleting(
+        self, rt: ResourceType, obj: dict[str, Any], *, add_finalizer: str = ""
+    ) -> dict[str, Any]:
+        """Set ``deletionTimestamp`` (and bump a tracked ``generation``, as BeforeDelete does)."""
+        new = copy.deepcopy(obj)
+        meta = new["metadata"]
+        meta["deletionTimestamp"] = self.now()
+        meta["deletionGracePeriodSeconds"] = 0
+        if int(meta.get("generation") or 0) > 0:
+            meta["generation"] = int(meta["generation"]) + 1
+        if add_finalizer and add_finalizer not in (meta.get("finalizers") or []):
+            meta["finalizers"] = [*(meta.get("finalizers") or []), add_finalizer]
+        return self.store.write(rt.gr, new, obj)
+
+    def remove_finalizer(
+        self, rt: ResourceType, obj: dict[str, Any], finalizer: str
+    ) -> dict[str, Any]:
+        """Remove one finalizer as its controller would; the object goes when none is left."""
+        finalizers = [f for f in obj["metadata"].get("finalizers") or [] if f != finalizer]
+        new = copy.deepcopy(obj)
+        if finalizers:
+            new["metadata"]["finalizers"] = finalizers
+        else:
+            new["metadata"].pop("finalizers", None)
+        if not finalizers and new["metadata"].get("deletionTimestamp"):
+            self._remove(rt, new)
+            return new
+        return self.store.write(rt.gr, new, obj)
+
+    def _after_write(
+        self, rt: ResourceType, obj: dict[str, Any], *, created: bool = False
+    ) -> dict[str, Any]:
         """Play the controllers a cluster runs synchronously; returns ``obj`` as now stored.
 
-        Only ClusterRole aggregation so far: the aggregated role's rules are rewritten at once
-        (with its own watch event), so the answer to the write already shows them.
+        ClusterRole aggregation (the aggregated role's rules are rewritten at once, with its own
+        watch event, so the answer to the write already shows them), and a new namespace's
+        default ServiceAccount and CA ConfigMap (``cluster_objects``).
         """
+        if created and rt.gr == NAMESPACES:
+            self._ensure(cluster_objects.for_namespace(obj["metadata"]["name"], self._ca_pem))
         if rt.gr != authz.CLUSTER_ROLES or not authz.reconcile_aggregation(self.store):
             return obj
         meta = obj["metadata"]
@@ -602,6 +605,7 @@ class ObjectApi:
 
     def _remove(self, rt: ResourceType, obj: dict[str, Any]) -> None:
         self.store.delete(rt.gr, obj)
+        collector.collect(self, obj)
         if rt.gr == authz.CLUSTER_ROLES:
             authz.reconcile_aggregation(self.store)
         if rt.gr == CRDS:
@@ -635,6 +639,8 @@ class ObjectApi:
                         new = copy.deepcopy(obj)
                         new["metadata"]["deletionTimestamp"] = self.now()
                         new["metadata"]["deletionGracePeriodSeconds"] = 0
+                        if int(meta.get("generation") or 0) > 0:
+                            new["metadata"]["generation"] = int(meta["generation"]) + 1
                         self.store.write(gr, new, obj)
                 else:
                     self.store.delete(gr, obj)

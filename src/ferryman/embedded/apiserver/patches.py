@@ -24,6 +24,33 @@ APPLY = "application/apply-patch+yaml"
 SUPPORTED = (JSON_PATCH, MERGE, STRATEGIC, APPLY)
 
 
+def validate_options(content_type: str, field_manager: str, *, force_given: bool) -> None:
+    """``ValidatePatchOptions`` (apimachinery meta/v1/validation): 422 ``PatchOptions``."""
+    causes = []
+    if content_type != APPLY and force_given:
+        causes.append(
+            errors.StatusCause(
+                "FieldValueForbidden",
+                "Forbidden: may not be specified for non-apply patch",
+                "force",
+            )
+        )
+    if content_type == APPLY and not field_manager:
+        causes.append(
+            errors.StatusCause(
+                "FieldValueRequired", "Required value: is required for apply patch", "fieldManager"
+            )
+        )
+    if len(field_manager) > 128:
+        causes.append(
+            errors.StatusCause(
+                "FieldValueTooLong", "Too long: may not be more than 128 bytes", "fieldManager"
+            )
+        )
+    if causes:
+        raise errors.invalid("PatchOptions", "meta.k8s.io", "", causes)
+
+
 def decode(content_type: str, body: bytes) -> Any:
     """Parse a patch body of ``content_type`` (already known to be one of ``SUPPORTED``)."""
     try:

@@ -17,6 +17,9 @@ JSON equivalence: Go's protobuf marshalling writes every non-pointer field, empt
 its JSON marshalling omits empty ``omitempty`` fields; so zero values (``""``, ``0``, ``false``,
 empty messages) are dropped, except for pointer fields (``immutable``, ``controller``…) whose
 presence carries meaning. Unknown field numbers are skipped, like protobuf readers do.
+
+A little over 400 lines because most of it is the field table (``MESSAGES``), one entry per
+message kubectl sends; the decoder itself is short.
 """
 
 from __future__ import annotations
@@ -219,6 +222,26 @@ MESSAGES: dict[str, dict[int, Field]] = {
         (3, Field("evaluationError", S)),
     ),
     "ExtraValue": _fields((1, Field("items", S, repeated=True))),
+    # authentication/v1 and authorization/v1: kubectl create token, auth whoami, can-i --list
+    "TokenRequest": _fields(
+        (1, Field("metadata", "ObjectMeta")), (2, Field("spec", "TokenRequestSpec"))
+    ),
+    "TokenRequestSpec": _fields(
+        (1, Field("audiences", S, repeated=True)),
+        (3, Field("boundObjectRef", "BoundObjectReference")),
+        (4, Field("expirationSeconds", INT, keep_zero=True)),
+    ),
+    "BoundObjectReference": _fields(
+        (1, Field("kind", S)),
+        (2, Field("apiVersion", S)),
+        (3, Field("name", S)),
+        (4, Field("uid", S)),
+    ),
+    "SelfSubjectReview": _fields((1, Field("metadata", "ObjectMeta"))),
+    "SelfSubjectRulesReview": _fields(
+        (1, Field("metadata", "ObjectMeta")), (2, Field("spec", "SelfSubjectRulesReviewSpec"))
+    ),
+    "SelfSubjectRulesReviewSpec": _fields((1, Field("namespace", S))),
     "Time": _fields((1, Field("seconds", INT)), (2, Field("nanos", INT))),
 }
 
@@ -235,6 +258,9 @@ KINDS: dict[tuple[str, str], str] = {
     ("authorization.k8s.io/v1", "SelfSubjectAccessReview"): "SelfSubjectAccessReview",
     ("authorization.k8s.io/v1", "SubjectAccessReview"): "SubjectAccessReview",
     ("authorization.k8s.io/v1", "LocalSubjectAccessReview"): "SubjectAccessReview",
+    ("authorization.k8s.io/v1", "SelfSubjectRulesReview"): "SelfSubjectRulesReview",
+    ("authentication.k8s.io/v1", "SelfSubjectReview"): "SelfSubjectReview",
+    ("authentication.k8s.io/v1", "TokenRequest"): "TokenRequest",
 }
 
 

@@ -114,6 +114,15 @@ def service_account_user(namespace: str, name: str) -> UserInfo:
 # --------------------------------------------------------------------------- evaluation
 
 
+def user_rules(
+    store: RBACStore, user: UserInfo, namespace: str
+) -> tuple[list[Mapping[str, Any]], list[str]]:
+    """The rules granted to ``user`` in ``namespace``, and the errors met (rules reviews)."""
+    errors: list[str] = []
+    rules = [rule for _, found in _rules_for(store, user, namespace, errors) for rule in found]
+    return rules, errors
+
+
 def authorize(store: RBACStore, attributes: Attributes) -> Decision:
     """Allow when some binding that applies to the user grants a matching rule; else deny."""
     if PRIVILEGED_GROUP in attributes.user.groups:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ferryman.embedded.apiserver import jsonpath
+from ferryman.embedded.apiserver import builtin_types, jsonpath
 
 STANDARD_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
 CREATE_ONLY = ("create",)
@@ -51,6 +51,10 @@ class ResourceType:
     columns: tuple[Column, ...] = ()
     field_labels: tuple[str, ...] = ()
     generation: bool = False
+    definition: str = ""
+    # The definition objects are stored as, when the served one is a view (events.k8s.io/v1).
+    stored_definition: str = ""
+    subresources: tuple[str, ...] = ()
     openapi_schema: dict[str, Any] | None = field(default=None, compare=False, hash=False)
 
     @property
@@ -105,106 +109,132 @@ _EVENTS_K8S_FIELDS = (
     "type",
 )
 
-BUILTINS: tuple[ResourceType, ...] = (
-    ResourceType(
-        "",
-        "v1",
-        "Namespace",
-        "namespaces",
-        "namespace",
-        False,
-        ("ns",),
-        status=True,
-        field_labels=("status.phase",),
+#: Short names and categories: not in OpenAPI, each resource's REST storage declares them
+#: (``ShortNames()``/``Categories()`` in kubernetes ``pkg/registry/<group>/<resource>/storage``;
+#: CRDs and APIServices in the apiextensions and kube-aggregator storages).
+_NAMES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "/componentstatuses": (("cs",), ()),
+    "/configmaps": (("cm",), ()),
+    "/endpoints": (("ep",), ()),
+    "/events": (("ev",), ()),
+    "/limitranges": (("limits",), ()),
+    "/namespaces": (("ns",), ()),
+    "/nodes": (("no",), ()),
+    "/persistentvolumeclaims": (("pvc",), ()),
+    "/persistentvolumes": (("pv",), ()),
+    "/pods": (("po",), ("all",)),
+    "/replicationcontrollers": (("rc",), ("all",)),
+    "/resourcequotas": (("quota",), ()),
+    "/serviceaccounts": (("sa",), ()),
+    "/services": (("svc",), ("all",)),
+    "admissionregistration.k8s.io/mutatingwebhookconfigurations": ((), ("api-extensions",)),
+    "admissionregistration.k8s.io/validatingadmissionpolicies": ((), ("api-extensions",)),
+    "admissionregistration.k8s.io/validatingadmissionpolicybindings": ((), ("api-extensions",)),
+    "admissionregistration.k8s.io/validatingwebhookconfigurations": ((), ("api-extensions",)),
+    "apiextensions.k8s.io/customresourcedefinitions": (("crd", "crds"), ("api-extensions",)),
+    "apiregistration.k8s.io/apiservices": ((), ("api-extensions",)),
+    "apps/daemonsets": (("ds",), ("all",)),
+    "apps/deployments": (("deploy",), ("all",)),
+    "apps/replicasets": (("rs",), ("all",)),
+    "apps/statefulsets": (("sts",), ("all",)),
+    "autoscaling/horizontalpodautoscalers": (("hpa",), ("all",)),
+    "batch/cronjobs": (("cj",), ("all",)),
+    "batch/jobs": ((), ("all",)),
+    "certificates.k8s.io/certificatesigningrequests": (("csr",), ()),
+    "events.k8s.io/events": (("ev",), ()),
+    "networking.k8s.io/ingresses": (("ing",), ()),
+    "networking.k8s.io/networkpolicies": (("netpol",), ()),
+    "policy/poddisruptionbudgets": (("pdb",), ()),
+    "scheduling.k8s.io/priorityclasses": (("pc",), ()),
+    "storage.k8s.io/storageclasses": (("sc",), ()),
+}
+#: Kinds whose strategy sets ``metadata.generation`` (PrepareForCreate sets 1 and
+#: PrepareForUpdate bumps it when the spec changes, in kubernetes ``pkg/registry``).
+_GENERATION = frozenset(
+    (
+        "/replicationcontrollers",
+        "admissionregistration.k8s.io/mutatingwebhookconfigurations",
+        "admissionregistration.k8s.io/validatingadmissionpolicies",
+        "admissionregistration.k8s.io/validatingadmissionpolicybindings",
+        "admissionregistration.k8s.io/validatingwebhookconfigurations",
+        "apiextensions.k8s.io/customresourcedefinitions",
+        "apps/daemonsets",
+        "apps/deployments",
+        "apps/replicasets",
+        "apps/statefulsets",
+        "batch/cronjobs",
+        "batch/jobs",
+        "flowcontrol.apiserver.k8s.io/flowschemas",
+        "flowcontrol.apiserver.k8s.io/prioritylevelconfigurations",
+        "networking.k8s.io/ingressclasses",
+        "networking.k8s.io/ingresses",
+        "networking.k8s.io/networkpolicies",
+        "policy/poddisruptionbudgets",
+    )
+)
+#: Field selectors each resource accepts beyond metadata.name/namespace (the field label
+#: conversion functions of kubernetes ``pkg/apis/<group>/v1/conversion.go``).
+_FIELD_LABELS: dict[str, tuple[str, ...]] = {
+    "/events": _EVENT_FIELDS,
+    "events.k8s.io/events": _EVENTS_K8S_FIELDS,
+    "/namespaces": ("status.phase",),
+    "/secrets": ("type",),
+    "/nodes": ("spec.unschedulable",),
+    "/pods": (
+        "spec.nodeName",
+        "spec.restartPolicy",
+        "spec.schedulerName",
+        "spec.serviceAccountName",
+        "spec.hostNetwork",
+        "status.phase",
+        "status.podIP",
+        "status.podIPs",
+        "status.nominatedNodeName",
     ),
-    ResourceType("", "v1", "ConfigMap", "configmaps", "configmap", True, ("cm",)),
-    ResourceType("", "v1", "Secret", "secrets", "secret", True, field_labels=("type",)),
-    ResourceType("", "v1", "ServiceAccount", "serviceaccounts", "serviceaccount", True, ("sa",)),
-    ResourceType("", "v1", "Event", "events", "event", True, ("ev",), field_labels=_EVENT_FIELDS),
-    ResourceType(
-        "events.k8s.io",
-        "v1",
-        "Event",
-        "events",
-        "event",
-        True,
-        ("ev",),
-        storage="/events",
-        field_labels=_EVENTS_K8S_FIELDS,
-    ),
-    ResourceType("coordination.k8s.io", "v1", "Lease", "leases", "lease", True),
-    ResourceType(
-        "apiextensions.k8s.io",
-        "v1",
-        "CustomResourceDefinition",
-        "customresourcedefinitions",
-        "customresourcedefinition",
-        False,
-        ("crd", "crds"),
-        ("api-extensions",),
-        status=True,
-        generation=True,
-    ),
-    ResourceType(
-        "authentication.k8s.io",
-        "v1",
-        "TokenReview",
-        "tokenreviews",
-        "tokenreview",
-        False,
-        verbs=CREATE_ONLY,
-    ),
-    ResourceType(
-        "authentication.k8s.io",
-        "v1",
-        "SelfSubjectReview",
-        "selfsubjectreviews",
-        "selfsubjectreview",
-        False,
-        verbs=CREATE_ONLY,
-    ),
-    ResourceType(
-        "authorization.k8s.io",
-        "v1",
-        "SelfSubjectAccessReview",
-        "selfsubjectaccessreviews",
-        "selfsubjectaccessreview",
-        False,
-        verbs=CREATE_ONLY,
-    ),
-    ResourceType(
-        "authorization.k8s.io",
-        "v1",
-        "SubjectAccessReview",
-        "subjectaccessreviews",
-        "subjectaccessreview",
-        False,
-        verbs=CREATE_ONLY,
-    ),
-    ResourceType(
-        "authorization.k8s.io",
-        "v1",
-        "LocalSubjectAccessReview",
-        "localsubjectaccessreviews",
-        "localsubjectaccessreview",
-        True,
-        verbs=CREATE_ONLY,
-    ),
-    ResourceType("rbac.authorization.k8s.io", "v1", "Role", "roles", "role", True),
-    ResourceType(
-        "rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", "clusterrole", False
-    ),
-    ResourceType(
-        "rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings", "rolebinding", True
-    ),
-    ResourceType(
-        "rbac.authorization.k8s.io",
-        "v1",
-        "ClusterRoleBinding",
-        "clusterrolebindings",
-        "clusterrolebinding",
-        False,
-    ),
+    "/replicationcontrollers": ("status.replicas",),
+    "/services": ("spec.clusterIP", "spec.type"),
+    "apps/replicasets": ("status.replicas",),
+    "batch/jobs": ("status.successful",),
+    "certificates.k8s.io/certificatesigningrequests": ("spec.signerName",),
+}
+#: Subresources this server implements besides ``status`` (the rest — logs, exec, eviction,
+#: binding, proxy… — need a kubelet or a scheduler and are not advertised).
+_SERVED_SUBRESOURCES = frozenset(("serviceaccounts/token",))
+#: Resources of the upstream table this server does not serve (pods/binding's collection twin).
+_NOT_SERVED = frozenset(("/bindings",))
+
+
+def _builtin(row: builtin_types.Row) -> ResourceType | None:
+    group, version, kind, plural, namespaced, verbs, definition, subresources = row
+    key = f"{group}/{plural}"
+    if key in _NOT_SERVED:
+        return None
+    short_names, categories = _NAMES.get(key, ((), ()))
+    served = {name for name, _, _ in subresources}
+    return ResourceType(
+        group,
+        version,
+        kind,
+        plural,
+        kind.lower(),
+        namespaced,
+        short_names,
+        categories,
+        verbs=verbs,
+        status="status" in served,
+        storage="/events" if key == "events.k8s.io/events" else "",
+        stored_definition="io.k8s.api.core.v1.Event" if key == "events.k8s.io/events" else "",
+        field_labels=_FIELD_LABELS.get(key, ()),
+        generation=key in _GENERATION,
+        definition=definition,
+        subresources=tuple(
+            sorted(name for name in served if f"{plural}/{name}" in _SERVED_SUBRESOURCES)
+        ),
+    )
+
+
+BUILTINS: tuple[ResourceType, ...] = tuple(
+    t for t in (_builtin(row) for row in builtin_types.RESOURCES) if t is not None
 )
 
 #: Kinds that exist only as create-only review endpoints; nothing of theirs is stored.
@@ -285,7 +315,3 @@ class Registry:
             for t in self._types
             if (group is None or t.group == group) and (version is None or t.version == version)
         ]
-
-    def by_storage(self, gr: str) -> list[ResourceType]:
-        """Every served type that stores under ``gr``."""
-        return [t for t in self._types if t.gr == gr]

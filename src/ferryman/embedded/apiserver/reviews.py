@@ -99,6 +99,40 @@ def self_subject_review(rt: ResourceType, body: Any, requester: auth.User) -> di
     return _answer(rt, meta, spec, {"userInfo": info})
 
 
+def self_subject_rules_review(
+    rt: ResourceType, body: Any, requester: auth.User, rbac_store: rbac.RBACStore
+) -> dict[str, Any]:
+    """``kubectl auth can-i --list``: the rules RBAC grants the requester in a namespace."""
+    meta, spec = _object(rt, body)
+    namespace = spec.get("namespace") or ""
+    if not isinstance(namespace, str):
+        raise errors.bad_request("spec.namespace must be a string")
+    rules, problems = rbac.user_rules(rbac_store, requester.to_rbac(), namespace)
+    resource_rules, non_resource_rules = [], []
+    for rule in rules:
+        if rule.get("nonResourceURLs"):
+            non_resource_rules.append(
+                {"verbs": list(rule.get("verbs") or []), "nonResourceURLs": rule["nonResourceURLs"]}
+            )
+            continue
+        entry = {
+            "verbs": list(rule.get("verbs") or []),
+            "apiGroups": list(rule.get("apiGroups") or []),
+            "resources": list(rule.get("resources") or []),
+        }
+        if rule.get("resourceNames"):
+            entry["resourceNames"] = list(rule["resourceNames"])
+        resource_rules.append(entry)
+    status: dict[str, Any] = {
+        "resourceRules": resource_rules,
+        "nonResourceRules": non_resource_rules,
+        "incomplete": bool(problems),
+    }
+    if problems:
+        status["evaluationError"] = ", ".join(problems)
+    return _answer(rt, meta, spec, status)
+
+
 def access_review(
     rt: ResourceType,
     body: Any,

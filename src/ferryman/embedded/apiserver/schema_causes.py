@@ -74,7 +74,8 @@ def go_float(value: float) -> str:
     if value == 0:
         return "0"
     sign, digit_tuple, exponent = decimal.Decimal(repr(value)).normalize().as_tuple()
-    assert isinstance(exponent, int)  # finite values only reach this point
+    if not isinstance(exponent, int):  # "n"/"N"/"F" mark NaN/Inf, handled above
+        raise ValueError(f"not a finite float: {value!r}")
     digits = "".join(str(d) for d in digit_tuple)
     point = len(digits) + exponent  # position of the decimal point within digits
     prefix = "-" if sign else ""

@@ -57,7 +57,8 @@ class Program:
         """Evaluate with ``env`` ({"self": ..., "oldSelf": ...} as plain JSON values)."""
         if self.fast is not None:
             return self.fast(env)
-        assert self.slow is not None  # one of the two is always set by compile()
+        if self.slow is None:  # compile() always sets one of the two
+            raise CelEvalError(f"the rule {self.source!r} was not compiled")
         activation = {k: adapter.json_to_cel(v) for k, v in env.items() if v is not ABSENT}
         try:
             result = self.slow.evaluate(activation)
@@ -139,8 +140,8 @@ def _check_names(tree: lark.Tree[Any], *, bound: frozenset[str]) -> None:
     """Refuse free variables other than self/oldSelf (and macro variables in their scope)."""
     if tree.data == "member_dot_arg" and str(tree.children[1]) in closures.MACROS:
         target, args = tree.children[0], tree.children[2] if len(tree.children) > 2 else None
-        assert isinstance(target, lark.Tree)
-        _check_names(target, bound=bound)
+        if isinstance(target, lark.Tree):
+            _check_names(target, bound=bound)
         variable = closures.bare_ident(args.children[0]) if isinstance(args, lark.Tree) else None
         if variable is None or not isinstance(args, lark.Tree):
             raise CelCompileError(
@@ -148,8 +149,8 @@ def _check_names(tree: lark.Tree[Any], *, bound: frozenset[str]) -> None:
                 "name as its first argument"
             )
         for arg in args.children[1:]:
-            assert isinstance(arg, lark.Tree)
-            _check_names(arg, bound=bound | {variable})
+            if isinstance(arg, lark.Tree):
+                _check_names(arg, bound=bound | {variable})
         return
     if tree.data == "ident":
         name = str(tree.children[0])

@@ -192,7 +192,8 @@ class _Compiler:
         return result
 
     def _sub(self, child: Any) -> Fn:
-        assert isinstance(child, lark.Tree)
+        if not isinstance(child, lark.Tree):
+            raise UnsupportedError(f"token {child!r} where an expression was expected")
         return self.expr(child)
 
     def _passthrough(self, children: list[Any]) -> Fn:

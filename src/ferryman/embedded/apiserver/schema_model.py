@@ -87,6 +87,9 @@ class Node:
     # True when this node or any node below it carries CEL rules (lets the CEL walk skip subtrees).
     has_rules: bool = False
     has_defaults: bool = False  # same, for defaults
+    # Built-in kinds only: the Go type the apiserver decodes into ("int32", "v1.LeaseSpec",
+    # "v1.MicroTime"…), which names it in decoding errors and picks the time/quantity parsers.
+    go_type: str = ""
 
     @property
     def type_name(self) -> str:

@@ -111,6 +111,8 @@ def _lookup(obj: dict[str, Any], path: str) -> str:
         node = node.get(part)
     if node is None:
         return ""
+    if isinstance(node, bool):
+        return "true" if node else "false"  # Go's strconv.FormatBool
     return node if isinstance(node, str) else str(node)
 
 

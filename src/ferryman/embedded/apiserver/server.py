@@ -31,6 +31,7 @@ from ferryman.embedded.apiserver.store import Store
 T = TypeVar("T")
 ADMIN_TOKEN_FILE = "admin-token"  # noqa: S105 - a file name, not a secret
 DATABASE_FILE = "apiserver.db"
+SERVICE_ACCOUNT_KEY_FILE = "service-account.key"
 KUBECONFIG_FILE = "kubeconfig"
 
 
@@ -56,6 +57,16 @@ def admin_token(data_dir: Path) -> str:
     path.touch(mode=0o600)
     path.write_text(token + "\n", encoding="utf-8")
     return token
+
+
+def _secret_file(path: Path) -> bytes:
+    """32 random bytes kept in ``path`` (0600), generated on first start."""
+    if path.exists():
+        return bytes.fromhex(path.read_text(encoding="utf-8").strip())
+    key = secrets.token_bytes(32)
+    path.touch(mode=0o600)
+    path.write_text(key.hex() + "\n", encoding="utf-8")
+    return key
 
 
 class _Uvicorn(uvicorn.Server):
@@ -107,6 +118,8 @@ class EmbeddedApiServer:
             fault_injection=config.fault_injection,
             bookmark_interval=config.bookmark_interval,
             server_address=f"{host}:{port}",
+            ca_pem=self.cert_path.read_text(encoding="utf-8") if self.cert_path else "",
+            service_account_key=_secret_file(data_dir / SERVICE_ACCOUNT_KEY_FILE),
         )
         self.kubeconfig_path = kubeconfig.write(
             data_dir / KUBECONFIG_FILE,

@@ -110,6 +110,56 @@ class Store:
         sql += " ORDER BY ns, name"
         return [json.loads(r[0]) for r in self._db.execute(sql, args)]
 
+    def scan_at(
+        self, gr: str, ns: str | None, rv: int, *, after: tuple[str, str] | None = None
+    ) -> list[dict[str, Any]]:
+        """``scan`` as of resourceVersion ``rv``: current objects with later changes undone.
+
+        For every key changed after ``rv`` the first later event says what it was: absent (it
+        was ADDED later) or its ``prev`` state. Answers 410 when ``rv`` was compacted away.
+        """
+        if rv >= self._rv:
+            return self.scan(gr, ns, after=after)
+        if rv < self._compacted:
+            raise errors.gone(
+                "The provided continue parameter is too old to display a consistent list "
+                "result. You can start a new list without the continue parameter."
+            )
+        state = {
+            (o["metadata"].get("namespace", ""), o["metadata"]["name"]): o
+            for o in self.scan(gr, ns, after=after)
+        }
+        rows = self._db.execute(
+            "SELECT type, data, prev FROM events WHERE gr = ? AND rv > ? ORDER BY rv", (gr, rv)
+        )
+        undone: set[tuple[str, str]] = set()
+        for kind, data, prev in rows:
+            meta = json.loads(data)["metadata"]
+            key = (meta.get("namespace", ""), meta["name"])
+            if key in undone or (ns is not None and key[0] != ns) or (after and key <= after):
+                continue
+            undone.add(key)
+            if kind == "ADDED" or not prev:
+                state.pop(key, None)
+            else:
+                state[key] = json.loads(prev)
+        return [state[key] for key in sorted(state)]
+
+    def referencing(self, uid: str | None) -> list[tuple[str, dict[str, Any]]]:
+        """(group/resource, object) of every object with an ownerReference to ``uid``."""
+        if not uid:
+            return []
+        rows = self._db.execute(
+            "SELECT gr, data FROM objects WHERE data LIKE ? ORDER BY gr, ns, name",
+            (f'%"ownerReferences":%"uid":"{uid}"%',),
+        )
+        found = []
+        for gr, data in rows:
+            obj = json.loads(data)
+            if any(r.get("uid") == uid for r in obj["metadata"].get("ownerReferences") or []):
+                found.append((gr, obj))
+        return found
+
     def namespaced_resources(self, ns: str) -> list[str]:
         """Group/resources that hold at least one object in namespace ``ns``."""
         rows = self._db.execute("SELECT DISTINCT gr FROM objects WHERE ns = ?", (ns,))
@@ -144,12 +194,14 @@ class Store:
     ) -> dict[str, Any]:
         meta = obj["metadata"]
         ns, name = meta.get("namespace", ""), meta["name"]
+        # The state before this event (for a deletion: the object at its last RV), which is
+        # what a paged list at an older RV must see (``scan_at``).
+        prev_data = dumps(prev) if prev is not None else None
         rv = self._rv + 1
         meta["resourceVersion"] = str(rv)
         data = dumps(obj)
         if kind != "DELETED" and len(data) > MAX_OBJECT_BYTES:
             raise errors.too_large("etcdserver: request is too large")
-        prev_data = dumps(prev) if prev is not None and kind == "MODIFIED" else None
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:

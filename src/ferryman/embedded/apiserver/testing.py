@@ -104,8 +104,8 @@ class SubprocessServer:
         self._process = subprocess.Popen(
             command, stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"}
         )
-        assert self._process.stdout is not None  # for the type checker: PIPE was requested
-        line = self._process.stdout.readline()
+        stdout = self._process.stdout
+        line = stdout.readline() if stdout is not None else ""  # PIPE was requested: never None
         match = _LISTENING.search(line)
         if match is None:
             self.kill()

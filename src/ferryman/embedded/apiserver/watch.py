@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ferryman.embedded.apiserver import errors
-from ferryman.embedded.apiserver.objects import ListOptions, ObjectApi
+from ferryman.embedded.apiserver.listing import ListOptions
+from ferryman.embedded.apiserver.objects import ObjectApi
 from ferryman.embedded.apiserver.registry import ResourceType
 from ferryman.embedded.apiserver.store import Event
 
@@ -54,11 +55,6 @@ class WatchHub:
         """End every open stream (clients see the connection close); returns how many."""
         for queue in self._queues:
             queue.put_nowait(None)
-        return len(self._queues)
-
-    @property
-    def open_streams(self) -> int:
-        """Number of open watch streams."""
         return len(self._queues)
 
 

@@ -1,0 +1,162 @@
+"""Generate ``src/ferryman/embedded/apiserver/builtin_types.py`` from the vendored upstream OpenAPI.
+
+Why: the embedded API server serves every built-in kind a default Kubernetes 1.32 apiserver
+serves, and which resources exist, their scope, verbs, subresources and OpenAPI definition are
+all in Kubernetes' own ``api/openapi-spec/swagger.json`` (vendored, gzipped, in
+``src/ferryman/embedded/apiserver/upstream/``; its README names the upstream commit). Reading the
+operations once, here, keeps that walk out of the server's start-up.
+
+Rules (they mirror what kube-apiserver 1.32 serves with default flags):
+
+- Only GA group-versions (``v1``, ``v2``): alpha and beta APIs are off by default.
+- A resource's verbs are its operations' ``x-kubernetes-action`` (``post`` is ``create``, ``put``
+  is ``update``, ``watchlist`` is ``watch``); ``connect`` actions (exec, log, proxy…) are left out:
+  nothing here runs a Pod.
+- Subresources are kept with their kind and verbs (``status``, ``scale``, ``token``…); the server
+  decides which of them it implements.
+
+Run::
+
+    .venv/bin/python tools/generate_builtin_types.py
+    .venv/bin/ruff format src/ferryman/embedded/apiserver/builtin_types.py
+
+Short names and categories are not in OpenAPI (they come from each resource's REST storage in
+kube-apiserver); ``registry.py`` keeps them in a small hand-written table.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+PACKAGE = Path(__file__).resolve().parents[1] / "src" / "ferryman" / "embedded" / "apiserver"
+SWAGGER = PACKAGE / "upstream" / "swagger-v1.32.json.gz"
+OUTPUT = PACKAGE / "builtin_types.py"
+
+_PATH = re.compile(
+    r"^/(?:api|apis/(?P<group>[^/]+))/(?P<version>v\d+)/"
+    r"(?:namespaces/\{namespace\}/)?(?P<plural>[a-z0-9]+)(?P<item>/\{name\})?(?:/(?P<sub>[a-z]+))?$"
+)
+_ACTIONS = {
+    "get": "get",
+    "list": "list",
+    "watch": "watch",
+    "watchlist": "watch",
+    "post": "create",
+    "put": "update",
+    "patch": "patch",
+    "delete": "delete",
+    "deletecollection": "deletecollection",
+}
+_VERB_ORDER = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
+
+Entry = dict[str, Any]
+
+
+def _definition_of(swagger: dict[str, Any], group: str, version: str, kind: str) -> str:
+    for name, schema in swagger["definitions"].items():
+        for gvk in schema.get("x-kubernetes-group-version-kind", []):
+            if (gvk["group"], gvk["version"], gvk["kind"]) == (group, version, kind):
+                return str(name)
+    raise SystemExit(f"no definition for {group}/{version} {kind}")
+
+
+def _record(entry: Entry, sub: str | None, gvk: dict[str, str], verb: str) -> None:
+    if sub is None:
+        entry["kind"] = gvk["kind"]
+        entry["verbs"].add(verb)
+    else:
+        found = entry["subresources"].setdefault(sub, {"kind": gvk, "verbs": set()})
+        found["verbs"].add(verb)
+
+
+def build(swagger: dict[str, Any]) -> list[Entry]:
+    """One entry per served resource, sorted by group, version and plural."""
+    resources: dict[tuple[str, str, str], Entry] = {}
+    for path, item in swagger["paths"].items():
+        # /apis/g/v/watch/… are the deprecated watch paths; their action is watch/watchlist.
+        match = _PATH.match(re.sub(r"/(v\d+)/watch/", r"/\1/", path))
+        if match is None:
+            continue
+        group, version = match.group("group") or "", match.group("version")
+        for method, operation in item.items():
+            if method == "parameters":
+                continue
+            verb = _ACTIONS.get(operation.get("x-kubernetes-action", ""))
+            gvk = operation.get("x-kubernetes-group-version-kind")
+            if verb is None or gvk is None:
+                continue
+            key = (group, version, match.group("plural"))
+            entry = resources.setdefault(
+                key,
+                {"namespaced": False, "kind": "", "verbs": set(), "subresources": {}},
+            )
+            entry["namespaced"] |= "/namespaces/{namespace}/" in path
+            _record(entry, match.group("sub"), gvk, verb)
+    out = []
+    for (group, version, plural), entry in sorted(resources.items()):
+        if not entry["kind"]:
+            continue  # only subresources (none in 1.32 GA, kept for safety)
+        entry.update(
+            group=group,
+            version=version,
+            plural=plural,
+            definition=_definition_of(swagger, group, version, entry["kind"]),
+        )
+        out.append(entry)
+    return out
+
+
+def _verbs(verbs: set[str]) -> str:
+    ordered = [f'"{v}"' for v in _VERB_ORDER if v in verbs]
+    return "(" + ", ".join(ordered) + ("," if len(ordered) == 1 else "") + ")"
+
+
+def render(entries: list[Entry]) -> str:
+    """The table as a typed Python module (no JSON parsing at import)."""
+    lines = [
+        '"""Built-in resources of a default Kubernetes 1.32 apiserver (GENERATED, do not edit).',
+        "",
+        "Generated by tools/generate_builtin_types.py from the vendored upstream",
+        "upstream/swagger-v1.32.json.gz (GA group-versions only). One row per resource:",
+        "(group, version, kind, plural, namespaced, verbs, OpenAPI definition, subresources),",
+        "a subresource being (name, (group, version, kind), verbs).",
+        '"""',
+        "",
+        "# ruff: noqa: E501  (generated table: one entry per line keeps diffs reviewable)",
+        "",
+        "from typing import Final",
+        "",
+        "Subresource = tuple[str, tuple[str, str, str], tuple[str, ...]]",
+        "Row = tuple[str, str, str, str, bool, tuple[str, ...], str, tuple[Subresource, ...]]",
+        "",
+        "RESOURCES: Final[tuple[Row, ...]] = (",
+    ]
+    for e in entries:
+        subs = [
+            f'("{name}", ("{s["kind"]["group"]}", "{s["kind"]["version"]}", '
+            f'"{s["kind"]["kind"]}"), {_verbs(s["verbs"])})'
+            for name, s in sorted(e["subresources"].items())
+        ]
+        sub_tuple = "(" + ", ".join(subs) + ("," if len(subs) == 1 else "") + ")"
+        lines.append(
+            f'    ("{e["group"]}", "{e["version"]}", "{e["kind"]}", "{e["plural"]}", '
+            f'{e["namespaced"]}, {_verbs(e["verbs"])}, "{e["definition"]}", {sub_tuple}),'
+        )
+    lines += [")", ""]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    """Read the vendored swagger and write the module."""
+    swagger = json.loads(gzip.decompress(SWAGGER.read_bytes()))
+    entries = build(swagger)
+    OUTPUT.write_text(render(entries), encoding="utf-8")
+    print(f"wrote {OUTPUT} ({len(entries)} resources)")
+
+
+if __name__ == "__main__":
+    main()
