@@ -212,6 +212,7 @@ class Reconciler:
             strategy=strategy,
             approvals=record.approvals if record is not None else (),
             attempt=action.attempt,
+            requested_at=record.requested_at if record is not None else None,
         )
 
     async def _carry_out(

@@ -46,13 +46,15 @@ def pull_request_title(*, pipeline: str, environment: str, revision: str) -> str
     return _bounded(_subject(pipeline, environment, revision), MAX_TITLE_LENGTH)
 
 
-def event_key(*, pipeline_uid: str, environment: str, revision: str) -> str:
-    """A 16-hex-digit key for one promotion: the same triple always gives the same key.
+def event_key(*, pipeline_uid: str, environment: str, revision: str, requested: str = "") -> str:
+    """A 16-hex-digit key for one promotion: the same values always give the same key.
 
-    The triple is joined as a JSON array, so no choice of separator inside a value can make two
-    triples join to the same text.
+    ``requested`` (the record's ``requestedAt``) tells apart two promotions of the same revision
+    into the same environment (a rollback to a revision it ran before). The values are joined as
+    a JSON array, so no choice of separator inside a value can make two joins the same text.
     """
-    joined = json.dumps([pipeline_uid, environment, revision], ensure_ascii=True)
+    parts = [pipeline_uid, environment, revision, *([requested] if requested else [])]
+    joined = json.dumps(parts, ensure_ascii=True)
     return hashlib.sha256(joined.encode("ascii")).hexdigest()[:_HASH_LENGTH]
 
 

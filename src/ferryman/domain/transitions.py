@@ -103,11 +103,13 @@ def _overtaken(view: states.View, state: states.Overtaken, current: status.Pipel
 def _new_candidate(
     view: states.View, state: states.NewCandidate, current: status.PipelineStatus
 ) -> Step:
+    trigger = state.trigger if state.trigger is not status.HoldReason.HOLD else None
     record = status.PromotionRecord(
         revision=state.candidate,
         from_=view.source_name,
         phase=Phase.PENDING,
         requested_at=view.now,
+        trigger=trigger,
     )
     return Step(records.replace(current, view.name, record))
 
@@ -179,6 +181,27 @@ def _retrying(view: states.View, state: states.Retrying, current: status.Pipelin
     )
     step = _hold(current, view, conditions.PROMOTING, message)
     return Step(step.status, hold=step.hold, wake=(state.at,))
+
+
+def held_message(hold: status.HoldRecord) -> str:
+    """Who holds the environment, since when and why (``PromotionPending``, ``ferryman why``)."""
+    what = {
+        status.HoldReason.HOLD: "held",
+        status.HoldReason.PIN: f"pinned at {hold.revision}",
+        status.HoldReason.ROLLBACK: f"rolled back to {hold.revision}",
+    }[hold.reason]
+    why = f": {hold.comment}" if hold.comment else ""
+    return f"{what} by {hold.user} since {timefmt.iso(hold.at)}{why}"
+
+
+def _held(view: states.View, state: states.Held, current: status.PipelineStatus) -> Step:
+    message = f"{state.record.revision} waits: {held_message(state.hold)}"
+    return _hold(current, view, conditions.HELD, message)
+
+
+def _pinned(view: states.View, state: states.Pinned, current: status.PipelineStatus) -> Step:
+    message = f"{state.offered} waits: {held_message(state.hold)}"
+    return _hold(current, view, conditions.HELD, message)
 
 
 def _suspended(view: states.View, state: states.Suspended, current: status.PipelineStatus) -> Step:
@@ -315,6 +338,7 @@ TABLE: Final[Mapping[type[states.State], Rule[Any]]] = {
     states.Arrived: Rule(_edges(_OPEN, Phase.SUCCEEDED), _arrived),
     states.SourceNotReady: Rule(NONE, _source_not_ready),
     states.InSync: Rule(NONE, _nothing),
+    states.Pinned: Rule(NONE, _pinned),
     states.Overtaken: Rule(_edges(_OPEN, Phase.SUPERSEDED), _overtaken),
     states.Unmanaged: Rule(NONE, _nothing),
     states.RollingOut: Rule(NONE, _rolling_out),
@@ -327,6 +351,7 @@ TABLE: Final[Mapping[type[states.State], Rule[Any]]] = {
     states.Exhausted: Rule(_edges((Phase.PROMOTING,), Phase.FAILED), _exhausted),
     states.RetryDue: Rule(_edges((Phase.PROMOTING,), Phase.PROMOTING), _resume),
     states.Abandoned: Rule(_edges((Phase.PROMOTING,), Phase.PROMOTING), _resume),
+    states.Held: Rule(NONE, _held),
     states.Suspended: Rule(NONE, _suspended),
     states.Gated: Rule(NONE, _gated),
     states.Approved: Rule(

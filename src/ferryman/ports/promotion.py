@@ -9,6 +9,7 @@ adopted by head and base, a push whose change is already on the branch is a no-o
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from ferryman.api import pipeline, status
@@ -28,6 +29,7 @@ class PromotionRequest:
     strategy: pipeline.Strategy
     approvals: tuple[status.ApprovalRecord, ...] = ()
     attempt: int = 1
+    requested_at: datetime | None = None  # the record's: tells two promotions of one revision apart
 
     @property
     def token(self) -> str:

@@ -225,6 +225,25 @@ def with_records(
     return result
 
 
+def held(
+    current: status.PipelineStatus | None = None,
+    *,
+    env: str = "prod",
+    reason: status.HoldReason = status.HoldReason.HOLD,
+    revision: str | None = None,
+    at: datetime | None = None,
+    comment: str = "incident 42",
+) -> status.PipelineStatus:
+    """A status where alice holds ``env`` (a pin when ``revision`` is given)."""
+    result = current or status.PipelineStatus()
+    hold = status.HoldRecord(
+        reason=reason, user="alice", at=at or ago(minutes=1), comment=comment, revision=revision
+    )
+    envs = dict(result.environments)
+    envs[env] = (envs.get(env) or status.EnvironmentStatus()).model_copy(update={"hold": hold})
+    return result.model_copy(update={"environments": envs})
+
+
 def run(
     subject: pipeline.Pipeline,
     seen: Mapping[str, Sequence[status.TargetStatus]],

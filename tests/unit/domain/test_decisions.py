@@ -75,6 +75,29 @@ def prod_with(
     )
 
 
+def prod_held(
+    policy: pipeline.Promotion,
+    rec: status.PromotionRecord | None = None,
+    *,
+    reason: status.HoldReason = status.HoldReason.HOLD,
+    revision: str | None = None,
+    current: status.PipelineStatus | None = None,
+) -> pipeline.Pipeline:
+    """dev -> staging -> prod with ``policy`` on prod, ``rec`` there, and alice's hold on prod."""
+    base = b.with_records(current, prod=rec) if rec is not None else current
+    return b.make(
+        "dev",
+        "staging",
+        b.environment("prod", promotion=policy),
+        promotion=NOTIFIED,
+        current=b.held(base, reason=reason, revision=revision),
+    )
+
+
+HELD_SINCE = "2026-12-01T09:59:00Z"
+ROLLBACK = status.HoldReason.ROLLBACK
+
+
 def staging_with(rec: status.PromotionRecord) -> pipeline.Pipeline:
     """The default pipeline with ``rec`` as the record of staging."""
     return b.make(promotion=NOTIFIED, current=b.with_records(staging=rec))
@@ -153,6 +176,14 @@ def latest_history(env: str, revision: str, phase: Phase, by: str | None = None)
             by,
         )
         assert entry.at == b.NOW
+
+    return check
+
+
+def trigger_is(env: str, trigger: status.HoldReason) -> Check:
+    def check(decision: decisions.Decision) -> None:
+        record = decision.status.environments[env].promotion
+        assert record is not None and record.trigger is trigger
 
     return check
 
@@ -461,6 +492,24 @@ SCENARIOS: dict[str, dict[str, Scenario]] = {
             check=transition_times(ready=b.ago(days=3), pending=b.ago(days=3)),
             trail="staging: InSync; prod: InSync",
         ),
+        "a pinned environment on the revision the source runs is simply in sync": Scenario(
+            prod_held(b.promotion(), reason=status.HoldReason.PIN, revision="1.1"),
+            {"dev": "1.1", "staging": "1.1", "prod": "1.1"},
+            {},
+            [],
+            None,
+            trail="staging: InSync; prod: InSync",
+        ),
+    },
+    "Pinned": {
+        "a rolled-back environment stays put while the source offers a newer revision": Scenario(
+            prod_held(b.promotion(required=1), reason=ROLLBACK, revision="1.0"),
+            SYNCED,
+            {},
+            [],
+            f"prod: 1.1 waits: rolled back to 1.0 by alice since {HELD_SINCE}: incident 42",
+            trail="staging: InSync; prod: Pinned",
+        ),
     },
     "Overtaken": {
         "newer revision supersedes a waiting approval": Scenario(
@@ -583,6 +632,42 @@ SCENARIOS: dict[str, dict[str, Scenario]] = {
             check=observed_everything,
             trail="staging: NewCandidate > ReadyToPromote; prod: InSync",
         ),
+        "a rollback promotes a revision the source does not run, without its soak time": Scenario(
+            prod_held(b.promotion(soak=600), reason=ROLLBACK, revision="1.1"),
+            {"dev": "1.2", "staging": "1.2", "prod": "1.2"},
+            {"prod": "Promoting"},
+            ["Promote 1.1 staging->prod #1 via notification"],
+            "prod: promoting 1.1",
+            check=trigger_is("prod", ROLLBACK),
+            trail="staging: InSync; prod: NewCandidate > ReadyToPromote",
+        ),
+        "a rollback goes through the approval gate, whatever the source runs": Scenario(
+            prod_held(b.promotion(required=1), reason=ROLLBACK, revision="1.0"),
+            {"dev": ("1.2", False), "staging": "1.1", "prod": "1.1"},
+            {"prod": "WaitingApproval"},
+            ["Notify prod WaitingApproval 1.0"],
+            "prod: waiting for 1 more approval of 1.0",
+            check=all_of(trigger_is("prod", ROLLBACK), mirror("prod", "1.0")),
+            trail="staging: SourceNotReady; prod: NewCandidate > AwaitingApproval",
+        ),
+        "a pin asks again for a revision whose earlier promotion was rejected": Scenario(
+            prod_held(
+                b.promotion(required=1),
+                b.record(
+                    "1.0",
+                    Phase.REJECTED,
+                    rejection=status.RejectionRecord(user="bob", at=b.ago(minutes=30)),
+                ),
+                reason=status.HoldReason.PIN,
+                revision="1.0",
+            ),
+            {"dev": "1.1", "staging": "1.1", "prod": "0.9"},
+            {"prod": "WaitingApproval"},
+            ["Notify prod WaitingApproval 1.0"],
+            "prod: waiting for 1 more approval of 1.0",
+            check=trigger_is("prod", status.HoldReason.PIN),
+            trail="staging: InSync; prod: NewCandidate > AwaitingApproval",
+        ),
     },
     "Finished": {
         "an expired revision is not requested again": Scenario(
@@ -646,6 +731,14 @@ SCENARIOS: dict[str, dict[str, Scenario]] = {
             [],
             "staging: waiting for staging to run 1.1",
             trail="staging: Delivered; prod: SourceNotReady",
+        ),
+        "a hold does not undo a promotion that already acted": Scenario(
+            prod_held(b.promotion(), b.record("1.1", Phase.PROMOTED, attempts=1)),
+            SYNCED,
+            {"prod": "Promoted"},
+            [],
+            "prod: waiting for prod to run 1.1",
+            trail="staging: InSync; prod: Delivered",
         ),
     },
     "InFlight": {
@@ -742,6 +835,42 @@ SCENARIOS: dict[str, dict[str, Scenario]] = {
             ["Promote 1.1 dev->staging #2 via notification"],
             "staging: promoting 1.1",
             trail="staging: Abandoned; prod: SourceNotReady",
+        ),
+    },
+    "Held": {
+        "a held environment takes no new candidate: the record waits, saying who and why": Scenario(
+            prod_held(b.promotion(required=1)),
+            SYNCED,
+            {"prod": "Pending"},
+            [],
+            f"prod: 1.1 waits: held by alice since {HELD_SINCE}: incident 42",
+            check=mirror("prod", None),
+            trail="staging: InSync; prod: NewCandidate > Held",
+        ),
+        "a hold stops a waiting approval from going further": Scenario(
+            prod_held(b.promotion(required=1), b.record("1.1", WAITING, approvals=["bob"])),
+            SYNCED,
+            {"prod": "WaitingApproval"},
+            [],
+            f"prod: 1.1 waits: held by alice since {HELD_SINCE}: incident 42",
+            trail="staging: InSync; prod: Held",
+        ),
+        "a held environment does not retry a failed attempt": Scenario(
+            prod_held(
+                b.promotion(),
+                b.record(
+                    "1.1",
+                    Phase.PROMOTING,
+                    attempts=1,
+                    last_error="HTTP 503",
+                    next_attempt_at=b.ago(seconds=1),
+                ),
+            ),
+            SYNCED,
+            {"prod": "Promoting"},
+            [],
+            f"prod: 1.1 waits: held by alice since {HELD_SINCE}: incident 42",
+            trail="staging: InSync; prod: Held",
         ),
     },
     "Suspended": {

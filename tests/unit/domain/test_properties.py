@@ -283,7 +283,10 @@ def test_every_step_moves_along_an_edge_its_state_declares(case: Case) -> None:
         before, after = step.before, step.after
         if after is None or before == after:
             continue
-        same = before is not None and before.revision == after.revision
+        same = before is not None and (before.revision, before.requested_at) == (
+            after.revision,
+            after.requested_at,
+        )
         edge = (before.phase if same and before is not None else None, after.phase)
         event(f"edge {type(step.state).__name__}")
         assert edge in transitions.TABLE[type(step.state)].edges

@@ -15,7 +15,7 @@ from typing import Any
 import pydantic
 
 from ferryman.api import conditions, pipeline, status, validation
-from ferryman.domain import approvals, policy
+from ferryman.domain import approvals, policy, records
 
 _PHASE_WORDS = {
     status.PromotionPhase.PENDING: "held back by a gate",
@@ -226,7 +226,7 @@ def pipeline_view(
         HistoryView(
             environment=h.environment,
             revision=h.revision,
-            phase=h.phase.value,
+            phase=records.history_label(h),
             at=when(h.at),
             by=h.by or "",
             url=web_link(h.url),
