@@ -2,8 +2,12 @@
 
 Clone, fetch and push are real Git over HTTP with real basic-auth credentials: a Git request
 without the right ``Authorization`` gets 401 and a ``WWW-Authenticate`` challenge, exactly what
-makes the git client ask its ``GIT_ASKPASS`` helper. Any other path goes to an optional API
-application (``ApiApp``), so one base URL serves both Git and a hosting API, like a real host.
+makes the git client ask its ``GIT_ASKPASS`` helper (or, with ``bearer``, only
+``Authorization: Bearer <bearer>`` is accepted, as a server behind a token-checking proxy does).
+Any other path goes to an optional API application (``ApiApp``), so one base URL serves both Git
+and a hosting API, like a real host. With ``tls`` (an ``ssl.SSLContext``) the server speaks
+HTTPS, with whatever certificate — from a private CA, requiring client certificates — the
+context holds.
 
 Bare repositories live under ``root``; ``create_repository`` makes one from a dict of files.
 """
@@ -15,6 +19,7 @@ import dataclasses
 import http.server
 import json
 import os
+import ssl
 import subprocess
 import threading
 from collections.abc import Mapping
@@ -136,11 +141,19 @@ class GitServer:
     """The server: Git smart HTTP under ``root`` plus an optional API app, on 127.0.0.1:0."""
 
     def __init__(
-        self, root: Path, *, username: str, password: str, api: ApiApp | None = None
+        self,
+        root: Path,
+        *,
+        username: str,
+        password: str,
+        api: ApiApp | None = None,
+        bearer: str | None = None,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.root = root
         self.username = username
         self.password = password
+        self.bearer = bearer
         self.api = api
         self.git_requests = 0
         self.stopping = threading.Event()
@@ -161,7 +174,11 @@ class GitServer:
         self._httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
         self._httpd.block_on_close = False
-        self.base_url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
+        scheme = "http"
+        if tls is not None:
+            self._httpd.socket = tls.wrap_socket(self._httpd.socket, server_side=True)
+            scheme = "https"
+        self.base_url = f"{scheme}://127.0.0.1:{self._httpd.server_address[1]}"
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
         )
@@ -203,6 +220,8 @@ class GitServer:
         _send(handler, response.status, payload, headers)
 
     def _authorised(self, handler: http.server.BaseHTTPRequestHandler) -> bool:
+        if self.bearer is not None:
+            return handler.headers.get("Authorization", "") == f"Bearer {self.bearer}"
         expected = base64.b64encode(f"{self.username}:{self.password}".encode()).decode()
         return handler.headers.get("Authorization", "") == f"Basic {expected}"
 

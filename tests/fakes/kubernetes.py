@@ -14,27 +14,12 @@ import itertools
 import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 
 from ferryman.api import pipeline
 from ferryman.ports import kubernetes as k8s
 
 ObjKey = tuple[str, str, str, str]  # apiVersion, kind, namespace, name
 PIPELINE_KIND = k8s.Kind(pipeline.API_VERSION, pipeline.KIND)
-
-
-class FakeClock:
-    """A clock that moves only when told to."""
-
-    def __init__(self, start: datetime | None = None) -> None:
-        self.current = start or datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
-
-    def now(self) -> datetime:
-        return self.current
-
-    def advance(self, seconds: float) -> None:
-        """Move time forward."""
-        self.current += timedelta(seconds=seconds)
 
 
 @dataclass

@@ -12,9 +12,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from fakes import gitserver
-from fakes.clock import FakeClock
-from fakes.githosts import (
+from tests.fakes import gitserver
+from tests.fakes.clock import FakeClock
+from tests.fakes.githosts import (
     azure_devops,
     base,
     bitbucket_server,
@@ -22,6 +22,7 @@ from fakes.githosts import (
     github,
     gitlab,
 )
+
 from ferryman.adapters import githost, gitrepo
 from ferryman.api import pipeline, status
 from ferryman.controller.strategies import git_push, pull_request
@@ -134,7 +135,7 @@ def make_fake(
 REPOSITORY_PATHS = {
     "github": "acme/deploy.git",
     "gitlab": "platform/apps/deploy.git",
-    "bitbucket-server": "scm/OPS/deploy.git",
+    "bitbucket-server": "scm/ops/deploy.git",  # clone URLs show the key in lower case
     "azure-devops": "acme/platform/_git/deploy",
     "gitea": "acme/deploy.git",
 }

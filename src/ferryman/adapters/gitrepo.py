@@ -37,20 +37,57 @@ DEFAULT_TIMEOUT: Final = 60.0
 # How much history ``find_commit`` searches for an earlier attempt's commit.
 SEARCH_DEPTH: Final = 200
 YAML_PATHSPECS: Final = ("*.yaml", "*.yml")
-# git's messages (LC_ALL=C) that mean retrying cannot help, with the reason shown in status.
-_PERMANENT: Final = (
-    ("Authentication failed", "CredentialsInvalid"),
-    ("could not read Username", "CredentialsInvalid"),
-    ("could not read Password", "CredentialsInvalid"),
-    ("Permission denied", "CredentialsInvalid"),
-    ("HTTP Basic: Access denied", "CredentialsInvalid"),
-    ("The requested URL returned error: 403", "PermissionDenied"),
-    ("Host key verification failed", "HostKeyUnknown"),
-    ("Repository not found", "RepositoryNotFound"),
-    ("The requested URL returned error: 404", "RepositoryNotFound"),
-    ("does not appear to be a git repository", "RepositoryNotFound"),
-    ("couldn't find remote ref", "BranchNotFound"),
+_CERTIFICATE: Final = (
+    "the server's TLS certificate could not be verified; if a private certificate authority "
+    'signed it, put that CA certificate in {source} as "ca.crt"'
 )
+_REFUSED: Final = "the server refused the credentials in {source}"
+# git's and ssh's messages (LC_ALL=C) that mean retrying cannot help: the needle, the reason shown
+# in status and what it means. The first needle found decides.
+_PERMANENT: Final = (
+    (
+        "REMOTE HOST IDENTIFICATION HAS CHANGED",
+        "HostKeyMismatch",
+        'the SSH server\'s host key does not match "known_hosts" in {source}',
+    ),
+    (
+        "Host key verification failed",
+        "HostKeyUnknown",
+        'the SSH server\'s host key is not in "known_hosts" in {source}',
+    ),
+    ("server certificate verification failed", "CertificateUnverifiable", _CERTIFICATE),
+    ("SSL certificate problem", "CertificateUnverifiable", _CERTIFICATE),
+    ("certificate verify failed", "CertificateUnverifiable", _CERTIFICATE),
+    ("Authentication failed", "CredentialsInvalid", _REFUSED),
+    (
+        "could not read Username",
+        "CredentialsInvalid",
+        "the server asked for credentials and {source} has none for HTTPS "
+        '("username"/"password" or "bearerToken")',
+    ),
+    ("could not read Password", "CredentialsInvalid", _REFUSED),
+    ("Permission denied", "CredentialsInvalid", _REFUSED),
+    ("HTTP Basic: Access denied", "CredentialsInvalid", _REFUSED),
+    ("The requested URL returned error: 401", "CredentialsInvalid", _REFUSED),
+    ("The requested URL returned error: 403", "PermissionDenied", "the server refused access"),
+    ("Repository not found", "RepositoryNotFound", "the repository was not found"),
+    ("The requested URL returned error: 404", "RepositoryNotFound", "the repository was not found"),
+    (
+        "does not appear to be a git repository",
+        "RepositoryNotFound",
+        "the repository was not found",
+    ),
+    ("couldn't find remote ref", "BranchNotFound", "the branch does not exist"),
+)
+# Lines that explain a failure although no needle names them (ssh's host key sentences).
+_EXPLAINING: Final = ("you have requested strict checking", "host key is known for")
+# Lines that never explain anything: ssh's banner and git's generic advice.
+_NOISE: Final = (
+    "@@@",
+    "Please make sure you have the correct access rights",
+    "and the repository exists.",
+)
+MAX_DETAIL: Final = 600
 _REJECTED: Final = ("[rejected]", "non-fast-forward", "stale info", "fetch first")
 
 
@@ -74,6 +111,7 @@ class GitRunner:
         timeout: float = DEFAULT_TIMEOUT,
         author: git.Author | None = None,
     ) -> None:
+        home = home.absolute()  # git runs in the workspace: every path it is given must be absolute
         self._git = git_binary
         self._timeout = timeout
         self._home = home
@@ -106,6 +144,7 @@ class GitRunner:
         stdin: str | None = None,
         check: bool = True,
         what: str = "",
+        source: str = "the credentials Secret",
     ) -> Completed:
         """Run ``git <args>``; raise a classified ``PromotionError`` when it fails and ``check``.
 
@@ -144,18 +183,38 @@ class GitRunner:
         )
         log.debug("Ran git command=%s exit=%d", args[0], done.returncode)
         if check and done.returncode != 0:
-            raise classify(label, done.stderr)
+            raise classify(label, done.stderr, source=source)
         return done
 
 
-def classify(what: str, stderr: str) -> errors.PromotionError:
-    """The error for a failed git command, from its (already scrubbed) stderr."""
+def classify(
+    what: str, stderr: str, *, source: str = "the credentials Secret"
+) -> errors.PromotionError:
+    """The error for a failed git command, from its (already scrubbed) stderr.
+
+    The message keeps the lines that explain the failure (ssh's "REMOTE HOST IDENTIFICATION HAS
+    CHANGED", git's "server certificate verification failed", ...) wherever they stand, not
+    only git's last words ("Could not read from remote repository"). ``source`` names the
+    credentials (``Secret "ns/name"``) in the explanation.
+    """
     lines = [line.strip() for line in stderr.splitlines() if line.strip()]
-    detail = "; ".join(lines[-3:])[:600] or "no message"
-    for needle, reason in _PERMANENT:
-        if needle in stderr:
-            return errors.PermanentError(f"{what} failed: {detail}", reason=reason)
+    lines = [line for line in lines if not line.startswith(_NOISE)]
+    for needle, reason, meaning in _PERMANENT:
+        if any(needle in line for line in lines):
+            detail = _explaining(lines)
+            explained = meaning.format(source=source)
+            return errors.PermanentError(f"{what} failed: {explained} ({detail})", reason=reason)
+    detail = "; ".join(lines[-3:])[:MAX_DETAIL] or "no message"
     return errors.TemporaryError(f"{what} failed: {detail}", reason="GitFailed")
+
+
+def _explaining(lines: Sequence[str]) -> str:
+    """The lines naming a known failure, in their order, then the last line; bounded."""
+    needles = tuple(needle for needle, _, _ in _PERMANENT) + _EXPLAINING
+    chosen = [line for line in lines if any(needle in line for needle in needles)]
+    if lines and lines[-1] not in chosen:
+        chosen.append(lines[-1])
+    return "; ".join(chosen)[:MAX_DETAIL]
 
 
 class Workspace:
@@ -170,6 +229,7 @@ class Workspace:
         runner: GitRunner,
         env: Mapping[str, str],
         secrets: Sequence[str],
+        source: str = "the credentials Secret",
     ) -> None:
         self.url = url
         self.branch = branch
@@ -177,11 +237,18 @@ class Workspace:
         self._runner = runner
         self._env = dict(env)
         self._secrets = tuple(secrets)
+        self._source = source
         self._remote = gitcredentials.remote_url(url)
 
     async def _git(self, *args: str, stdin: str | None = None, check: bool = True) -> Completed:
         return await self._runner.run(
-            *args, cwd=self.path, env=self._env, secrets=self._secrets, stdin=stdin, check=check
+            *args,
+            cwd=self.path,
+            env=self._env,
+            secrets=self._secrets,
+            stdin=stdin,
+            check=check,
+            source=self._source,
         )
 
     async def prepare(self) -> None:
@@ -270,7 +337,7 @@ class Workspace:
             return git.PushOutcome.UP_TO_DATE if flags == {"="} else git.PushOutcome.PUSHED
         if "!" in flags or any(needle in done.stdout + done.stderr for needle in _REJECTED):
             return git.PushOutcome.REJECTED
-        raise classify("git push", done.stderr)
+        raise classify("git push", done.stderr, source=self._source)
 
     async def remote_tip(self, branch: str) -> str | None:
         ref = f"refs/heads/{branch}"
@@ -331,7 +398,9 @@ class GitRepositories:
         timeout: float = DEFAULT_TIMEOUT,
         author: git.Author | None = None,
     ) -> None:
-        root = cache_dir or Path(tempfile.mkdtemp(prefix="ferryman-git-"))
+        # Absolute, so the askpass helper, HOME and workspace paths git is given resolve from
+        # any working directory (`ferryman up` passes a relative --dir).
+        root = (cache_dir or Path(tempfile.mkdtemp(prefix="ferryman-git-"))).absolute()
         root.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._root = root
         self._runner = GitRunner(
@@ -361,6 +430,7 @@ class GitRepositories:
                     runner=self._runner,
                     env=extra,
                     secrets=credentials.secrets(),
+                    source=credentials.source,
                 )
                 await workspace.prepare()
                 yield workspace

@@ -103,12 +103,20 @@ class PullRequestPromotion(WireModel):
     """Promote by opening (or updating) a pull request that bumps the marked versions."""
 
     type: GitProviderType = Field(description="Git hosting service that manages the pull requests.")
-    url: Url = Field(description="HTTPS URL of the Git repository holding the manifests.")
+    url: Url = Field(description="URL of the Git repository holding the manifests (HTTPS or SSH).")
     base_branch: Annotated[str, Field(min_length=1, max_length=255)] = Field(
         description="Branch the pull request targets."
     )
     secret_ref: LocalObjectReference = Field(
-        description="Secret with 'username'/'password' for Git over HTTPS and 'token' for the API."
+        description="Secret with Flux's Git keys ('username'/'password', 'bearerToken', 'ca.crt', "
+        "'identity'/'known_hosts') and 'token' for the API."
+    )
+    server_url: Url | None = Field(
+        default=None,
+        alias="serverURL",
+        description="Ferryman: base URL of the hosting service as a browser opens it (e.g. "
+        "https://gitlab.example.com/gitlab); the API is found from it. Derived from 'url' when "
+        "omitted; needed for SSH URLs whose server runs HTTPS elsewhere or under a sub-path.",
     )
 
 

@@ -196,6 +196,8 @@ class PromotionRecord(WireModel):
     attempts: Annotated[int, Field(ge=0)] = 0
     owner: Annotated[str, Field(max_length=128)] | None = None
     last_error: ErrorText | None = None
+    # Why the last attempt failed, in one CamelCase word (HostKeyUnknown, CertificateUnverifiable).
+    last_error_reason: Annotated[str, Field(max_length=64, pattern=r"^[A-Za-z]*$")] | None = None
     next_attempt_at: datetime | None = None
     result: PromotionResult | None = None
     finished_at: datetime | None = None

@@ -47,6 +47,7 @@ class Controller:
     directory: clusters.GitopsClusterDirectory
     cluster: cluster_adapter.LightkubeCluster  # the local cluster; closed with ``directory``
     http: httpx.AsyncClient | None = None
+    hosts: githost.Hosts | None = None  # owns the clients made for Secrets' CA certificates
     servers: list[uvicorn.Server] = field(default_factory=list)
 
     async def start(self) -> None:
@@ -59,6 +60,8 @@ class Controller:
             server.should_exit = True
         await self.manager.stop()
         await self.directory.close()
+        if self.hosts is not None:
+            await self.hosts.aclose()
         if self.http is not None:
             await self.http.aclose()
 
@@ -95,11 +98,12 @@ def build_controller(
     sink = events.LightkubeEventSink(local.client, instance=settings.identity)
     clock = clock_adapter.SystemClock()
     http_client = httpx.AsyncClient(timeout=30.0)
+    hosts = githost.Hosts(http_client)
     chosen = strategy_registry.build_all(
         workspaces=gitrepo.GitRepositories(
             cache_dir=Path(settings.git_cache_dir) if settings.git_cache_dir else None
         ),
-        hosts=githost.Hosts(http_client),
+        hosts=hosts,
         secrets=secrets.LightkubeSecretReader(local.client),
         events=sink,
     )
@@ -131,6 +135,7 @@ def build_controller(
         directory=directory,
         cluster=local,
         http=http_client,
+        hosts=hosts,
     )
 
 

@@ -63,6 +63,7 @@ def record_success(
             "result": result,
             "owner": None,
             "last_error": None,
+            "last_error_reason": None,
             "next_attempt_at": None,
         }
     )
@@ -82,7 +83,9 @@ def record_failure(
     if record is None:
         return current
     now = timefmt.truncate(now)
-    failed = record.model_copy(update={"last_error": text.bounded(str(error))})
+    failed = record.model_copy(
+        update={"last_error": text.bounded(str(error)), "last_error_reason": _reason(error)}
+    )
     if isinstance(error, errors.PermanentError):
         return records.finish(current, environment, failed, status.PromotionPhase.FAILED, now)
     hint = error.delay if isinstance(error, errors.TemporaryError) else None
@@ -90,3 +93,8 @@ def record_failure(
         update={"owner": None, "next_attempt_at": now + backoff(record.attempts, hint)}
     )
     return records.replace(current, environment, retry)
+
+
+def _reason(error: errors.PromotionError) -> str:
+    """The error's reason as status carries it: letters only, at most 64."""
+    return "".join(char for char in error.reason if char.isalpha())[:64]

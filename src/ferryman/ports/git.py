@@ -25,8 +25,12 @@ from typing import Protocol
 class Credentials:
     """What the credentials Secret holds; ``repr`` never shows a value.
 
-    ``username``/``password`` authenticate Git over HTTPS, ``token`` the hosting API (and Git over
-    HTTPS when no password is given), ``identity``/``known_hosts`` Git over SSH.
+    The keys are Flux's (``fluxcd/pkg`` ``git.NewAuthOptions``), so a GitRepository's Secret works
+    as it is: ``username``/``password`` or ``bearerToken`` for Git over HTTPS, ``ca.crt`` (older
+    ``caFile``) and ``tls.crt``/``tls.key`` for TLS, ``identity``/``known_hosts`` for SSH with
+    ``password`` as the key's passphrase. Ferryman adds ``token`` for the hosting API (also the
+    Git password over HTTPS when no password is given). ``source`` names where they came from
+    (``Secret "ns/name"``) for error messages; it is not secret.
     """
 
     username: str | None = dataclasses.field(default=None, repr=False)
@@ -34,9 +38,14 @@ class Credentials:
     token: str | None = dataclasses.field(default=None, repr=False)
     identity: str | None = dataclasses.field(default=None, repr=False)
     known_hosts: str | None = dataclasses.field(default=None, repr=False)
+    bearer_token: str | None = dataclasses.field(default=None, repr=False)
+    ca: str | None = dataclasses.field(default=None, repr=False)
+    client_cert: str | None = dataclasses.field(default=None, repr=False)
+    client_key: str | None = dataclasses.field(default=None, repr=False)
+    source: str = "the credentials Secret"
 
     @classmethod
-    def from_secret(cls, data: Mapping[str, bytes]) -> Credentials:
+    def from_secret(cls, data: Mapping[str, bytes], *, source: str = "") -> Credentials:
         """The credentials in a Secret's decoded ``data`` (unknown keys are ignored)."""
 
         def text(key: str) -> str | None:
@@ -49,11 +58,16 @@ class Credentials:
             token=text("token"),
             identity=text("identity"),
             known_hosts=text("known_hosts"),
+            bearer_token=text("bearerToken"),
+            ca=text("ca.crt") or text("caFile"),  # ca.crt wins, as in Flux
+            client_cert=text("tls.crt"),
+            client_key=text("tls.key"),
+            source=source or cls.source,
         )
 
     def secrets(self) -> tuple[str, ...]:
         """Every secret value, so adapters can scrub them from any text they pass on."""
-        values = (self.password, self.token, self.identity)
+        values = (self.password, self.token, self.identity, self.bearer_token, self.client_key)
         return tuple(value for value in values if value)
 
 
@@ -173,6 +187,9 @@ class PullRequest:
     title: str
     body: str = ""
     version: int | None = None  # optimistic-lock version (Bitbucket Server needs it to update)
+    # Reviewers' user names, where an update must send the whole set back (Bitbucket Server
+    # treats the update's reviewers as the new full set).
+    reviewers: tuple[str, ...] = ()
 
 
 class GitHost(Protocol):
@@ -204,7 +221,18 @@ class GitHost(Protocol):
 class GitHosts(Protocol):
     """Builds the ``GitHost`` for a repository URL and provider type (``github``, ``gitlab``, …)."""
 
-    def host(self, kind: str, url: str, *, token: str) -> GitHost:
-        """The host for ``url``. Raises ``PermanentError`` (``InvalidRepositoryURL``) when the
-        URL does not name a repository of that provider, or uses plain HTTP off loopback."""
+    def host(
+        self,
+        kind: str,
+        url: str,
+        *,
+        token: str,
+        server_url: str | None = None,
+        ca: str | None = None,
+    ) -> GitHost:
+        """The host for ``url`` (HTTPS or SSH; ``server_url`` names the service's base URL when
+        the repository URL cannot, ``ca`` is an extra trusted CA certificate in PEM).
+
+        Raises ``PermanentError`` (``InvalidRepositoryURL``) when the URL does not name a
+        repository of that provider, or uses plain HTTP off loopback."""
         ...

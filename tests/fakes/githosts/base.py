@@ -6,7 +6,14 @@ pull request. Faults are scripted in order of ``faults``: each has a predicate, 
 count or a time window on the shared ``FakeClock``; ``hang`` stalls the request until the server
 stops or ``hang_seconds`` pass. ``creation_limit`` enforces GitHub's documented secondary rate
 limit shape (at most N content-creating requests per sliding minute; a 403 with Retry-After
-otherwise).
+otherwise — or, with ``rate_limit_hint=False``, a 403 with only the message, as GitHub's docs
+say can happen: docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api).
+
+Strictness: each fake checks request bodies against the fields its provider documents
+(required fields missing → the provider's own error). Unknown fields are refused too, in the
+provider's error shape; real services mostly ignore them silently, so this is stricter than
+the service on purpose: a field the provider does not know is an adapter bug that would
+otherwise pass unnoticed.
 """
 
 from __future__ import annotations
@@ -19,8 +26,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from fakes import gitserver
-from fakes.clock import FakeClock
+from tests.fakes import gitserver
+from tests.fakes.clock import FakeClock
 
 CREATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -60,6 +67,7 @@ class Pull:
     body: str
     state: str = "open"  # open | closed | merged
     version: int = 0
+    reviewers: dict[str, bool] = dataclasses.field(default_factory=dict)  # user -> approved
 
 
 class FakeHost(abc.ABC):
@@ -75,12 +83,14 @@ class FakeHost(abc.ABC):
         repository: Path | None = None,
         creation_limit: int | None = None,
         period: float = 60.0,
+        rate_limit_hint: bool = True,
     ) -> None:
         self.token = token
         self.clock = clock
         self.repository = repository
         self.creation_limit = creation_limit
         self.period = period
+        self.rate_limit_hint = rate_limit_hint
         self.base_url = ""
         self.pulls: dict[int, Pull] = {}
         self.requests: list[gitserver.Request] = []
@@ -99,14 +109,24 @@ class FakeHost(abc.ABC):
     def close(self, number: int) -> None:
         self.pulls[number].state = "closed"
 
-    def merge(self, number: int) -> None:
-        """Mark merged and fast-forward the base branch to the head, as a merge button would."""
+    def merge(self, number: int, *, delete_branch: bool = False) -> None:
+        """Mark merged and fast-forward the base branch to the head, as a merge button would
+        (and delete the head branch, as "delete branch after merge" does)."""
         pull = self.pulls[number]
         pull.state = "merged"
         if self.repository is not None:
             sha = gitserver.branches(self.repository)[pull.head]
             gitserver.git(
                 "--git-dir", str(self.repository), "update-ref", f"refs/heads/{pull.base}", sha
+            )
+        if delete_branch:
+            self.delete_branch(pull.head)
+
+    def delete_branch(self, name: str) -> None:
+        """Delete branch ``name`` from the repository, as a reviewer or a merge button does."""
+        if self.repository is not None:
+            gitserver.git(
+                "--git-dir", str(self.repository), "update-ref", "-d", f"refs/heads/{name}"
             )
 
     def calls(self, method: str, pattern: str = "") -> list[gitserver.Request]:
@@ -117,7 +137,7 @@ class FakeHost(abc.ABC):
     def handle(self, request: gitserver.Request) -> gitserver.Response:
         with self._lock:
             self.requests.append(request)
-            fault = next((f for f in self.faults if f.matches(request, self.clock.now())), None)
+            fault = next((f for f in self.faults if f.matches(request, self.clock.time())), None)
             if fault is not None:
                 fault.hits += 1
         if fault is not None:
@@ -130,15 +150,20 @@ class FakeHost(abc.ABC):
             return self.error(401, "Bad credentials")
         with self._lock:
             if request.method in CREATING and self.creation_limit is not None:
-                now = self.clock.now()
+                now = self.clock.time()
                 self.creations = [t for t in self.creations if t > now - self.period]
                 if len(self.creations) >= self.creation_limit:
                     self.rate_limited += 1
-                    wait = int(self.creations[0] + self.period - now) + 1
+                    oldest = self.creations[0] if self.creations else now
+                    wait = int(oldest + self.period - now) + 1
+                    hint = {"Retry-After": str(wait)} if self.rate_limit_hint else {}
                     return gitserver.Response(
                         403,
-                        {"message": "You have exceeded a secondary rate limit."},
-                        {"Retry-After": str(wait)},
+                        {
+                            "message": "You have exceeded a secondary rate limit. Please wait a "
+                            "few minutes before you try again."
+                        },
+                        hint,
                     )
                 self.creations.append(now)
             return self.route(request, request.path[len(self.prefix) :])
@@ -177,6 +202,14 @@ def require(payload: Any, fields: dict[str, type]) -> str | None:
         if not isinstance(payload.get(name), kind):
             return f'"{name}" is required and must be a {kind.__name__}'
     return None
+
+
+def unknown(payload: Any, known: set[str]) -> str | None:
+    """The first field of ``payload`` its provider does not document, if any."""
+    if not isinstance(payload, dict):
+        return None
+    extra = sorted(set(payload) - known)
+    return extra[0] if extra else None
 
 
 Route = Callable[[gitserver.Request, re.Match[str]], gitserver.Response]

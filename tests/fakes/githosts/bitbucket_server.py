@@ -1,9 +1,21 @@
 """Fake Bitbucket Server pull request API at ``/rest/api/1.0/projects/{KEY}/repos/{slug}``.
 
-Shapes follow the Bitbucket Data Center REST API (https://developer.atlassian.com/server/bitbucket/rest/,
-"Pull requests": get pull requests with ``state``/``direction``/``at``, paged by ``start``/
-``limit`` with ``isLastPage``/``nextPageStart``; create with ``fromRef``/``toRef`` refs,
-409 ``DuplicatePullRequestException``; update with the current ``version``, 409 when stale).
+Drawn from the Bitbucket Data Center REST API reference
+(https://developer.atlassian.com/server/bitbucket/rest/v905/api-group-pull-requests/: get pull
+requests with ``state``/``direction``/``at``, paged by ``start``/``limit`` with ``isLastPage``/
+``nextPageStart``; create with ``fromRef``/``toRef`` refs, 409
+``DuplicatePullRequestException``; update with the current ``version``, 409
+``PullRequestOutOfDateException`` when stale) and the Java API it fronts
+(``com.atlassian.bitbucket.pull.PullRequestUpdateRequest.getReviewers``: "the new set of
+reviewers … Any current reviewer not in this set will be relegated to participant status").
+
+Honest about what bit Ferryman:
+
+- reviewers: the update's ``reviewers`` is the new full set; leaving it out removes them all
+  (default reviewers added at creation, people who approved);
+- project keys: clone URLs show the key in lower case (``/scm/ops/deploy.git``); REST paths
+  need it as stored (``OPS``) and answer ``NoSuchProjectException`` otherwise.
+
 Auth: ``Authorization: Bearer <HTTP access token>``.
 """
 
@@ -12,23 +24,53 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from fakes import gitserver
-from fakes.githosts import base
+from tests.fakes import gitserver
+from tests.fakes.githosts import base
 
 _STATE = {"open": "OPEN", "closed": "DECLINED", "merged": "MERGED"}
+
+
+_CREATE_FIELDS = {"title", "description", "fromRef", "toRef", "reviewers", "draft", "state"}
+_CREATE_FIELDS |= {"open", "closed", "locked"}
+_UPDATE_FIELDS = {"version", "title", "description", "reviewers", "toRef", "draft", "id"}
 
 
 class FakeBitbucketServer(base.FakeHost):
     """Bitbucket Server's pull request endpoints for one repository."""
 
-    def __init__(self, *, key: str, slug: str, **kwargs: object) -> None:
+    def __init__(
+        self, *, key: str, slug: str, default_reviewers: tuple[str, ...] = (), **kwargs: object
+    ) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.key = key
         self.slug = slug
+        self.default_reviewers = default_reviewers
         self.prefix = f"/rest/api/1.0/projects/{key}/repos/{slug}"
 
     def repository_url(self) -> str:
-        return f"{self.base_url}/scm/{self.key}/{self.slug}.git"
+        return f"{self.base_url}/scm/{self.key.lower()}/{self.slug}.git"
+
+    def approve(self, number: int, user: str) -> None:
+        """``user`` reviews and approves pull request ``number`` (as in the web UI)."""
+        self.pulls[number].reviewers[user] = True
+
+    def handle(self, request: gitserver.Request) -> gitserver.Response:
+        projects = re.match(r"/rest/api/1\.0/projects/([^/]+)/", request.path)
+        if projects and projects[1] != self.key:
+            return gitserver.Response(
+                404,
+                {
+                    "errors": [
+                        {
+                            "context": None,
+                            "message": f"Project {projects[1]} does not exist.",
+                            "exceptionName": "com.atlassian.bitbucket.project."
+                            "NoSuchProjectException",
+                        }
+                    ]
+                },
+            )
+        return super().handle(request)
 
     def authorised(self, request: gitserver.Request) -> bool:
         return request.headers.get("authorization") == f"Bearer {self.token}"
@@ -56,6 +98,15 @@ class FakeBitbucketServer(base.FakeHost):
             "closed": pull.state != "open",
             "fromRef": {"id": f"refs/heads/{pull.head}", "displayId": pull.head},
             "toRef": {"id": f"refs/heads/{pull.base}", "displayId": pull.base},
+            "reviewers": [
+                {
+                    "user": {"name": name, "slug": name, "displayName": name.title()},
+                    "role": "REVIEWER",
+                    "approved": approved,
+                    "status": "APPROVED" if approved else "UNAPPROVED",
+                }
+                for name, approved in pull.reviewers.items()
+            ],
             "links": {"self": [{"href": href}]},
         }
 
@@ -86,8 +137,9 @@ class FakeBitbucketServer(base.FakeHost):
     def _create(self, request: gitserver.Request, match: re.Match[str]) -> gitserver.Response:
         payload = request.json()
         problem = base.require(payload, {"title": str, "fromRef": dict, "toRef": dict})
-        if problem:
-            return self._errors(400, problem)
+        extra = base.unknown(payload, _CREATE_FIELDS)
+        if problem or extra:
+            return self._errors(400, problem or f'Unrecognized field "{extra}"')
         refs = []
         for side in ("fromRef", "toRef"):
             ref = payload[side]
@@ -105,6 +157,8 @@ class FakeBitbucketServer(base.FakeHost):
         pull = self.add(
             head=refs[0], base=refs[1], title=payload["title"], body=payload.get("description", "")
         )
+        if pull is not None:
+            pull.reviewers = dict.fromkeys(self.default_reviewers, False)
         if pull is None:
             return gitserver.Response(
                 409,
@@ -128,9 +182,15 @@ class FakeBitbucketServer(base.FakeHost):
         payload = request.json()
         if base.require(payload, {"version": int}):
             return self._errors(400, "version is required")
+        extra = base.unknown(payload, _UPDATE_FIELDS)
+        if extra:
+            return self._errors(400, f'Unrecognized field "{extra}"')
         if payload["version"] != pull.version:
             return self._errors(409, "PullRequestOutOfDateException: the version is stale")
         pull.title = payload.get("title", pull.title)
         pull.body = payload.get("description", pull.body)
+        # The update's reviewers are the new full set: anyone left out stops reviewing.
+        named = [entry.get("user", {}).get("name") for entry in payload.get("reviewers", [])]
+        pull.reviewers = {name: pull.reviewers.get(name, False) for name in named if name}
         pull.version += 1
         return gitserver.Response(200, self.render(pull))

@@ -1,17 +1,25 @@
 """Fake GitHub (Enterprise) pull request API at ``/api/v3/repos/{owner}/{repo}``.
 
-Shapes follow https://docs.github.com/rest/pulls/pulls ("List pull requests", "Create a pull
-request", "Update a pull request"): ``head`` filter as ``owner:branch``, ``state=all``, ``Link``
-pagination, 422 "Validation Failed" for a missing head branch or a duplicate open pull request,
-``merged_at`` set on merged ones.
+Drawn from github/rest-api-description ``descriptions/api.github.com/api.github.com.yaml``
+(operations ``pulls/list``, ``pulls/create``, ``pulls/update``; schemas ``pull-request``,
+``validation-error``): ``head`` filter as ``owner:branch``, ``state=all``, ``per_page`` at most
+100, ``Link`` pagination; create requires ``head`` and ``base`` (and ``title`` unless
+``issue``); update takes ``title``, ``body``, ``state``, ``base``, ``maintainer_can_modify``.
+422 "Validation Failed" for a missing head branch and — unlike the other hosts' 409 — for a
+duplicate open pull request ("A pull request already exists for owner:branch."). Merged pull
+requests are ``state: closed`` with ``merged_at``. Secondary rate limits: see ``base``.
 """
 
 from __future__ import annotations
 
 import re
 
-from fakes import gitserver
-from fakes.githosts import base
+from tests.fakes import gitserver
+from tests.fakes.githosts import base
+
+_CREATE_FIELDS = {"title", "head", "head_repo", "base", "body", "maintainer_can_modify", "draft"}
+_CREATE_FIELDS |= {"issue"}
+_UPDATE_FIELDS = {"title", "body", "state", "base", "maintainer_can_modify"}
 
 
 class FakeGitHub(base.FakeHost):
@@ -62,7 +70,7 @@ class FakeGitHub(base.FakeHost):
             pulls = [p for p in pulls if f"{self.owner}:{p.head}" == query["head"]]
         if "base" in query:
             pulls = [p for p in pulls if p.base == query["base"]]
-        per_page = int(query.get("per_page", "30"))
+        per_page = min(int(query.get("per_page", "30")), 100)
         page = int(query.get("page", "1"))
         chosen = pulls[(page - 1) * per_page : page * per_page]
         headers = {}
@@ -79,6 +87,9 @@ class FakeGitHub(base.FakeHost):
         problem = base.require(payload, {"title": str, "head": str, "base": str})
         if problem is None and not isinstance(payload.get("body", ""), str):
             problem = '"body" must be a string'
+        extra = base.unknown(payload, _CREATE_FIELDS)
+        if problem is None and extra:
+            problem = f'"{extra}" is not a permitted key.'
         if problem:
             return gitserver.Response(422, {"message": "Validation Failed", "errors": [problem]})
         if not self.branch_exists(payload["head"]):
@@ -104,8 +115,12 @@ class FakeGitHub(base.FakeHost):
         if pull is None:
             return self.error(404, "Not Found")
         payload = request.json()
-        if not isinstance(payload, dict) or not set(payload) <= {"title", "body", "state", "base"}:
-            return gitserver.Response(422, {"message": "Validation Failed"})
+        extra = base.unknown(payload, _UPDATE_FIELDS)
+        if not isinstance(payload, dict) or extra:
+            return gitserver.Response(
+                422,
+                {"message": "Validation Failed", "errors": [f'"{extra}" is not a permitted key.']},
+            )
         pull.title = payload.get("title", pull.title)
         pull.body = payload.get("body", pull.body)
         return gitserver.Response(200, self.render(pull))

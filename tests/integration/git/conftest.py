@@ -1,25 +1,17 @@
-"""Fixtures for real-Git tests: a smart-HTTP Git server with a fake hosting API per provider.
-
-``tests/`` is put on ``sys.path`` so the shared test doubles import as ``fakes`` (the test tree
-has no packages; pytest's default import mode would not find them otherwise).
-"""
+"""Fixtures for real-Git tests: a smart-HTTP Git server with a fake hosting API per provider."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-from fakes import gitserver
-from fakes.clock import FakeClock
-from fakes.githosts import base
-from fakes.promotions import (
+from tests.fakes import gitserver
+from tests.fakes.clock import FakeClock
+from tests.fakes.githosts import base
+from tests.fakes.promotions import (
     FILES,
     PASSWORD,
     PROVIDERS,
@@ -30,6 +22,7 @@ from fakes.promotions import (
     World,
     make_fake,
 )
+
 from ferryman.adapters import githost, gitrepo
 from ferryman.adapters.githost import base as host_base
 from ferryman.adapters.githost import http as host_http
@@ -60,9 +53,9 @@ def make_world(
         server = gitserver.GitServer(root, username=USERNAME, password=PASSWORD, api=fake)
         fake.base_url = server.base_url
         servers.append(server.start())
-        pacer = host_base.Pacer(clock=clock.now, sleep=clock.sleep)
+        pacer = host_base.Pacer(clock=clock.time, sleep=clock.sleep)
         hosts = githost.Hosts(
-            http_client, pacer=pacer, options=host_http.Options(timeout=timeout, clock=clock.now)
+            http_client, pacer=pacer, options=host_http.Options(timeout=timeout, clock=clock.time)
         )
         secrets = Secrets(
             {

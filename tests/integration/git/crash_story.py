@@ -29,13 +29,13 @@ from typing import Any, TypeVar
 
 import httpx
 import yaml
+from tests.fakes import gitserver
 from tests.fakes import kubernetes as fake_k8s
+from tests.fakes.clock import FakeClock
+from tests.fakes.githosts import base as fake_base
+from tests.fakes.promotions import PASSWORD, TOKEN, USERNAME, Secrets, make_fake
 from tests.unit.controller import story
 
-from fakes import gitserver
-from fakes.clock import FakeClock
-from fakes.githosts import base as fake_base
-from fakes.promotions import PASSWORD, TOKEN, USERNAME, Secrets, make_fake
 from ferryman.adapters import githost, gitrepo
 from ferryman.adapters.githost import base as host_base
 from ferryman.adapters.githost import http as host_http
@@ -202,8 +202,8 @@ class CrashingHosts:
         self._inner = inner
         self._crash = crash
 
-    def host(self, kind: str, url: str, *, token: str) -> git.GitHost:
-        return CrashingHost(self._inner.host(kind, url, token=token), self._crash)
+    def host(self, kind: str, url: str, *, token: str, **options: Any) -> git.GitHost:
+        return CrashingHost(self._inner.host(kind, url, token=token, **options), self._crash)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -221,7 +221,7 @@ class GitStory:
     def __init__(self, root: Path, http_client: httpx.AsyncClient) -> None:
         self.root = root
         self.api = fake_k8s.FakeKubernetes()
-        self.clock = fake_k8s.FakeClock()
+        self.clock = FakeClock()
         self.host_clock = FakeClock()
         self.bare = gitserver.create_bare(root / "srv" / REPOSITORY_PATH, FILES)
         github = make_fake("github", clock=self.host_clock, repository=self.bare)
@@ -233,8 +233,8 @@ class GitStory:
         self.url = self.server.url(REPOSITORY_PATH)
         self.hosts = githost.Hosts(
             http_client,
-            pacer=host_base.Pacer(clock=self.host_clock.now, sleep=self.host_clock.sleep),
-            options=host_http.Options(timeout=10.0, clock=self.host_clock.now),
+            pacer=host_base.Pacer(clock=self.host_clock.time, sleep=self.host_clock.sleep),
+            options=host_http.Options(timeout=10.0, clock=self.host_clock.time),
         )
         self.secrets = Secrets(
             {

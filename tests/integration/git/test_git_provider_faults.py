@@ -10,9 +10,9 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
+from tests.fakes.githosts import base
+from tests.fakes.promotions import PROVIDERS, TOKEN, World, make_request
 
-from fakes.githosts import base
-from fakes.promotions import PROVIDERS, TOKEN, World, make_request
 from ferryman.domain import errors
 
 
@@ -22,7 +22,7 @@ async def test_a_five_minute_outage_then_the_first_attempt_after_recovery_succee
 ) -> None:
     """503 for 300 s: every attempt is temporary with the Retry-After hint; then one PR."""
     world = make_world(kind)
-    outage_ends = world.clock.now() + 300
+    outage_ends = world.clock.time() + 300
     world.fake.faults.append(
         base.Fault(
             status=503,
@@ -34,7 +34,7 @@ async def test_a_five_minute_outage_then_the_first_attempt_after_recovery_succee
     strategy = world.pull_requests()
     request = make_request(world.strategy_spec())
     failures: list[errors.TemporaryError] = []
-    while world.clock.now() < outage_ends:
+    while world.clock.time() < outage_ends:
         with pytest.raises(errors.TemporaryError) as raised:
             await strategy.promote(request)
         failures.append(raised.value)

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from tests.fakes import gitserver
+from tests.fakes.promotions import APPROVAL, FILES, World, make_request
 
-from fakes import gitserver
-from fakes.promotions import APPROVAL, FILES, World, make_request
 from ferryman.controller.strategies import pull_request
 from ferryman.domain import errors
 
@@ -180,8 +180,8 @@ class CrashingHosts:
         self._method = method
         self._wrapped: CrashAfter | None = None
 
-    def host(self, kind: str, url: str, *, token: str) -> object:
-        host = self._inner.host(kind, url, token=token)  # type: ignore[attr-defined]
+    def host(self, kind: str, url: str, *, token: str, **options: object) -> object:
+        host = self._inner.host(kind, url, token=token, **options)  # type: ignore[attr-defined]
         if self._wrapped is None:
             self._wrapped = CrashAfter(host, self._method)
             return self._wrapped

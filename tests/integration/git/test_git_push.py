@@ -13,9 +13,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from tests.fakes import gitserver
+from tests.fakes.promotions import APPROVAL, FILES, HELMRELEASE, KUSTOMIZATION, World, make_request
 
-from fakes import gitserver
-from fakes.promotions import APPROVAL, FILES, HELMRELEASE, KUSTOMIZATION, World, make_request
 from ferryman.adapters import gitrepo
 from ferryman.api import pipeline
 from ferryman.controller.strategies import git_push

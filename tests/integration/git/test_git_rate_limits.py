@@ -14,11 +14,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from tests.fakes import gitserver
+from tests.fakes.clock import FakeClock
+from tests.fakes.githosts import github
+from tests.fakes.promotions import TOKEN, Secrets, make_request
 
-from fakes import gitserver
-from fakes.clock import FakeClock
-from fakes.githosts import github
-from fakes.promotions import TOKEN, Secrets, make_request
 from ferryman.adapters import githost
 from ferryman.adapters.githost import base, http
 from ferryman.api import pipeline
@@ -94,9 +94,9 @@ async def test_500_promotions_never_meet_the_secondary_rate_limit(
 ) -> None:
     """Every create is paced under 80/minute: 500 PRs, zero 403s; the drain rate is measured."""
     fake, clock = server
-    pacer = base.Pacer(limit=LIMIT, clock=clock.now, sleep=clock.sleep)
+    pacer = base.Pacer(limit=LIMIT, clock=clock.time, sleep=clock.sleep)
     async with httpx.AsyncClient() as client:
-        hosts = githost.Hosts(client, pacer=pacer, options=http.Options(clock=clock.now))
+        hosts = githost.Hosts(client, pacer=pacer, options=http.Options(clock=clock.time))
         strategy = pull_request.PullRequestStrategy(
             workspaces=MemoryWorkspaces(),
             hosts=hosts,
@@ -112,10 +112,10 @@ async def test_500_promotions_never_meet_the_secondary_rate_limit(
                 }
             }
         )
-        started = clock.now()
+        started = clock.time()
         for index in range(PROMOTIONS):
             await strategy.promote(make_request(spec, name=f"app-{index}"))
-        elapsed = clock.now() - started
+        elapsed = clock.time() - started
 
     assert fake.created == PROMOTIONS
     assert fake.rate_limited == 0
@@ -132,9 +132,9 @@ async def test_without_pacing_the_fake_does_refuse(
 ) -> None:
     """The fake's limit is real: an unpaced burst of 81 creates meets its 403."""
     fake, clock = server
-    pacer = base.Pacer(limit=10_000, burst=1_000, clock=clock.now, sleep=clock.sleep)
+    pacer = base.Pacer(limit=10_000, burst=1_000, clock=clock.time, sleep=clock.sleep)
     async with httpx.AsyncClient() as client:
-        host = githost.Hosts(client, pacer=pacer, options=http.Options(clock=clock.now)).host(
+        host = githost.Hosts(client, pacer=pacer, options=http.Options(clock=clock.time)).host(
             "github", fake.repository_url(), token=TOKEN
         )
         for index in range(LIMIT):

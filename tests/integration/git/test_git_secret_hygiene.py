@@ -12,8 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from tests.fakes.promotions import PASSWORD, TOKEN, World, make_request
 
-from fakes.promotions import PASSWORD, TOKEN, World, make_request
 from ferryman.adapters import gitrepo
 from ferryman.domain import errors
 

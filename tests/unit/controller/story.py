@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from tests.fakes import clock as fake_clock
 from tests.fakes import kubernetes as fakes
 
 from ferryman.api import pipeline, status
@@ -74,7 +75,7 @@ class World:
 
     def __init__(self, **pipeline_args: Any) -> None:
         self.api = fakes.FakeKubernetes()
-        self.clock = fakes.FakeClock()
+        self.clock = fake_clock.FakeClock()
         self.api.put(pipeline_object(**pipeline_args))
         for env in ("dev", "staging", "prod"):
             self.deploy(env, "6.0.0")

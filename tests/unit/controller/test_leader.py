@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 
+from tests.fakes import clock as fake_clock
 from tests.fakes import kubernetes as fakes
 
 from ferryman.controller import leader
 
 
-def elector(api: fakes.FakeKubernetes, clock: fakes.FakeClock, name: str) -> leader.LeaderElector:
+def elector(
+    api: fakes.FakeKubernetes, clock: fake_clock.FakeClock, name: str
+) -> leader.LeaderElector:
     return leader.LeaderElector(
         api.lease_store(),
         name,
@@ -26,7 +29,7 @@ async def settle() -> None:
 
 async def test_one_leader_a_successor_after_expiry_and_at_once_after_release() -> None:
     """The first instance leads; the second takes over only when the lease lapses or is released."""
-    api, clock = fakes.FakeKubernetes(), fakes.FakeClock()
+    api, clock = fakes.FakeKubernetes(), fake_clock.FakeClock()
     first, second = elector(api, clock, "first"), elector(api, clock, "second")
     one = asyncio.ensure_future(first.run())
     await settle()

@@ -103,6 +103,26 @@ def test_permanent_failure_ends_the_record_as_failed() -> None:
     )
     assert after.history[0].phase is Phase.FAILED
     assert error.reason == "BadCredentials"
+    assert rec.last_error_reason == "BadCredentials"
+
+
+def test_the_reason_lands_in_the_record_and_leaves_on_success() -> None:
+    """Issue 21 item 4: the failure's reason is in status, not only on the Event."""
+    error = errors.PermanentError("git fetch failed: ...", reason="HostKeyMismatch")
+    failed = prod(outcomes.record_failure(acting(), "prod", revision="1.1", error=error, now=b.NOW))
+    retried = outcomes.record_failure(
+        acting(),
+        "prod",
+        revision="1.1",
+        error=errors.TemporaryError("x", reason="Git-Failed"),
+        now=b.NOW,
+    )
+    done = outcomes.record_success(
+        acting(last_error_reason="GitFailed"), "prod", revision="1.1", result=RESULT
+    )
+    assert failed.last_error_reason == "HostKeyMismatch"
+    assert prod(retried).last_error_reason == "GitFailed"
+    assert prod(done).last_error_reason is None
 
 
 @pytest.mark.parametrize(

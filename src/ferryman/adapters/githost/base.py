@@ -1,7 +1,10 @@
 """What every provider shares: repository URL parsing and pacing of content-creating calls.
 
-Repository URLs: ``https://`` always; plain ``http://`` only for a loopback host (127.0.0.1 or
-::1), which is how the test servers run — a token must never cross a network in clear text.
+Repository URLs: ``https://``, or SSH (``ssh://[user@]host[:port]/path``, ``user@host:path``) whose
+API is then reached over HTTPS at the same host name; plain ``http://`` only for a loopback host
+(127.0.0.1 or ::1), which is how the test servers run — a token must never cross a network in
+clear text. An optional server URL (the spec's ``serverURL``: the service's base URL as a
+browser opens it) names the API's origin and sub-path when the repository URL cannot.
 
 Pacing: hosting services limit how fast one token may create content (GitHub: at most 80
 content-creating requests a minute, its "secondary rate limit"). ``Pacer`` runs a generic cell
@@ -17,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import hashlib
+import re
 import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -32,38 +36,95 @@ DEFAULT_BURST: Final = 8
 DEFAULT_MAX_WAIT: Final = 20.0
 
 
+_SCP_LIKE: Final = re.compile(r"^(?:[^@/\s]+@)?(?P<host>[^:/\s]+):(?!//)(?P<path>.*)$")
+
+
 @dataclasses.dataclass(frozen=True)
 class RepositoryUrl:
-    """A repository URL split into the API origin and its path segments (``.git`` removed)."""
+    """A repository URL split into the server's origin, its sub-path and the repository path."""
 
-    origin: str  # scheme://host[:port]
-    segments: tuple[str, ...]
+    origin: str  # scheme://host[:port] of the web/API server
+    segments: tuple[str, ...]  # the repository's path below the server (".git" removed)
     host: str
+    prefix: tuple[str, ...] = ()  # the server's sub-path, from the server URL
+    ssh: bool = False  # the repository URL is an SSH URL
+
+    @property
+    def base(self) -> str:
+        """``origin`` with the server's sub-path: where the provider's API paths start."""
+        return self.origin + "".join(f"/{segment}" for segment in self.prefix)
 
 
-def parse_repository_url(url: str, *, provider: str) -> RepositoryUrl:
-    """Split ``url``; refuse anything but HTTPS (or HTTP on loopback) with a clear message."""
-    parts = parse.urlsplit(url.strip())
+def parse_repository_url(
+    url: str, *, provider: str, server_url: str | None = None
+) -> RepositoryUrl:
+    """Split ``url``; refuse anything but HTTPS, SSH (or HTTP on loopback) with a clear message.
+
+    For an SSH URL the API is taken to be ``https://<same host>`` unless ``server_url`` says
+    otherwise. A ``server_url`` also removes its own sub-path from an HTTPS repository path.
+    """
+    text = url.strip()
+    ssh = _ssh_parts(text)
+    if ssh is not None:
+        host, path = ssh
+        origin = f"https://{_netloc(host, None)}"
+        parsed = RepositoryUrl(origin=origin, segments=_segments(path), host=host, ssh=True)
+    else:
+        parsed = _web_url(text, url=url, provider=provider, what="repository URL")
+    if server_url is None:
+        return parsed
+    server = _web_url(server_url.strip(), url=server_url, provider=provider, what="serverURL")
+    segments = parsed.segments
+    if not parsed.ssh and segments[: len(server.segments)] == server.segments:
+        segments = segments[len(server.segments) :]
+    return RepositoryUrl(
+        origin=server.origin,
+        segments=segments,
+        host=server.host,
+        prefix=server.segments,
+        ssh=parsed.ssh,
+    )
+
+
+def _ssh_parts(url: str) -> tuple[str, str] | None:
+    """(host, path) of an SSH URL, ``None`` for anything else."""
+    parts = parse.urlsplit(url)
+    if parts.scheme == "ssh":
+        return parts.hostname or "", parts.path
+    if "://" not in url:
+        match = _SCP_LIKE.match(url)
+        if match:
+            return match["host"], match["path"]
+    return None
+
+
+def _web_url(text: str, *, url: str, provider: str, what: str) -> RepositoryUrl:
+    parts = parse.urlsplit(text)
     host = parts.hostname or ""
     secure = parts.scheme == "https"
     if not host or not (secure or (parts.scheme == "http" and host in LOOPBACK_HOSTS)):
         raise errors.PermanentError(
-            f'the {provider} repository URL "{_safe(url)}" must start with https:// '
+            f'the {provider} {what} "{_safe(url)}" must start with https:// or be an SSH URL '
             "(plain http:// is allowed for 127.0.0.1 only)",
             reason="InvalidRepositoryURL",
         )
     if parts.password is not None:
         raise errors.PermanentError(
-            "the repository URL contains a password; put credentials in the Secret instead",
+            f"the {what} contains a password; put credentials in the Secret instead",
             reason="InvalidRepositoryURL",
         )
+    origin = f"{parts.scheme}://{_netloc(host, parts.port)}"
+    return RepositoryUrl(origin=origin, segments=_segments(parts.path), host=host)
+
+
+def _netloc(host: str, port: int | None) -> str:
     netloc = f"[{host}]" if ":" in host else host
-    if parts.port is not None:
-        netloc += f":{parts.port}"
-    path = parts.path.rstrip("/")
-    path = path.removesuffix(".git")
-    segments = tuple(parse.unquote(segment) for segment in path.split("/") if segment)
-    return RepositoryUrl(origin=f"{parts.scheme}://{netloc}", segments=segments, host=host)
+    return netloc if port is None else f"{netloc}:{port}"
+
+
+def _segments(path: str) -> tuple[str, ...]:
+    path = path.rstrip("/").removesuffix(".git")
+    return tuple(parse.unquote(segment) for segment in path.split("/") if segment)
 
 
 def invalid_url(url: str, *, provider: str, expected: str) -> errors.PermanentError:

@@ -1,13 +1,18 @@
 """Bitbucket Server / Data Center pull requests (REST API 1.0).
 
 API root: ``<origin>[/<context>]/rest/api/1.0/projects/<KEY>/repos/<slug>`` from a clone URL
-``<origin>[/<context>]/scm/<KEY>/<slug>.git`` (or a browse URL ``.../projects/<KEY>/repos/<slug>``).
-Endpoints (developer.atlassian.com/server/bitbucket/rest, "Pull requests"): list
+``<origin>[/<context>]/scm/<key>/<slug>.git``, a browse URL ``.../projects/<KEY>/repos/<slug>``
+or an SSH URL ``ssh://git@<host>:7999/<key>/<slug>.git``. Clone URLs show the project key in
+lower case; REST paths need it as the server stores it, in upper case (a personal project
+``~user`` stays as written). Endpoints (developer.atlassian.com/server/bitbucket/rest,
+"Pull requests"): list
 ``GET /pull-requests?state=ALL&direction=OUTGOING&at=refs/heads/<head>`` (``isLastPage``/
 ``nextPageStart`` paging), create ``POST /pull-requests`` with ``fromRef``/``toRef``, update
 ``PUT /pull-requests/{id}`` carrying the current ``version`` (optimistic locking; a stale one is
-409, retried). Auth: ``Authorization: Bearer <HTTP access token>``. States ``OPEN``, ``MERGED``,
-``DECLINED``.
+409, retried). The update's ``reviewers`` is the new full set — "any current reviewer not in
+this set will be relegated to participant status" (``PullRequestUpdateRequest.getReviewers``) —
+so every update sends the current reviewers back. Auth: ``Authorization: Bearer <HTTP access
+token>``. States ``OPEN``, ``MERGED``, ``DECLINED``.
 """
 
 from __future__ import annotations
@@ -32,25 +37,45 @@ _STATES: Final = {
 }
 
 
-def locate(url: str) -> tuple[str, str, str]:
-    """(API root, project key, repository slug) of the repository ``url`` names."""
-    parsed = base.parse_repository_url(url, provider=PROVIDER)
-    segments = parsed.segments
-    expected = "https://<host>/scm/<PROJECT>/<repo>.git"
-    for marker, offset in (("scm", 1), ("projects", 1)):
-        if marker in segments:
-            index = len(segments) - 1 - segments[::-1].index(marker)
-            rest = segments[index + offset :]
-            if marker == "scm" and len(rest) == 2:
-                key, slug = rest
-            elif marker == "projects" and len(rest) == 3 and rest[1] == "repos":
-                key, slug = rest[0], rest[2]
-            else:
-                continue
-            context = "".join(f"/{segment}" for segment in segments[:index])
-            root = f"{parsed.origin}{context}/rest/api/1.0/projects/{key}/repos/{slug}"
-            return root, key, slug
-    raise base.invalid_url(url, provider=PROVIDER, expected=expected)
+def locate(url: str, *, server_url: str | None = None) -> tuple[str, str, str]:
+    """(API root, project key as REST wants it, repository slug) of the repository ``url`` names."""
+    parsed = base.parse_repository_url(url, provider=PROVIDER, server_url=server_url)
+    found = _ssh_path(parsed) if parsed.ssh else _web_path(parsed.segments)
+    if found is None:
+        raise base.invalid_url(
+            url, provider=PROVIDER, expected="https://<host>/scm/<PROJECT>/<repo>.git"
+        )
+    context, key, slug = found
+    key = rest_key(key)
+    root = f"{parsed.base}{context}/rest/api/1.0/projects/{key}/repos/{slug}"
+    return root, key, slug
+
+
+def rest_key(key: str) -> str:
+    """The project key as REST paths need it: upper case, except a personal ``~user``."""
+    return key if key.startswith("~") else key.upper()
+
+
+def _ssh_path(parsed: base.RepositoryUrl) -> tuple[str, str, str] | None:
+    if len(parsed.segments) != 2:
+        return None
+    key, slug = parsed.segments
+    return "", key, slug
+
+
+def _web_path(segments: tuple[str, ...]) -> tuple[str, str, str] | None:
+    """(context path, key, slug) from ``/scm/<key>/<slug>`` or ``/projects/<KEY>/repos/<slug>``."""
+    for marker in ("scm", "projects"):
+        if marker not in segments:
+            continue
+        index = len(segments) - 1 - segments[::-1].index(marker)
+        rest = segments[index + 1 :]
+        context = "".join(f"/{segment}" for segment in segments[:index])
+        if marker == "scm" and len(rest) == 2:
+            return context, rest[0], rest[1]
+        if marker == "projects" and len(rest) == 3 and rest[1] == "repos":
+            return context, rest[0], rest[2]
+    return None
 
 
 def headers(token: str) -> dict[str, str]:
@@ -83,9 +108,17 @@ def create_call(
     return http.Call("POST", "/pull-requests", json=payload, creating=True)
 
 
-def update_call(number: int, *, version: int, title: str, body: str) -> http.Call:
-    """Change the title and description of pull request ``number`` at ``version``."""
-    payload = {"version": version, "title": title, "description": base.bounded(body, MAX_BODY)}
+def update_call(
+    number: int, *, version: int, title: str, body: str, reviewers: tuple[str, ...]
+) -> http.Call:
+    """Change the title and description of pull request ``number`` at ``version``, keeping
+    ``reviewers`` (the API takes the update's reviewers as the new full set)."""
+    payload = {
+        "version": version,
+        "title": title,
+        "description": base.bounded(body, MAX_BODY),
+        "reviewers": [{"user": {"name": name}} for name in reviewers],
+    }
     return http.Call("PUT", f"/pull-requests/{number}", json=payload, creating=True)
 
 
@@ -101,6 +134,11 @@ def parse(data: Any) -> git.PullRequest:
         title=str(data.get("title") or ""),
         body=str(data.get("description") or ""),
         version=int(data.get("version", 0)),
+        reviewers=tuple(
+            str(entry["user"]["name"])
+            for entry in data.get("reviewers", [])
+            if isinstance(entry, dict) and isinstance(entry.get("user"), dict)
+        ),
     )
 
 
@@ -138,16 +176,26 @@ class BitbucketServerHost:
         self, pull_request: git.PullRequest, *, title: str, body: str
     ) -> git.PullRequest:
         call = update_call(
-            pull_request.number, version=pull_request.version or 0, title=title, body=body
+            pull_request.number,
+            version=pull_request.version or 0,
+            title=title,
+            body=body,
+            reviewers=pull_request.reviewers,
         )
         return parse(await self._api.json(call))
 
 
 def connect(
-    client: httpx.AsyncClient, url: str, *, token: str, pacer: base.Pacer, options: http.Options
+    client: httpx.AsyncClient,
+    url: str,
+    *,
+    token: str,
+    pacer: base.Pacer,
+    options: http.Options,
+    server_url: str | None = None,
 ) -> BitbucketServerHost:
     """The host for repository ``url``, authenticated by ``token``."""
-    root, key, slug = locate(url)
+    root, key, slug = locate(url, server_url=server_url)
     api = http.Api(
         client,
         provider=PROVIDER,

@@ -2,9 +2,12 @@
 
     HTTP answer                                  raised as
     ───────────────────────────────────────────  ───────────────────────────────────────────────
-    429; 403 with Retry-After or no quota left   TemporaryError(reason="RateLimited", delay)
-    5xx, 408, 409                                TemporaryError(reason="ProviderUnavailable"
-                                                 or "Conflict", delay from Retry-After)
+    429; 403 with Retry-After, no quota left or  TemporaryError(reason="RateLimited", delay;
+    a "secondary rate limit" message (GitHub)    at least a minute without a hint)
+    5xx, 408                                     TemporaryError(reason="ProviderUnavailable",
+                                                 delay from Retry-After)
+    409; GitHub's 422 "A pull request already    TemporaryError(reason="Conflict"): the next
+    exists"                                      attempt finds the open one and adopts it
     timeout, connection failure                  TemporaryError("ProviderTimeout" /
                                                  "ProviderUnavailable")   (see ``http``)
     401                                          PermanentError(reason="CredentialsInvalid")
@@ -14,8 +17,11 @@
     other 4xx                                    PermanentError(reason="RequestRejected")
 
 The delay comes from ``Retry-After`` (seconds or an HTTP date) or a rate-limit reset header
-(``X-RateLimit-Reset``/``RateLimit-Reset``, epoch seconds). Messages quote the provider's own
-explanation, bounded and scrubbed of the token.
+(``X-RateLimit-Reset``/``RateLimit-Reset``, epoch seconds). GitHub documents that a secondary
+rate limit may answer 403 or 429 with neither header, only a message, and asks to "wait for at
+least one minute" (docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api).
+Messages quote the provider's own explanation — strings, lists or field → messages objects, as
+GitLab sends them — bounded and scrubbed of the token.
 """
 
 from __future__ import annotations
@@ -33,6 +39,11 @@ from ferryman.domain import errors
 
 # A rate-limited answer without any hint still needs a pause longer than a plain backoff.
 DEFAULT_RATE_LIMIT_DELAY: Final = timedelta(seconds=60)
+# How GitHub words its secondary limits ("You have exceeded a secondary rate limit", formerly
+# "abuse detection mechanism"), matched case-insensitively.
+_SECONDARY_LIMIT: Final = ("secondary rate limit", "abuse detection")
+# GitHub answers a duplicate pull request with 422 and this message, where others answer 409.
+_ALREADY_EXISTS: Final = "a pull request already exists"
 MAX_DETAIL: Final = 300
 _PERMANENT_REASONS: Final = {
     401: "CredentialsInvalid",
@@ -52,28 +63,32 @@ def from_response(
         return None
     request = response.request
     what = f"{provider} API answered {status} to {request.method} {request.url.path}"
-    detail = gitcredentials.scrub(_detail(response), secrets)
+    explanation = _detail(response)
+    detail = gitcredentials.scrub(explanation, secrets)
     message = f"{what}: {detail}" if detail else what
-    if is_rate_limited(response):
+    if is_rate_limited(response, explanation):
         hinted = retry_delay(response, now=now) or DEFAULT_RATE_LIMIT_DELAY
         return errors.TemporaryError(message, delay=hinted, reason="RateLimited")
     if status >= 500 or status == 408:
         delay = retry_delay(response, now=now)
         return errors.TemporaryError(message, delay=delay, reason="ProviderUnavailable")
-    if status == 409:
+    if status == 409 or (status == 422 and _ALREADY_EXISTS in explanation.lower()):
         return errors.TemporaryError(message, reason="Conflict")
     reason = _PERMANENT_REASONS.get(status, "RequestRejected")
     return errors.PermanentError(message, reason=reason)
 
 
-def is_rate_limited(response: httpx.Response) -> bool:
-    """429, or GitHub's way: 403 with ``Retry-After`` or ``X-RateLimit-Remaining: 0``."""
+def is_rate_limited(response: httpx.Response, explanation: str = "") -> bool:
+    """429, or GitHub's ways: 403 with ``Retry-After``, ``X-RateLimit-Remaining: 0`` or a
+    message saying a secondary rate limit was exceeded (``explanation``, the provider's text)."""
     if response.status_code == 429:
         return True
+    if response.status_code != 403:
+        return False
     headers = response.headers
-    return response.status_code == 403 and (
-        "retry-after" in headers or headers.get("x-ratelimit-remaining") == "0"
-    )
+    if "retry-after" in headers or headers.get("x-ratelimit-remaining") == "0":
+        return True
+    return any(words in explanation.lower() for words in _SECONDARY_LIMIT)
 
 
 def retry_delay(response: httpx.Response, *, now: float) -> timedelta | None:
@@ -98,7 +113,11 @@ def retry_delay(response: httpx.Response, *, now: float) -> timedelta | None:
 
 
 def _detail(response: httpx.Response) -> str:
-    """The provider's explanation (``message``, ``error``, first ``errors`` entry), bounded."""
+    """The provider's explanation (``message``, ``error``, ``errors`` entries), bounded.
+
+    ``message`` may be a string, a list of strings or an object of field → messages (GitLab:
+    ``{"message": {"title": ["can't be blank"]}}``); every form is kept.
+    """
     try:
         body: Any = json.loads(response.content)
     except ValueError:
@@ -106,13 +125,21 @@ def _detail(response: httpx.Response) -> str:
     parts: list[str] = []
     if isinstance(body, dict):
         for key in ("message", "error", "error_description"):
-            value = body.get(key)
-            if isinstance(value, str) and value:
-                parts.append(value)
+            parts += _texts(body.get(key))
         listed = body.get("errors")
-        if isinstance(listed, list) and listed:
-            first = listed[0]
-            text = first.get("message") if isinstance(first, dict) else first
-            if isinstance(text, str) and text:
-                parts.append(text)
-    return "; ".join(parts)[:MAX_DETAIL]
+        if isinstance(listed, list):
+            for entry in listed[:3]:
+                parts += _texts(entry.get("message") if isinstance(entry, dict) else entry)
+    return "; ".join(dict.fromkeys(parts))[:MAX_DETAIL]
+
+
+def _texts(value: Any, field: str = "") -> list[str]:
+    """The strings in ``value``: itself, a list's items, an object's ``field: message`` pairs."""
+    prefix = f"{field} " if field else ""
+    if isinstance(value, str):
+        return [prefix + value] if value else []
+    if isinstance(value, list):
+        return [text for item in value[:5] for text in _texts(item, field)]
+    if isinstance(value, dict):
+        return [text for key, item in list(value.items())[:5] for text in _texts(item, str(key))]
+    return []

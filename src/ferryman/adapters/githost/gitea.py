@@ -1,10 +1,20 @@
 """Gitea and Forgejo pull requests (REST API v1, ``/repos/{owner}/{repo}/pulls``).
 
-API root: ``<origin>[/<sub-path>]/api/v1/repos/<owner>/<repo>``. Endpoints (the instance's
-``/api/swagger``: repoListPullRequests, repoCreatePullRequest, repoEditPullRequest): list
-``GET /pulls?state=all&sort=recentupdate&page=&limit=`` (no head filter: matched here; a short
-page ends the list), create ``POST /pulls``, update ``PATCH /pulls/{index}``. Auth:
-``Authorization: token <token>``. A merged pull request is ``state: closed`` with ``merged: true``.
+API root: ``<origin>[/<sub-path>]/api/v1/repos/<owner>/<repo>``. Endpoints (go-gitea/gitea
+``templates/swagger/v1_json.tmpl``: repoListPullRequests, repoCreatePullRequest,
+repoEditPullRequest): list ``GET /pulls?state=all&sort=recentupdate&page=&limit=`` (no head
+filter on the versions we support: matched here), create ``POST /pulls``, update
+``PATCH /pulls/{index}``. Auth: ``Authorization: token <token>``. A merged pull request is
+``state: closed`` with ``merged: true``.
+
+Two behaviours of the real server shape this module:
+
+- Paging: the server clamps ``limit`` to its ``MAX_RESPONSE_ITEMS`` (50 by default, often
+  less), so a page shorter than what was asked for is not the last one. The list ends at an
+  empty page, at ``X-Total-Count`` items, or when ``Link`` has no ``rel="next"``.
+- Branch names: once the head branch is deleted (the usual "delete branch after merge"),
+  ``head.ref`` becomes ``refs/pull/<n>/head``; ``head.label`` keeps the branch name
+  (``services/convert/pull.go``), so pull requests are matched on the label.
 """
 
 from __future__ import annotations
@@ -24,14 +34,14 @@ PAGE_SIZE: Final = 50
 MAX_PAGES: Final = 10
 
 
-def api_root(url: str) -> str:
-    """The API URL of the repository ``url`` names."""
-    parsed = base.parse_repository_url(url, provider=PROVIDER)
+def api_root(url: str, *, server_url: str | None = None) -> str:
+    """The API URL of the repository ``url`` names (HTTPS or SSH)."""
+    parsed = base.parse_repository_url(url, provider=PROVIDER, server_url=server_url)
     if len(parsed.segments) < 2:
         raise base.invalid_url(url, provider=PROVIDER, expected="https://<host>/<owner>/<repo>")
     *prefix, owner, repo = parsed.segments
     context = "".join(f"/{segment}" for segment in prefix)
-    return f"{parsed.origin}{context}/api/v1/repos/{owner}/{repo}"
+    return f"{parsed.base}{context}/api/v1/repos/{owner}/{repo}"
 
 
 def headers(token: str) -> dict[str, str]:
@@ -70,11 +80,12 @@ def parse(data: Any) -> git.PullRequest:
         state = git.PullRequestState.OPEN
     else:
         state = git.PullRequestState.CLOSED
+    head = data["head"]
     return git.PullRequest(
         number=int(data["number"]),
         url=str(data["html_url"]),
         state=state,
-        head=str(data["head"]["ref"]),
+        head=str(head.get("label") or head["ref"]),
         base=str(data["base"]["ref"]),
         title=str(data.get("title") or ""),
         body=str(data.get("body") or ""),
@@ -90,9 +101,10 @@ class GiteaHost:
     async def find_pull_requests(self, *, head: str, base: str) -> list[git.PullRequest]:
         found: list[git.PullRequest] = []
         for page in range(1, MAX_PAGES + 1):
-            items = _items(await self._api.json(list_call(page=page)))
+            response = await self._api.send(list_call(page=page))
+            items = _items(response.json())
             found += [parse(item) for item in items]
-            if len(items) < PAGE_SIZE:
+            if _last_page(response, items=len(items), seen=len(found)):
                 break
         matching = [pr for pr in found if pr.head == head and pr.base == base]
         return sorted(matching, key=lambda pr: pr.number, reverse=True)
@@ -111,10 +123,16 @@ class GiteaHost:
 
 
 def connect(
-    client: httpx.AsyncClient, url: str, *, token: str, pacer: base.Pacer, options: http.Options
+    client: httpx.AsyncClient,
+    url: str,
+    *,
+    token: str,
+    pacer: base.Pacer,
+    options: http.Options,
+    server_url: str | None = None,
 ) -> GiteaHost:
     """The host for repository ``url``, authenticated by ``token``."""
-    root = api_root(url)
+    root = api_root(url, server_url=server_url)
     api = http.Api(
         client,
         provider=PROVIDER,
@@ -134,3 +152,19 @@ def _items(data: Any) -> list[Any]:
             reason="ProviderUnavailable",
         )
     return data
+
+
+def _last_page(response: httpx.Response, *, items: int, seen: int) -> bool:
+    """Whether the list ended: an empty page, all ``X-Total-Count`` items, or no next link.
+
+    Never a short page alone: the server may have clamped ``limit`` to MAX_RESPONSE_ITEMS.
+    """
+    if items == 0:
+        return True
+    total = response.headers.get("x-total-count", "").strip()
+    if total.isdigit():
+        return seen >= int(total)
+    link = response.headers.get("link")
+    if link is not None:
+        return 'rel="next"' not in link.replace(" ", "")
+    return False

@@ -1,7 +1,9 @@
 """GitHub and GitHub Enterprise Server pull requests (REST API, ``/repos/{owner}/{repo}/pulls``).
 
-API root: ``https://api.github.com`` for github.com, ``<origin>/api/v3`` for an Enterprise
-host. Endpoints (docs.github.com/rest/pulls/pulls): list ``GET /pulls?state=all&head=&base=``
+API root: ``https://api.github.com`` for github.com, ``https://api.<sub>.ghe.com`` for GitHub
+Enterprise Cloud with data residency (``<sub>.ghe.com``), ``<origin>/api/v3`` for an Enterprise
+Server host. Endpoints (github/rest-api-description, operations ``pulls/list``,
+``pulls/create``, ``pulls/update``): list ``GET /pulls?state=all&head=&base=``
 (``Link: rel="next"`` pagination), create ``POST /pulls``, update ``PATCH /pulls/{number}``.
 Auth: ``Authorization: Bearer <token>``. A merged pull request is ``state: closed`` with
 ``merged_at`` set.
@@ -24,14 +26,22 @@ PAGE_SIZE: Final = 100
 MAX_PAGES: Final = 10
 
 
-def api_root(url: str) -> str:
-    """The API URL of the repository ``url`` names."""
-    parsed = base.parse_repository_url(url, provider=PROVIDER)
+def api_root(url: str, *, server_url: str | None = None) -> str:
+    """The API URL of the repository ``url`` names (HTTPS or SSH)."""
+    parsed = base.parse_repository_url(url, provider=PROVIDER, server_url=server_url)
     if len(parsed.segments) != 2:
         raise base.invalid_url(url, provider=PROVIDER, expected="https://<host>/<owner>/<repo>")
     owner, repo = parsed.segments
-    origin = "https://api.github.com" if parsed.host == "github.com" else parsed.origin + "/api/v3"
-    return f"{origin}/repos/{owner}/{repo}"
+    return f"{api_origin(parsed)}/repos/{owner}/{repo}"
+
+
+def api_origin(parsed: base.RepositoryUrl) -> str:
+    """Where the REST API lives for the server ``parsed`` names."""
+    if parsed.host == "github.com":
+        return "https://api.github.com"
+    if parsed.host.endswith(".ghe.com"):  # Enterprise Cloud with data residency
+        return f"https://api.{parsed.host}"
+    return parsed.base + "/api/v3"
 
 
 def headers(token: str) -> dict[str, str]:
@@ -128,10 +138,16 @@ class GitHubHost:
 
 
 def connect(
-    client: httpx.AsyncClient, url: str, *, token: str, pacer: base.Pacer, options: http.Options
+    client: httpx.AsyncClient,
+    url: str,
+    *,
+    token: str,
+    pacer: base.Pacer,
+    options: http.Options,
+    server_url: str | None = None,
 ) -> GitHubHost:
     """The host for repository ``url``, authenticated by ``token``."""
-    root = api_root(url)
+    root = api_root(url, server_url=server_url)
     api = http.Api(
         client,
         provider=PROVIDER,
@@ -141,7 +157,8 @@ def connect(
         pacer=pacer,
         options=options,
     )
-    return GitHubHost(api, owner=base.parse_repository_url(url, provider=PROVIDER).segments[0])
+    owner = base.parse_repository_url(url, provider=PROVIDER, server_url=server_url).segments[0]
+    return GitHubHost(api, owner=owner)
 
 
 def _items(data: Any) -> list[Any]:

@@ -1,10 +1,16 @@
 """GitLab merge requests (REST API v4, ``/projects/:id/merge_requests``).
 
-API root: ``<origin>/api/v4/projects/<url-encoded namespace/project>``. Endpoints
-(docs.gitlab.com/ee/api/merge_requests.html): list ``GET /merge_requests?source_branch=
+API root: ``<origin>[/<relative_url_root>]/api/v4/projects/<url-encoded namespace/project>``.
+Endpoints (docs.gitlab.com/api/merge_requests): list ``GET /merge_requests?source_branch=
 &target_branch=`` (no ``state``: every state; ``X-Next-Page`` pagination), create
 ``POST /merge_requests``, update ``PUT /merge_requests/:iid``. Auth: ``PRIVATE-TOKEN``.
 States ``opened``/``locked`` are open, ``merged`` merged, ``closed`` closed.
+
+A GitLab installed under a sub-path (``relative_url_root``, e.g. ``https://host/gitlab``) has
+repository URLs that look like one more group level. When the path is ambiguous (three
+segments or more) and no ``serverURL`` says where GitLab lives, the host asks each candidate
+root for ``GET /api/v4/version`` once — shortest first — and uses the first one that answers
+as GitLab does (JSON, anything but 404).
 """
 
 from __future__ import annotations
@@ -31,15 +37,32 @@ _STATES: Final = {
 }
 
 
-def api_root(url: str) -> str:
-    """The API URL of the project ``url`` names."""
-    parsed = base.parse_repository_url(url, provider=PROVIDER)
-    if len(parsed.segments) < 2:
+def api_root(url: str, *, server_url: str | None = None) -> str:
+    """The API URL of the project ``url`` names, reading every path segment as a group."""
+    return api_roots(url, server_url=server_url)[0]
+
+
+def api_roots(url: str, *, server_url: str | None = None) -> list[str]:
+    """Candidate API URLs of the project ``url`` names: with no sub-path first, then with each
+    longer leading part of the path taken as GitLab's ``relative_url_root``."""
+    parsed = base.parse_repository_url(url, provider=PROVIDER, server_url=server_url)
+    segments = parsed.segments
+    if len(segments) < 2:
         raise base.invalid_url(
             url, provider=PROVIDER, expected="https://<host>/<group>[/<subgroup>...]/<project>"
         )
-    project = urlparse.quote("/".join(parsed.segments), safe="")
-    return f"{parsed.origin}/api/v4/projects/{project}"
+    splits = range(len(segments) - 1) if server_url is None and not parsed.ssh else range(1)
+    roots = []
+    for cut in splits:
+        context = "".join(f"/{segment}" for segment in segments[:cut])
+        project = urlparse.quote("/".join(segments[cut:]), safe="")
+        roots.append(f"{parsed.base}{context}/api/v4/projects/{project}")
+    return roots
+
+
+def version_call(root: str) -> http.Call:
+    """``GET /api/v4/version`` of the GitLab whose project API root is ``root``."""
+    return http.Call("GET", url=root.split("/api/v4/projects/", 1)[0] + "/api/v4/version")
 
 
 def headers(token: str) -> dict[str, str]:
@@ -88,18 +111,35 @@ def parse(data: Any) -> git.PullRequest:
 
 
 class GitLabHost:
-    """One GitLab project (implements ``ports.git.GitHost``)."""
+    """One GitLab project (implements ``ports.git.GitHost``).
 
-    def __init__(self, api: http.Api) -> None:
-        self._api = api
+    ``apis`` are the candidate roots (``api_roots``); with more than one, the first call finds
+    the one where GitLab answers and keeps it.
+    """
+
+    def __init__(self, apis: list[http.Api]) -> None:
+        self._apis = apis
+
+    async def _api(self) -> http.Api:
+        if len(self._apis) > 1:
+            for api in self._apis:
+                answer = await api.exchange(version_call(api.root))
+                kind = answer.headers.get("content-type", "")
+                if answer.status_code != 404 and kind.startswith("application/json"):
+                    self._apis = [api]
+                    break
+            else:
+                self._apis = self._apis[:1]
+        return self._apis[0]
 
     async def find_pull_requests(self, *, head: str, base: str) -> list[git.PullRequest]:
+        api = await self._api()
         found: list[git.PullRequest] = []
         page: int | None = 1
         for _ in range(MAX_PAGES):
             if page is None:
                 break
-            response = await self._api.send(list_call(head=head, base_branch=base, page=page))
+            response = await api.send(list_call(head=head, base_branch=base, page=page))
             found += [parse(item) for item in _items(response.json())]
             following = response.headers.get("x-next-page", "").strip()
             page = int(following) if following.isdigit() else None
@@ -110,30 +150,38 @@ class GitLabHost:
         self, *, head: str, base: str, title: str, body: str
     ) -> git.PullRequest:
         call = create_call(head=head, base_branch=base, title=title, body=body)
-        return parse(await self._api.json(call))
+        return parse(await (await self._api()).json(call))
 
     async def update_pull_request(
         self, pull_request: git.PullRequest, *, title: str, body: str
     ) -> git.PullRequest:
         call = update_call(pull_request.number, title=title, body=body)
-        return parse(await self._api.json(call))
+        return parse(await (await self._api()).json(call))
 
 
 def connect(
-    client: httpx.AsyncClient, url: str, *, token: str, pacer: base.Pacer, options: http.Options
+    client: httpx.AsyncClient,
+    url: str,
+    *,
+    token: str,
+    pacer: base.Pacer,
+    options: http.Options,
+    server_url: str | None = None,
 ) -> GitLabHost:
     """The host for repository ``url``, authenticated by ``token``."""
-    root = api_root(url)
-    api = http.Api(
-        client,
-        provider=PROVIDER,
-        root=root,
-        headers=headers(token),
-        token=token,
-        pacer=pacer,
-        options=options,
-    )
-    return GitLabHost(api)
+    apis = [
+        http.Api(
+            client,
+            provider=PROVIDER,
+            root=root,
+            headers=headers(token),
+            token=token,
+            pacer=pacer,
+            options=options,
+        )
+        for root in api_roots(url, server_url=server_url)
+    ]
+    return GitLabHost(apis)
 
 
 def _items(data: Any) -> list[Any]:

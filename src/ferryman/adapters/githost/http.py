@@ -76,6 +76,13 @@ class Api:
 
     async def send(self, call: Call) -> httpx.Response:
         """Send ``call``; return the 2xx response or raise ``TemporaryError``/``PermanentError``."""
+        response = await self.exchange(call)
+        self.check(response)
+        return response
+
+    async def exchange(self, call: Call) -> httpx.Response:
+        """Send ``call`` and return whatever the API answered (paced, bounded, errors translated
+        for the transport only); ``check`` classifies the answer."""
         url = self._url(call)
         if call.creating:
             await self._pacer.acquire(self._key)
@@ -98,11 +105,7 @@ class Api:
                 reason="ProviderTimeout",
             ) from exc
         except httpx.HTTPError as exc:
-            raise errors.TemporaryError(
-                f"could not reach the {self.provider} API at {httpx.URL(url).host}: "
-                f"{type(exc).__name__}",
-                reason="ProviderUnavailable",
-            ) from exc
+            raise _unreachable(self.provider, httpx.URL(url).host, exc) from exc
         log.debug(
             "Called provider=%s method=%s path=%s status=%d",
             self.provider,
@@ -110,15 +113,19 @@ class Api:
             response.request.url.path,
             response.status_code,
         )
+        return response
+
+    def check(self, response: httpx.Response) -> None:
+        """Raise the error a non-2xx ``response`` means (holding the token after a rate limit)."""
         error = host_errors.from_response(
             response, provider=self.provider, now=self._clock(), secrets=self._secrets
         )
-        if error is not None:
-            if isinstance(error, errors.TemporaryError) and error.reason == "RateLimited":
-                assert error.delay is not None  # from_response always sets one when rate limited
-                self._pacer.hold(self._key, error.delay)
-            raise error
-        return response
+        if error is None:
+            return
+        if isinstance(error, errors.TemporaryError) and error.reason == "RateLimited":
+            # from_response always gives a rate-limited answer a delay
+            self._pacer.hold(self._key, error.delay or host_errors.DEFAULT_RATE_LIMIT_DELAY)
+        raise error
 
     async def json(self, call: Call) -> Any:
         """``send`` and decode the JSON body (a body that is not JSON is a provider fault)."""
@@ -144,3 +151,18 @@ class Api:
                 reason="ProviderUnavailable",
             )
         return call.url
+
+
+def _unreachable(provider: str, host: str, exc: httpx.HTTPError) -> errors.PromotionError:
+    """A connection failure: permanent when the server's certificate cannot be verified."""
+    if "CERTIFICATE_VERIFY_FAILED" in str(exc):
+        return errors.PermanentError(
+            f"the {provider} API at {host} presented a TLS certificate that could not be "
+            "verified; if a private certificate authority signed it, put that CA certificate in "
+            'the credentials Secret as "ca.crt"',
+            reason="CertificateUnverifiable",
+        )
+    return errors.TemporaryError(
+        f"could not reach the {provider} API at {host}: {type(exc).__name__}",
+        reason="ProviderUnavailable",
+    )

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from typing import Final
 
 from ferryman.api import status
-from ferryman.controller.strategies import git_push
+from ferryman.controller.strategies import commits
 from ferryman.domain import errors, naming, timefmt
 from ferryman.ports import git, promotion
 
@@ -52,13 +52,15 @@ class PullRequestStrategy:
         spec = request.strategy.pull_request
         if spec is None:
             raise errors.PermanentError("the pull-request strategy has no settings in the spec")
-        creds = await git_push.credentials(self._secrets, request.namespace, spec.secret_ref)
+        creds = await commits.credentials(self._secrets, request.namespace, spec.secret_ref)
         if not creds.token:
             raise errors.PermanentError(
                 f'Secret "{spec.secret_ref.name}" has no "token" for the {spec.type.value} API',
                 reason="CredentialsInvalid",
             )
-        host = self._hosts.host(spec.type.value, spec.url, token=creds.token)
+        host = self._hosts.host(
+            spec.type.value, spec.url, token=creds.token, server_url=spec.server_url, ca=creds.ca
+        )
         head = naming.promotion_branch(
             request.namespace, request.pipeline_name, request.environment
         )
@@ -75,36 +77,46 @@ class PullRequestStrategy:
             opened = next((pr for pr in existing if pr.state is git.PullRequestState.OPEN), None)
             if opened is None:
                 _refuse_closed(existing, title=title, request=request)
-            commit = await workspace.commit(git_push.commit_message(request))
+            commit = await workspace.commit(commits.commit_message(request))
             commit = await _push(workspace, commit, head=head)
             body = pull_request_body(request, changed)
-            if opened is None:
-                result = await host.create_pull_request(
-                    head=head, base=spec.base_branch, title=title, body=body
-                )
-                log.info(
-                    "Opened pull request pipeline=%s/%s environment=%s revision=%s url=%s",
-                    request.namespace,
-                    request.pipeline_name,
-                    request.environment,
-                    request.revision,
-                    result.url,
-                )
-            elif opened.title != title or opened.body != body:
-                result = await host.update_pull_request(opened, title=title, body=body)
-                log.info(
-                    "Updated pull request pipeline=%s/%s environment=%s revision=%s url=%s",
-                    request.namespace,
-                    request.pipeline_name,
-                    request.environment,
-                    request.revision,
-                    result.url,
-                )
-            else:
-                result = opened
+            result = await _open_or_update(
+                host, opened, request, head=head, base=spec.base_branch, title=title, body=body
+            )
         return status.PromotionResult(
             url=result.url, number=result.number, branch=head, commit=commit
         )
+
+
+async def _open_or_update(
+    host: git.GitHost,
+    opened: git.PullRequest | None,
+    request: promotion.PromotionRequest,
+    *,
+    head: str,
+    base: str,
+    title: str,
+    body: str,
+) -> git.PullRequest:
+    """Create the pull request, or adopt the open one (updated when title or body differ)."""
+    if opened is None:
+        result = await host.create_pull_request(head=head, base=base, title=title, body=body)
+        verb = "Opened"
+    elif opened.title != title or opened.body != body:
+        result = await host.update_pull_request(opened, title=title, body=body)
+        verb = "Updated"
+    else:
+        return opened
+    log.info(
+        "%s pull request pipeline=%s/%s environment=%s revision=%s url=%s",
+        verb,
+        request.namespace,
+        request.pipeline_name,
+        request.environment,
+        request.revision,
+        result.url,
+    )
+    return result
 
 
 async def _already_there(

@@ -98,7 +98,7 @@ def test_the_api_root_derives_from_the_repository_url(kind: str, url: str, root:
     [
         "http://git.example.com/acme/deploy.git",  # clear text off loopback
         "https://user:secret@github.com/acme/deploy.git",  # a password in the URL
-        "ssh://git@github.com/acme/deploy.git",
+        "ftp://github.com/acme/deploy.git",
         "https://github.com/acme",  # no repository
     ],
 )
@@ -140,18 +140,22 @@ def test_documented_request_shapes() -> None:
         "repository": {"slug": "deploy", "project": {"key": "OPS"}},
     }
     assert bitbucket["toRef"]["id"] == "refs/heads/main"
-    azure = azure_devops.create_call(head="h", base_branch="main", title="t", body="x" * 5000)
+    azure = azure_devops.create_call(
+        head="h", base_branch="main", title="t", body="x" * 5000, version="7.1"
+    )
     assert azure.params == {"api-version": "7.1"}
     assert len(azure.json["description"]) == azure_devops.MAX_BODY
     assert azure.json["sourceRefName"] == "refs/heads/h"
     assert gitea.list_call(page=2).params["state"] == "all"
-    assert bitbucket_server.update_call(3, version=7, title="t", body="b").json["version"] == 7
+    update = bitbucket_server.update_call(3, version=7, title="t", body="b", reviewers=("ann",))
+    assert update.json["version"] == 7
+    assert update.json["reviewers"] == [{"user": {"name": "ann"}}]
     assert all(
         call.creating
         for call in (
             github.update_call(1, title="t", body="b"),
             gitlab.update_call(1, title="t", body="b"),
-            azure_devops.update_call(1, title="t", body="b"),
+            azure_devops.update_call(1, title="t", body="b", version="6.0"),
             gitea.update_call(1, title="t", body="b"),
         )
     )
@@ -230,3 +234,149 @@ async def test_a_connection_failure_is_temporary() -> None:
     with pytest.raises(errors.TemporaryError) as raised:
         await _api(handler).send(http.Call("GET", "/pulls"))
     assert raised.value.reason == "ProviderUnavailable"
+
+
+@pytest.mark.parametrize(
+    ("kind", "url", "server_url", "root"),
+    [
+        pytest.param(
+            "github",
+            "git@github.com:acme/deploy.git",
+            None,
+            "https://api.github.com/repos/acme/deploy",
+            id="github ssh (item 7)",
+        ),
+        pytest.param(
+            "github",
+            "https://octo.ghe.com/acme/deploy",
+            None,
+            "https://api.octo.ghe.com/repos/acme/deploy",
+            id="ghe.com data residency (item 14)",
+        ),
+        pytest.param(
+            "github",
+            "ssh://git@ghe.example.com:2222/acme/deploy.git",
+            None,
+            "https://ghe.example.com/api/v3/repos/acme/deploy",
+            id="enterprise server ssh (item 7)",
+        ),
+        pytest.param(
+            "gitlab",
+            "git@gitlab.example.com:group/sub/deploy.git",
+            "https://gitlab.example.com/gitlab",
+            "https://gitlab.example.com/gitlab/api/v4/projects/group%2Fsub%2Fdeploy",
+            id="gitlab ssh with serverURL sub-path (items 7, 14)",
+        ),
+        pytest.param(
+            "bitbucket-server",
+            "ssh://git@bb.example.com:7999/ops/deploy.git",
+            "https://bb.example.com/bitbucket",
+            "https://bb.example.com/bitbucket/rest/api/1.0/projects/OPS/repos/deploy",
+            id="bitbucket ssh, lower-case key (items 7, 13)",
+        ),
+        pytest.param(
+            "bitbucket-server",
+            "https://bb.example.com/scm/~jdoe/deploy.git",
+            None,
+            "https://bb.example.com/rest/api/1.0/projects/~jdoe/repos/deploy",
+            id="bitbucket personal project stays as written (item 13)",
+        ),
+        pytest.param(
+            "azure-devops",
+            "git@ssh.dev.azure.com:v3/acme/platform/deploy",
+            None,
+            "https://dev.azure.com/acme/platform/_apis/git/repositories/deploy",
+            id="azure ssh (item 7)",
+        ),
+        pytest.param(
+            "azure-devops",
+            "https://dev.azure.com/acme/_git/deploy",
+            None,
+            "https://dev.azure.com/acme/deploy/_apis/git/repositories/deploy",
+            id="azure without project segment (item 12)",
+        ),
+        pytest.param(
+            "azure-devops",
+            "https://tfs.example.com/tfs/DefaultCollection/_git/deploy",
+            None,
+            "https://tfs.example.com/tfs/DefaultCollection/deploy/_apis/git/repositories/deploy",
+            id="azure server without project segment (item 12)",
+        ),
+        pytest.param(
+            "gitea",
+            "git@git.example.com:acme/deploy.git",
+            "https://git.example.com/forge",
+            "https://git.example.com/forge/api/v1/repos/acme/deploy",
+            id="gitea ssh with sub-path (item 7)",
+        ),
+    ],
+)
+def test_api_roots_from_ssh_urls_and_server_urls(
+    kind: str, url: str, server_url: str | None, root: str
+) -> None:
+    """The API is derived per provider from SSH URLs too, or taken from ``serverURL``."""
+    roots = {
+        "github": lambda u, s: github.api_root(u, server_url=s),
+        "gitlab": lambda u, s: gitlab.api_root(u, server_url=s),
+        "bitbucket-server": lambda u, s: bitbucket_server.locate(u, server_url=s)[0],
+        "azure-devops": lambda u, s: azure_devops.locate(u, server_url=s)[0],
+        "gitea": lambda u, s: gitea.api_root(u, server_url=s),
+    }
+    assert roots[kind](url, server_url) == root
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "reason"),
+    [
+        pytest.param(
+            403,
+            {"message": "You have exceeded a secondary rate limit. Please wait a few minutes."},
+            "RateLimited",
+            id="github 403 secondary limit without headers (item 10)",
+        ),
+        pytest.param(
+            422,
+            {
+                "message": "Validation Failed",
+                "errors": [{"message": "A pull request already exists for acme:ferryman/x."}],
+            },
+            "Conflict",
+            id="github 422 already exists (item 10)",
+        ),
+    ],
+)
+async def test_github_answers_that_mean_wait(status: int, body: Any, reason: str) -> None:
+    """Neither answer is permanent: the first pauses the token a minute, the second adopts."""
+    api = _api(lambda request: httpx.Response(status, json=body))
+
+    with pytest.raises(errors.TemporaryError) as raised:
+        await api.send(http.Call("POST", "/pulls"))
+
+    assert raised.value.reason == reason
+    if reason == "RateLimited":
+        assert raised.value.delay == timedelta(seconds=60)
+
+
+@pytest.mark.parametrize(
+    ("body", "shown"),
+    [
+        pytest.param(
+            {"message": ["Another open merge request already exists for this source branch: !4"]},
+            "Another open merge request already exists for this source branch: !4",
+            id="list (item 14)",
+        ),
+        pytest.param(
+            {"message": {"title": ["is too long (maximum is 255 characters)"]}},
+            "title is too long (maximum is 255 characters)",
+            id="object (item 14)",
+        ),
+    ],
+)
+async def test_gitlab_messages_of_every_shape_reach_the_error(body: Any, shown: str) -> None:
+    """GitLab's ``message`` may be a list or a field → messages object; neither is dropped."""
+    api = _api(lambda request: httpx.Response(400, json=body))
+
+    with pytest.raises(errors.PermanentError) as raised:
+        await api.send(http.Call("POST", "/merge_requests"))
+
+    assert shown in str(raised.value)

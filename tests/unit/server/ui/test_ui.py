@@ -15,6 +15,7 @@ import pytest
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 from tests.fakes import auth as fakes_auth
+from tests.fakes import clock as fake_clock
 from tests.fakes import kubernetes as fakes
 
 from ferryman.ports import auth
@@ -136,7 +137,7 @@ class World:
             authenticator=fakes_auth.FakeAuthenticator(TOKENS),
             reviewer=fakes_auth.FakeAccessReviewer(GRANTS),
             trigger=fakes_auth.FakeTrigger(),
-            clock=fakes.FakeClock(NOW),
+            clock=fake_clock.FakeClock(NOW),
         )
         self.client = TestClient(
             Starlette(routes=routes.ui_routes(self.deps)),
