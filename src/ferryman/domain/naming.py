@@ -65,14 +65,17 @@ def commit_message(
     environment: str,
     revision: str,
     approvals: Sequence[tuple[str, str]],
+    change_digest: str = "",
 ) -> str:
     """The promotion commit's message: subject, a short body, then Git trailers.
 
     ``approvals`` are (user, comment) pairs. Every user-supplied value is put on one line, so it
     cannot start a new paragraph or forge a trailer, and no line starts with user input (a line
     starting with ``#`` would be dropped by ``git commit``'s default cleanup). The trailers are
-    ``Ferryman-Pipeline``, ``Ferryman-Environment``, ``Ferryman-Revision`` and one
-    ``Approved-by`` per approval, which keeps the history auditable after status has moved on.
+    ``Ferryman-Pipeline``, ``Ferryman-Environment``, ``Ferryman-Revision``, one ``Approved-by``
+    per approval, ``Ferryman-Approved-By`` naming them all and ``Ferryman-Change-Digest`` (the
+    digest of the change the approvals bound, ``domain.changes``), which keeps the history
+    auditable after status has moved on.
     """
     token = _one_line(f"{namespace}:{pipeline}:{environment}")
     body = [f'Ferryman set the "$promotion" markers for {token} to {_one_line(revision)}.']
@@ -85,6 +88,11 @@ def commit_message(
         f"Ferryman-Revision: {_trailer_value(revision)}",
         *(f"Approved-by: {_trailer_value(user)}" for user, _ in approvals),
     ]
+    if approvals:
+        names = ", ".join(_trailer_value(user) for user, _ in approvals)
+        trailers.append(f"Ferryman-Approved-By: {names}")
+    if change_digest:
+        trailers.append(f"Ferryman-Change-Digest: {_trailer_value(change_digest)}")
     subject = _subject(pipeline, environment, revision)
     return "\n\n".join((subject, "\n".join(body), "\n".join(trailers))) + "\n"
 

@@ -12,7 +12,8 @@ that applies names the state:
    ``Exhausted``, ``RetryDue``, ``Abandoned``;
 3. **gates**, for a record not yet promoting: ``Held``, ``Suspended``, ``Gated`` (soak time,
    windows);
-4. **approval**: ``Approved``, ``ApprovalExpired``, ``AwaitingApproval``; else ``ReadyToPromote``.
+4. **approval**: ``Approved``, ``AwaitingChange`` (the change approvers will see is rendered
+   first), ``ApprovalExpired``, ``AwaitingApproval``; else ``ReadyToPromote``.
 
 An operator's hold (``environments.<env>.hold``, ``domain.holds``) enters in two ways. A plain
 hold stops the line: a promotion that has not started waits in ``Held`` (one that already acted
@@ -247,6 +248,15 @@ class Approved(State):
 
 
 @dataclass(frozen=True)
+class AwaitingChange(State):
+    """Approvals are needed but the change to approve is not rendered yet: render it (or wait
+    until ``retry_at`` after a failed attempt)."""
+
+    record: status.PromotionRecord
+    retry_at: datetime | None
+
+
+@dataclass(frozen=True)
 class ApprovalExpired(State):
     """Nobody decided within ``expiresAfter``: the request expires."""
 
@@ -389,6 +399,9 @@ def _approval(view: View, record: status.PromotionRecord, recheck: datetime | No
         if record.phase is Phase.APPROVED:
             return ReadyToPromote(record, recheck)
         return Approved(record, recheck)
+    if record.change is None:
+        due = record.next_attempt_at
+        return AwaitingChange(record, due if due is not None and view.now < due else None)
     deadline = approvals.expires_at(rule, record)
     if record.phase is Phase.WAITING_APPROVAL and deadline is not None and view.now >= deadline:
         return ApprovalExpired(record)

@@ -249,6 +249,28 @@ def _expired(
     )
 
 
+def _awaiting_change(
+    view: states.View, state: states.AwaitingChange, current: status.PipelineStatus
+) -> Step:
+    record = state.record
+    if state.retry_at is not None:
+        message = (
+            f"cannot show the change of {record.revision} for approval: {record.last_error}; "
+            f"retrying at {timefmt.iso(state.retry_at)}"
+        )
+        step = _hold(current, view, conditions.WAITING_APPROVAL, message)
+        return Step(step.status, hold=step.hold, wake=(state.retry_at,))
+    action = actions.Preview(
+        environment=view.name,
+        source=record.from_,
+        revision=record.revision,
+        strategy=view.promotion.strategy_name,
+    )
+    message = f"preparing the change of {record.revision} for approval"
+    step = _hold(current, view, conditions.WAITING_APPROVAL, message)
+    return Step(step.status, (action,), hold=step.hold)
+
+
 def _who(rule: pipeline.ApprovalPolicy) -> str:
     approvers = rule.approvers
     if approvers is None or (not approvers.users and not approvers.groups):
@@ -275,6 +297,8 @@ def _awaiting(
     message = (
         f"waiting for {state.missing} more approval{plural} of {record.revision}{_who(state.rule)}"
     )
+    if record.last_error:  # e.g. why earlier approvals were voided
+        message += f" ({record.last_error})"
     return Step(
         records.replace(current, view.name, record),
         notices,
@@ -357,6 +381,7 @@ TABLE: Final[Mapping[type[states.State], Rule[Any]]] = {
     states.Approved: Rule(
         _edges((Phase.PENDING, Phase.WAITING_APPROVAL), Phase.APPROVED), _approved
     ),
+    states.AwaitingChange: Rule(NONE, _awaiting_change),
     states.ApprovalExpired: Rule(_edges((Phase.WAITING_APPROVAL,), Phase.EXPIRED), _expired),
     states.AwaitingApproval: Rule(
         _edges((Phase.PENDING, Phase.APPROVED), Phase.WAITING_APPROVAL), _awaiting

@@ -42,11 +42,20 @@ class PromotionStrategy(Protocol):
 
     name: str
 
+    async def preview(self, request: PromotionRequest) -> status.ChangeSummary:
+        """The change ``promote`` would make now, for approvers (reads only; safe to repeat).
+
+        Raises ``TemporaryError``/``PermanentError`` as ``promote`` does.
+        """
+        ...
+
     async def promote(self, request: PromotionRequest) -> status.PromotionResult:
         """Make ``request.revision`` the desired state of ``request.environment``.
 
         Pre: the intent (phase ``Promoting``) is already stored. Post: the change exists exactly
         once (a repeated call returns the same result without a second commit, PR or event).
+        Raises ``ChangeDiffers`` — before changing anything — when the approvals in ``request``
+        were given for another change than the one to make now.
         Raises ``domain.errors.TemporaryError`` (retry later) or ``PermanentError``; never leaks a
         secret in a message.
         """

@@ -13,13 +13,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ferryman.api import pipeline, status
-from ferryman.domain import actions, decisions, observations, records
+from ferryman.domain import actions, changes, decisions, observations, records
 
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)  # a Tuesday
 ME = "ferryman-0"
 OTHER = "ferryman-1"
 APP = pipeline.AppRef(api_version="helm.toolkit.fluxcd.io/v2", kind="HelmRelease", name="podinfo")
 Phase = status.PromotionPhase
+# The change of a notification promotion (no file changes): what waiting records show.
+CHANGE = changes.summary("default:podinfo:prod", ())
 
 
 def ago(**delta: float) -> datetime:
@@ -203,6 +205,8 @@ def record(
     defaults: dict[str, Any] = {"requested_at": ago(hours=1)}
     if phase is Phase.WAITING_APPROVAL:
         defaults["approval_requested_at"] = ago(hours=1)
+    if phase in (Phase.WAITING_APPROVAL, Phase.APPROVED):
+        defaults["change"] = CHANGE  # a record waits for approval only once its change is shown
     return status.PromotionRecord.model_validate(
         {
             "revision": revision,
@@ -269,6 +273,8 @@ def again(
 
 def describe(action: actions.Action) -> str:
     """A compact, comparable spelling of an action."""
+    if isinstance(action, actions.Preview):
+        return f"Preview {action.revision} {action.source}->{action.environment}"
     if isinstance(action, actions.Promote):
         return (
             f"Promote {action.revision} {action.source}->{action.environment} "

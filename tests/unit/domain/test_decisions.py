@@ -20,7 +20,7 @@ import pytest
 from tests.unit.domain import builders as b
 
 from ferryman.api import conditions, pipeline, status
-from ferryman.domain import decisions, observations, transitions
+from ferryman.domain import actions, decisions, observations, transitions
 
 Phase = status.PromotionPhase
 Seen = Mapping[str, b.Seen] | Callable[[pipeline.Pipeline], Mapping[str, list[status.TargetStatus]]]
@@ -515,11 +515,11 @@ SCENARIOS: dict[str, dict[str, Scenario]] = {
         "newer revision supersedes a waiting approval": Scenario(
             prod_with(b.promotion(required=1), b.record("1.1", WAITING, approvals=["mallory"])),
             {"dev": "1.2", "staging": "1.2", "prod": "1.0"},
-            {"prod": "WaitingApproval"},
-            ["Notify prod Superseded 1.1", "Notify prod WaitingApproval 1.2"],
-            "prod: waiting for 1 more approval of 1.2",
-            check=all_of(latest_history("prod", "1.1", Phase.SUPERSEDED), mirror("prod", "1.2")),
-            trail="staging: InSync; prod: Overtaken > NewCandidate > AwaitingApproval",
+            {"prod": "Pending"},
+            ["Notify prod Superseded 1.1", "Preview 1.2 staging->prod"],
+            "prod: preparing the change of 1.2 for approval",
+            check=all_of(latest_history("prod", "1.1", Phase.SUPERSEDED), mirror("prod", None)),
+            trail="staging: InSync; prod: Overtaken > NewCandidate > AwaitingChange",
         ),
         "an environment already running the candidate supersedes an older open record": Scenario(
             prod_with(b.promotion(required=1), b.record("1.1", WAITING)),
@@ -550,10 +550,10 @@ SCENARIOS: dict[str, dict[str, Scenario]] = {
                 b.promotion(required=1), b.record("1.1", Phase.APPROVED, approvals=["alice"])
             ),
             {"dev": "1.2", "staging": "1.2", "prod": "1.0"},
-            {"prod": "WaitingApproval"},
-            ["Notify prod Superseded 1.1", "Notify prod WaitingApproval 1.2"],
-            "prod: waiting for 1 more approval of 1.2",
-            trail="staging: InSync; prod: Overtaken > NewCandidate > AwaitingApproval",
+            {"prod": "Pending"},
+            ["Notify prod Superseded 1.1", "Preview 1.2 staging->prod"],
+            "prod: preparing the change of 1.2 for approval",
+            trail="staging: InSync; prod: Overtaken > NewCandidate > AwaitingChange",
         ),
         "a newer candidate supersedes a Promoted record (its pull request is outdated)": Scenario(
             staging_with(
@@ -644,11 +644,11 @@ SCENARIOS: dict[str, dict[str, Scenario]] = {
         "a rollback goes through the approval gate, whatever the source runs": Scenario(
             prod_held(b.promotion(required=1), reason=ROLLBACK, revision="1.0"),
             {"dev": ("1.2", False), "staging": "1.1", "prod": "1.1"},
-            {"prod": "WaitingApproval"},
-            ["Notify prod WaitingApproval 1.0"],
-            "prod: waiting for 1 more approval of 1.0",
-            check=all_of(trigger_is("prod", ROLLBACK), mirror("prod", "1.0")),
-            trail="staging: SourceNotReady; prod: NewCandidate > AwaitingApproval",
+            {"prod": "Pending"},
+            ["Preview 1.0 staging->prod"],
+            "prod: preparing the change of 1.0 for approval",
+            check=all_of(trigger_is("prod", ROLLBACK), mirror("prod", None)),
+            trail="staging: SourceNotReady; prod: NewCandidate > AwaitingChange",
         ),
         "a pin asks again for a revision whose earlier promotion was rejected": Scenario(
             prod_held(
@@ -662,11 +662,11 @@ SCENARIOS: dict[str, dict[str, Scenario]] = {
                 revision="1.0",
             ),
             {"dev": "1.1", "staging": "1.1", "prod": "0.9"},
-            {"prod": "WaitingApproval"},
-            ["Notify prod WaitingApproval 1.0"],
-            "prod: waiting for 1 more approval of 1.0",
+            {"prod": "Pending"},
+            ["Preview 1.0 staging->prod"],
+            "prod: preparing the change of 1.0 for approval",
             check=trigger_is("prod", status.HoldReason.PIN),
-            trail="staging: InSync; prod: NewCandidate > AwaitingApproval",
+            trail="staging: InSync; prod: NewCandidate > AwaitingChange",
         ),
     },
     "Finished": {
@@ -979,6 +979,56 @@ SCENARIOS: dict[str, dict[str, Scenario]] = {
             trail="staging: InSync; prod: Approved > ReadyToPromote",
         ),
     },
+    "AwaitingChange": {
+        "manual: true means one approval": Scenario(
+            b.make(promotion=b.promotion(manual=True)),
+            {"dev": "1.1", "staging": "1.0", "prod": "1.0"},
+            {"staging": "Pending"},
+            ["Preview 1.1 dev->staging"],
+            "staging: preparing the change of 1.1 for approval",
+            check=mirror("staging", None),
+            trail="staging: NewCandidate > AwaitingChange; prod: InSync",
+        ),
+        "environment-level promotion inherits the pipeline's approval policy": Scenario(
+            b.make(
+                "dev",
+                "staging",
+                b.environment("prod", promotion=b.promotion(via="git-push")),
+                promotion=b.promotion(required=2, via="pull-request"),
+            ),
+            SYNCED,
+            {"prod": "Pending"},
+            ["Preview 1.1 staging->prod"],
+            "prod: preparing the change of 1.1 for approval",
+            trail="staging: InSync; prod: NewCandidate > AwaitingChange",
+        ),
+        "a candidate needing approval first renders the change approvers will see": Scenario(
+            prod_with(b.promotion(required=1)),
+            SYNCED,
+            {"prod": "Pending"},
+            ["Preview 1.1 staging->prod"],
+            "prod: preparing the change of 1.1 for approval",
+            trail="staging: InSync; prod: NewCandidate > AwaitingChange",
+        ),
+        "a change that could not be rendered is tried again at nextAttemptAt": Scenario(
+            prod_with(
+                b.promotion(required=1),
+                b.record(
+                    "1.1",
+                    Phase.PENDING,
+                    last_error="HTTP 503 from git",
+                    next_attempt_at=b.later(seconds=20),
+                ),
+            ),
+            SYNCED,
+            {"prod": "Pending"},
+            [],
+            "prod: cannot show the change of 1.1 for approval: HTTP 503 from git; "
+            "retrying at 2026-12-01T10:00:20Z",
+            requeue_at=b.later(seconds=20),
+            trail="staging: InSync; prod: AwaitingChange",
+        ),
+    },
     "ApprovalExpired": {
         "approval expired": Scenario(
             prod_with(
@@ -994,28 +1044,6 @@ SCENARIOS: dict[str, dict[str, Scenario]] = {
         ),
     },
     "AwaitingApproval": {
-        "manual: true means one approval": Scenario(
-            b.make(promotion=b.promotion(manual=True)),
-            {"dev": "1.1", "staging": "1.0", "prod": "1.0"},
-            {"staging": "WaitingApproval"},
-            ["Notify staging WaitingApproval 1.1"],
-            "staging: waiting for 1 more approval of 1.1",
-            check=mirror("staging", "1.1"),
-            trail="staging: NewCandidate > AwaitingApproval; prod: InSync",
-        ),
-        "environment-level promotion inherits the pipeline's approval policy": Scenario(
-            b.make(
-                "dev",
-                "staging",
-                b.environment("prod", promotion=b.promotion(via="git-push")),
-                promotion=b.promotion(required=2, via="pull-request"),
-            ),
-            SYNCED,
-            {"prod": "WaitingApproval"},
-            ["Notify prod WaitingApproval 1.1"],
-            "prod: waiting for 2 more approvals of 1.1",
-            trail="staging: InSync; prod: NewCandidate > AwaitingApproval",
-        ),
         "prod waits for 2 approvals and has 1": Scenario(
             prod_with(TWO_FROM_RELEASE, b.record("1.1", WAITING, approvals=[("alice", RELEASE)])),
             SYNCED,
@@ -1061,6 +1089,15 @@ SCENARIOS: dict[str, dict[str, Scenario]] = {
             prod_with(
                 b.promotion(required=2), b.record("1.1", Phase.APPROVED, approvals=["alice"])
             ),
+            SYNCED,
+            {"prod": "WaitingApproval"},
+            ["Notify prod WaitingApproval 1.1"],
+            "prod: waiting for 1 more approval of 1.1",
+            check=mirror("prod", "1.1"),
+            trail="staging: InSync; prod: AwaitingApproval",
+        ),
+        "once its change is shown, the record asks for approval": Scenario(
+            prod_with(b.promotion(required=1), b.record("1.1", Phase.PENDING, change=b.CHANGE)),
             SYNCED,
             {"prod": "WaitingApproval"},
             ["Notify prod WaitingApproval 1.1"],
@@ -1208,7 +1245,8 @@ def test_decide(state: str, scenario: Scenario) -> None:
 
     repeated = b.again(scenario.subject, decision, seen, now=scenario.now, owner=scenario.owner)
     assert repeated.status == decision.status
-    assert repeated.actions == ()
+    # Only a Preview (a read) may be asked for again before its result is recorded.
+    assert [a for a in repeated.actions if not isinstance(a, actions.Preview)] == []
 
 
 def test_every_state_has_a_scenario() -> None:
@@ -1224,7 +1262,7 @@ def test_resting_states_name_each_environment() -> None:
     decision = b.run(subject, b.targets_of(subject, **SYNCED))
     assert {env: type(s).__name__ for env, s in decision.states.items()} == {
         "staging": "InSync",
-        "prod": "AwaitingApproval",
+        "prod": "AwaitingChange",
     }
 
 

@@ -99,5 +99,6 @@ def test_outside_writers_do_not_overlap_the_table() -> None:
         "StrategySucceeded",
         "StrategyFailed",
         "StrategyFailedPermanently",
+        "ChangeDiffers",
         "Rejection",
     }

@@ -6,6 +6,7 @@ from __future__ import annotations
 from tests.unit.server import harness
 
 from ferryman.api import conditions, status
+from ferryman.domain import changes
 
 
 async def released(h: harness.Harness, version: str) -> None:
@@ -141,10 +142,15 @@ async def test_the_diff_shows_the_change_waiting_for_approval() -> None:
         "GET", f"{harness.PREFIX}/prod/diff", headers={"authorization": "Bearer alice-token"}
     )
     assert reply.status == 200
-    assert reply.json() | {} == {
+    assert reply.json() == {
         "environment": "prod",
         "revision": "6.1.0",
         "phase": "WaitingApproval",
+        "change": {
+            "digest": changes.digest("default:podinfo:prod", ()),
+            "markers": 0,
+            "lines": [],
+        },
     }
     denied = await h.call(
         "GET", f"{harness.PREFIX}/prod/diff", headers={"authorization": "Bearer eve-token"}

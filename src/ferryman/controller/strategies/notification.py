@@ -10,7 +10,7 @@ revision (a rollback) sends its own.
 from __future__ import annotations
 
 from ferryman.api import pipeline, status
-from ferryman.domain import errors, naming, timefmt
+from ferryman.domain import changes, errors, naming, timefmt
 from ferryman.ports import kubernetes as k8s
 from ferryman.ports import promotion
 
@@ -24,6 +24,10 @@ class NotificationStrategy:
 
     def __init__(self, events: k8s.EventSink) -> None:
         self._events = events
+
+    async def preview(self, request: promotion.PromotionRequest) -> status.ChangeSummary:
+        """An event changes no file: the change is empty (its digest binds nothing)."""
+        return changes.summary(request.token, ())
 
     async def promote(self, request: promotion.PromotionRequest) -> status.PromotionResult:
         key = naming.event_key(
