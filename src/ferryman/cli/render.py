@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from ferryman.api import conditions, pipeline, status
-from ferryman.domain import policy, records
+from ferryman.domain import holds, policy, records
 
 NONE = "-"
 
@@ -178,21 +178,10 @@ def describe(item: pipeline.Pipeline) -> str:
                     state += f": {observed.error}"
             lines.append(f"    Target:     {where}: {state}")
         if current.hold is not None:
-            lines.append(f"    Hold:       {hold_sentence(current.hold)}")
+            lines.append(f"    Hold:       {holds.describe(current.hold)}")
         if current.promotion is not None:
             lines.extend(_record_lines(current.promotion))
     return "\n".join(lines)
-
-
-def hold_sentence(hold: status.HoldRecord) -> str:
-    """``held by alice since …: why`` (or ``rolled back to 6.1.0 by …``)."""
-    what = {
-        status.HoldReason.HOLD: "held",
-        status.HoldReason.PIN: f"pinned at {hold.revision}",
-        status.HoldReason.ROLLBACK: f"rolled back to {hold.revision}",
-    }[hold.reason]
-    note = f': "{hold.comment}"' if hold.comment else ""
-    return f"{what} by {hold.user} since {when(hold.at)}{note}"
 
 
 def change(name: str, answer: dict[str, Any]) -> str:

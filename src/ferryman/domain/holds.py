@@ -44,6 +44,17 @@ class OperatorRefused(Exception):
         self.refusal = refusal
 
 
+def describe(hold: status.HoldRecord) -> str:
+    """Who holds the environment, since when and why (``PromotionPending``, CLI and UI)."""
+    what = {
+        Reason.HOLD: "held",
+        Reason.PIN: f"pinned at {hold.revision}",
+        Reason.ROLLBACK: f"rolled back to {hold.revision}",
+    }[hold.reason]
+    why = f": {hold.comment}" if hold.comment else ""
+    return f"{what} by {hold.user} since {timefmt.iso(hold.at)}{why}"
+
+
 def _environment(spec: pipeline.PipelineSpec, name: str) -> int:
     for index, env in enumerate(spec.environments):
         if env.name == name:

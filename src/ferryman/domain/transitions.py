@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any, Final, Generic, TypeVar
 
 from ferryman.api import conditions, pipeline, status
-from ferryman.domain import actions, approvals, outcomes, records, states, timefmt
+from ferryman.domain import actions, approvals, holds, outcomes, records, states, timefmt
 from ferryman.domain import summary as summary_rules
 
 Phase = status.PromotionPhase
@@ -183,24 +183,13 @@ def _retrying(view: states.View, state: states.Retrying, current: status.Pipelin
     return Step(step.status, hold=step.hold, wake=(state.at,))
 
 
-def held_message(hold: status.HoldRecord) -> str:
-    """Who holds the environment, since when and why (``PromotionPending``, ``ferryman why``)."""
-    what = {
-        status.HoldReason.HOLD: "held",
-        status.HoldReason.PIN: f"pinned at {hold.revision}",
-        status.HoldReason.ROLLBACK: f"rolled back to {hold.revision}",
-    }[hold.reason]
-    why = f": {hold.comment}" if hold.comment else ""
-    return f"{what} by {hold.user} since {timefmt.iso(hold.at)}{why}"
-
-
 def _held(view: states.View, state: states.Held, current: status.PipelineStatus) -> Step:
-    message = f"{state.record.revision} waits: {held_message(state.hold)}"
+    message = f"{state.record.revision} waits: {holds.describe(state.hold)}"
     return _hold(current, view, conditions.HELD, message)
 
 
 def _pinned(view: states.View, state: states.Pinned, current: status.PipelineStatus) -> Step:
-    message = f"{state.offered} waits: {held_message(state.hold)}"
+    message = f"{state.offered} waits: {holds.describe(state.hold)}"
     return _hold(current, view, conditions.HELD, message)
 
 

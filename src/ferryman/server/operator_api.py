@@ -133,25 +133,55 @@ async def _announce(
         log.warning("Could not record event reason=%s error=%s", reason, type(exc).__name__)
 
 
+def verb_of(action: str) -> str:
+    """The RBAC verb an operator action needs (``force`` comes on top for a forced promote)."""
+    return "hold" if action in ("hold", "unhold") else "promote"
+
+
+async def perform(
+    deps: Deps,
+    identity: auth.Identity,
+    *,
+    namespace: str,
+    name: str,
+    environment: str,
+    action: str,
+    body: OperatorBody,
+) -> writes.Written:
+    """Carry out ``action`` for a caller already allowed ``verb_of(action)`` on the pipeline."""
+    if body.force:
+        await access.require(deps, identity, "force", namespace=namespace, name=name)
+    if action == "promote" and body.revision is None:
+        raise errors.HttpError(422, "revision: a revision to promote is required")
+    change = _change(action, body, environment, identity, deps)
+    written = await writes.write(deps, namespace, name, change, doing="acting on it")
+    if written.changed:
+        await _announce(deps, written.obj, action, environment, identity, body)
+    return written
+
+
 def _handler(deps: Deps, action: str) -> Callable[[Request], Awaitable[Response]]:
     async def act(request: Request) -> Response:
         params = request.path_params
         namespace, name, environment = params["namespace"], params["name"], params["environment"]
         identity = await access.identify(deps, request)
-        verb = "hold" if action in ("hold", "unhold") else "promote"
-        await access.require(deps, identity, verb, namespace=namespace, name=name)
+        await access.require(deps, identity, verb_of(action), namespace=namespace, name=name)
         body = _body(await request.body())
-        if body.force:
-            await access.require(deps, identity, "force", namespace=namespace, name=name)
-        if action == "promote" and body.revision is None:
-            raise errors.HttpError(422, "revision: a revision to promote is required")
-        change = _change(action, body, environment, identity, deps)
-        written = await writes.write(deps, namespace, name, change, doing="acting on it")
-        if written.changed:
-            await _announce(deps, written.obj, action, environment, identity, body)
+        written = await perform(
+            deps,
+            identity,
+            namespace=namespace,
+            name=name,
+            environment=environment,
+            action=action,
+            body=body,
+        )
         return JSONResponse(_answer(written.subject, environment), status_code=202)
 
     return act
+
+
+ACTIONS = tuple(_EVENTS)
 
 
 def routes(deps: Deps) -> list[Route]:
