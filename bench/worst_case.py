@@ -108,6 +108,7 @@ def worst_case() -> tuple[pipeline.Pipeline, Targets]:
                 "lastErrorReason": "X" * 64,
                 "result": result,
                 "trigger": status.HoldReason.ROLLBACK,
+                "replaces": _long(256, "p"),
                 "change": change,
             }
         )
@@ -125,6 +126,7 @@ def worst_case() -> tuple[pipeline.Pipeline, Targets]:
                     by=_long(253),
                     url=_long(status.MAX_URL_LENGTH),
                     trigger=status.HoldReason.ROLLBACK,
+                    replaced=_long(256),
                     comment=_long(status.MAX_COMMENT_LENGTH),
                 )
                 for _ in range(status.MAX_HISTORY)
@@ -151,7 +153,7 @@ def worst_case() -> tuple[pipeline.Pipeline, Targets]:
                 cluster_app_ref=observations.cluster_app_ref(app, target),
                 ready=False,
                 revision=_long(256, "r"),
-                error=_long(status.MAX_ERROR_LENGTH),
+                error=_long(status.MAX_TARGET_ERROR_LENGTH),
             )
             for target in env.targets
         ]

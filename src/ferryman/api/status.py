@@ -17,6 +17,7 @@ from pydantic import Field
 from ferryman.api.base import WireModel
 
 MAX_ERROR_LENGTH = 512
+MAX_TARGET_ERROR_LENGTH = 256  # one line of why a target is not ready (x64 targets)
 MAX_HISTORY = 20
 MAX_APPROVAL_RECORDS = 5
 MAX_RECORDED_GROUPS = 3
@@ -68,7 +69,7 @@ class TargetStatus(WireModel):
     cluster_app_ref: ClusterAppReference
     ready: bool
     revision: Revision = ""
-    error: ErrorText = ""
+    error: Annotated[str, Field(max_length=MAX_TARGET_ERROR_LENGTH)] = ""
 
 
 class WaitingApproval(WireModel):
@@ -202,6 +203,7 @@ class PromotionRecord(WireModel):
     result: PromotionResult | None = None
     finished_at: datetime | None = None
     trigger: HoldReason | None = None  # Pin or Rollback: an operator started this promotion
+    replaces: Revision | None = None  # what the environment ran when this promotion started
     change: ChangeSummary | None = None  # what the strategy will change (approvals bind to it)
 
 
@@ -237,6 +239,7 @@ class HistoryEntry(WireModel):
     by: UserName | None = None
     url: Annotated[str, Field(max_length=MAX_URL_LENGTH)] | None = None
     trigger: HoldReason | None = None  # Pin or Rollback: an operator started the promotion
+    replaced: Revision | None = None  # what the environment ran before (a rollback goes there)
     comment: Comment | None = None
 
 

@@ -156,9 +156,13 @@ def ran(current: status.PipelineStatus, environments: Sequence[str]) -> tuple[st
         if env is not None and env.revision and env.revision not in found:
             found.append(env.revision)
     for entry in current.history:
-        done = entry.phase is status.PromotionPhase.SUCCEEDED
-        if done and entry.environment in environments and entry.revision not in found:
-            found.append(entry.revision)
+        if entry.phase is not status.PromotionPhase.SUCCEEDED:
+            continue
+        if entry.environment not in environments:
+            continue
+        for revision in (entry.revision, entry.replaced):
+            if revision and revision not in found:
+                found.append(revision)
     return tuple(found)
 
 
@@ -175,9 +179,12 @@ def previous_revision(current: status.PipelineStatus, environment: str) -> str:
     env = current.environments.get(environment)
     running = env.revision if env is not None else ""
     for entry in current.history:
-        succeeded = entry.phase is status.PromotionPhase.SUCCEEDED
-        if succeeded and entry.environment == environment and entry.revision != running:
+        if entry.phase is not status.PromotionPhase.SUCCEEDED or entry.environment != environment:
+            continue
+        if entry.revision != running:
             return entry.revision
+        if entry.replaced and entry.replaced != running:
+            return entry.replaced  # what the promotion to the current revision replaced
     raise OperatorRefused(
         Refusal.NO_EARLIER_REVISION,
         f'history holds no revision "{environment}" ran before {running or "its current one"}',

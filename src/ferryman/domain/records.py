@@ -41,6 +41,7 @@ def history_entry(
         by=by,
         url=url,
         trigger=record.trigger,
+        replaced=record.replaces,
     )
 
 

@@ -110,6 +110,7 @@ def _new_candidate(
         phase=Phase.PENDING,
         requested_at=view.now,
         trigger=trigger,
+        replaces=view.target.revision or None,
     )
     return Step(records.replace(current, view.name, record))
 
