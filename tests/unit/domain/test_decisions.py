@@ -872,6 +872,39 @@ SCENARIOS: dict[str, dict[str, Scenario]] = {
             f"prod: 1.1 waits: held by alice since {HELD_SINCE}: incident 42",
             trail="staging: InSync; prod: Held",
         ),
+        "a held environment's waiting approval still expires": Scenario(
+            prod_held(
+                b.promotion(required=1, expires="1h"),
+                b.record("1.1", WAITING, approval_requested_at=b.ago(hours=2)),
+            ),
+            SYNCED,
+            {"prod": "WaitingApproval"},
+            [],
+            f"prod: 1.1 waits: held by alice since {HELD_SINCE}: incident 42",
+            trail="staging: InSync; prod: Held",
+        ),
+        "a hold stops a candidate that has served its soak time": Scenario(
+            b.make(
+                "dev",
+                "staging",
+                b.environment("prod", promotion=b.promotion(soak=60)),
+                promotion=NOTIFIED,
+                current=b.held(
+                    status.PipelineStatus(
+                        environments={
+                            "staging": status.EnvironmentStatus(
+                                revision="1.1", ready=True, ready_since=b.ago(hours=1)
+                            )
+                        }
+                    )
+                ),
+            ),
+            SYNCED,
+            {"prod": "Pending"},
+            [],
+            f"prod: 1.1 waits: held by alice since {HELD_SINCE}: incident 42",
+            trail="staging: InSync; prod: NewCandidate > Held",
+        ),
     },
     "Suspended": {
         "suspend holds promotions but still observes": Scenario(
@@ -882,6 +915,21 @@ SCENARIOS: dict[str, dict[str, Scenario]] = {
             "staging: the pipeline is suspended (spec.suspend)",
             check=observed_everything,
             trail="staging: NewCandidate > Suspended; prod: InSync",
+        ),
+        "a suspended pipeline does not carry out a pin either": Scenario(
+            b.make(
+                "dev",
+                "staging",
+                "prod",
+                promotion=NOTIFIED,
+                suspend=True,
+                current=b.held(reason=status.HoldReason.PIN, revision="1.0"),
+            ),
+            {"dev": "1.1", "staging": "1.1", "prod": "1.1"},
+            {"prod": "Pending"},
+            [],
+            "prod: the pipeline is suspended (spec.suspend)",
+            trail="staging: InSync; prod: NewCandidate > Suspended",
         ),
     },
     "Gated": {
@@ -952,6 +1000,16 @@ SCENARIOS: dict[str, dict[str, Scenario]] = {
             "prod: outside allowed windows; next opens at 2026-12-02T09:00:00Z",
             now=b.later(hours=8),
             trail="staging: InSync; prod: Gated",
+        ),
+        "a pinned revision still waits for a closed allow window": Scenario(
+            prod_held(b.promotion(windows=WORKDAY), reason=ROLLBACK, revision="1.0"),
+            {"dev": "1.1", "staging": "1.1", "prod": "1.1"},
+            {"prod": "Pending"},
+            [],
+            "prod: outside allowed windows; next opens at 2026-12-02T09:00:00Z",
+            now=b.later(hours=8),
+            check=trigger_is("prod", ROLLBACK),
+            trail="staging: InSync; prod: NewCandidate > Gated",
         ),
     },
     "Approved": {
