@@ -8,7 +8,7 @@ test that keeps the worst-case status within its budget (``tests/unit/domain/tes
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from ferryman.api import pipeline, status
 from ferryman.domain import observations, records
@@ -65,8 +65,26 @@ def worst_case() -> tuple[pipeline.Pipeline, Targets]:
             groups=group,
             at=NOW,
             comment=_long(status.MAX_COMMENT_LENGTH),
+            digest="f" * 64,
         )
         for i in range(status.MAX_APPROVAL_RECORDS - 1)
+    )
+    change = status.ChangeSummary(
+        digest="e" * 64,
+        markers=2**31,
+        lines=tuple(
+            status.ChangeLine(path=_long(128), old=_long(64), new=_long(64))
+            for _ in range(status.MAX_CHANGE_LINES)
+        ),
+    )
+    # Held at the revision the records promote (pinned before they were requested), so the
+    # records stay open and as large as they can be.
+    hold = status.HoldRecord(
+        reason=status.HoldReason.ROLLBACK,
+        user=_long(253),
+        at=NOW - timedelta(days=1),
+        comment=_long(status.MAX_COMMENT_LENGTH),
+        revision=_long(256, "r"),
     )
     result = status.PromotionResult(
         url=_long(status.MAX_URL_LENGTH),
@@ -87,7 +105,11 @@ def worst_case() -> tuple[pipeline.Pipeline, Targets]:
                 "attempts": 9,
                 "owner": _long(128),
                 "lastError": _long(status.MAX_ERROR_LENGTH),
+                "lastErrorReason": "X" * 64,
                 "result": result,
+                "trigger": status.HoldReason.ROLLBACK,
+                "replaces": _long(256, "p"),
+                "change": change,
             }
         )
         for index, name in enumerate(names)
@@ -103,11 +125,22 @@ def worst_case() -> tuple[pipeline.Pipeline, Targets]:
                     at=NOW,
                     by=_long(253),
                     url=_long(status.MAX_URL_LENGTH),
+                    trigger=status.HoldReason.ROLLBACK,
+                    replaced=_long(256),
+                    comment=_long(status.MAX_COMMENT_LENGTH),
                 )
                 for _ in range(status.MAX_HISTORY)
             )
         ),
         **records_,
+    )
+    current = current.model_copy(
+        update={
+            "environments": {
+                name: env.model_copy(update={"hold": hold})
+                for name, env in current.environments.items()
+            }
+        }
     )
     subject = pipeline.Pipeline(
         metadata=pipeline.ObjectMeta(name="podinfo", namespace="default", generation=1),
@@ -120,7 +153,7 @@ def worst_case() -> tuple[pipeline.Pipeline, Targets]:
                 cluster_app_ref=observations.cluster_app_ref(app, target),
                 ready=False,
                 revision=_long(256, "r"),
-                error=_long(status.MAX_ERROR_LENGTH),
+                error=_long(status.MAX_TARGET_ERROR_LENGTH),
             )
             for target in env.targets
         ]

@@ -54,7 +54,7 @@ def test_release_is_promoted_to_staging_and_approved_into_prod_in_the_browser(
             prod = page.locator("#env-prod")
             expect(prod.locator(".phase")).to_have_text("WaitingApproval")
             # The embedded API's RBAC refuses first: bob is bound only to the viewer role.
-            expect(prod.get_by_role("note")).to_contain_text(
+            expect(prod.get_by_role("note").filter(has_text="cannot approve")).to_contain_text(
                 re.compile(r'user "bob" may not approve pipelines')
             )
             expect(page.get_by_role("button", name="Approve 6.2.0")).to_have_count(0)

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Final
 
 from ferryman.adapters import gitcredentials
-from ferryman.domain import errors, manifests
+from ferryman.domain import changes, errors, manifests
 from ferryman.ports import git
 
 log = logging.getLogger(__name__)
@@ -280,13 +280,35 @@ class Workspace:
             raise
 
     async def set_markers(self, *, token: str, revision: str) -> tuple[str, ...]:
+        planned = await self._plan(token, revision)
+        return await asyncio.to_thread(self._write, planned)
+
+    async def marker_changes(
+        self, *, token: str, revision: str
+    ) -> tuple[changes.MarkerChange, ...]:
+        planned = await self._plan(token, revision)
+        return tuple(
+            changes.MarkerChange(path=name, line=line, old=old, new=new)
+            for name, result in planned
+            for line, old, new in result.changes
+        )
+
+    async def _plan(self, token: str, revision: str) -> list[tuple[str, manifests.PatchResult]]:
         listed = await self._git("ls-files", "-z", "--", *YAML_PATHSPECS)
         names = sorted(name for name in listed.stdout.split("\0") if name)
         return await asyncio.to_thread(self._patch_files, names, token, revision)
 
-    def _patch_files(self, names: Sequence[str], token: str, revision: str) -> tuple[str, ...]:
+    def _write(self, planned: Sequence[tuple[str, manifests.PatchResult]]) -> tuple[str, ...]:
+        for name, result in planned:
+            (self.path / name).write_bytes(result.text.encode("utf-8"))
+        return tuple(name for name, _ in planned)
+
+    def _patch_files(
+        self, names: Sequence[str], token: str, revision: str
+    ) -> list[tuple[str, manifests.PatchResult]]:
+        """Each marked file that would change, with its patched text (nothing is written)."""
         marked = False
-        changed: list[str] = []
+        changed: list[tuple[str, manifests.PatchResult]] = []
         for name in names:
             file = self.path / name
             if file.is_symlink() or not file.is_file():
@@ -303,15 +325,14 @@ class Workspace:
             except manifests.ManifestError as exc:
                 raise errors.PermanentError(str(exc), reason="InvalidMarker") from exc
             if result.changed_lines:
-                file.write_bytes(result.text.encode("utf-8"))
-                changed.append(name)
+                changed.append((name, result))
         if not marked:
             where = gitcredentials.scrub(self.url, self._secrets)
             raise errors.PermanentError(
                 f'no "$promotion" marker for {token} in {where}@{self.branch}',
                 reason="MarkerNotFound",
             )
-        return tuple(changed)
+        return changed
 
     async def commit(self, message: str) -> str:
         await self._git("add", "--update")

@@ -28,4 +28,5 @@ WAITING_FOR_GATES: Final = "WaitingForGates"
 WAITING_APPROVAL: Final = "WaitingApproval"
 PROMOTING: Final = "Promoting"
 SUSPENDED: Final = "Suspended"
+HELD: Final = "Held"  # an operator holds the environment (or pinned it at a revision)
 ALL_IN_SYNC: Final = "AllEnvironmentsInSync"

@@ -17,12 +17,15 @@ from pydantic import Field
 from ferryman.api.base import WireModel
 
 MAX_ERROR_LENGTH = 512
+MAX_TARGET_ERROR_LENGTH = 256  # one line of why a target is not ready (x64 targets)
 MAX_HISTORY = 20
 MAX_APPROVAL_RECORDS = 5
 MAX_RECORDED_GROUPS = 3
 MAX_COMMENT_LENGTH = 280
 MAX_REVISION_LENGTH = 256
-MAX_URL_LENGTH = 1024
+MAX_URL_LENGTH = 512
+MAX_CHANGE_LINES = 4
+DIGEST_PATTERN = r"^[0-9a-f]{64}$"
 
 Revision = Annotated[str, Field(max_length=MAX_REVISION_LENGTH)]
 ErrorText = Annotated[str, Field(max_length=MAX_ERROR_LENGTH)]
@@ -66,7 +69,7 @@ class TargetStatus(WireModel):
     cluster_app_ref: ClusterAppReference
     ready: bool
     revision: Revision = ""
-    error: ErrorText = ""
+    error: Annotated[str, Field(max_length=MAX_TARGET_ERROR_LENGTH)] = ""
 
 
 class WaitingApproval(WireModel):
@@ -106,13 +109,56 @@ _FINISHED = frozenset(
 )
 
 
+Digest = Annotated[str, Field(pattern=DIGEST_PATTERN, max_length=64)]
+
+
 class ApprovalRecord(WireModel):
-    """One approval: who, when, why — bound to the record's revision."""
+    """One approval: who, when, why — bound to the record's revision and the change it saw."""
 
     user: UserName
     groups: Annotated[tuple[UserName, ...], Field(max_length=MAX_RECORDED_GROUPS)] = ()
     at: datetime
     comment: Comment = ""
+    digest: Digest | None = None  # the ``change.digest`` shown when the approval was given
+
+
+class HoldReason(enum.StrEnum):
+    """Why an operator holds an environment (``environments.<env>.hold``)."""
+
+    HOLD = "Hold"  # stop the line: nothing is promoted into the environment
+    PIN = "Pin"  # held at a chosen revision (``ferryman promote``)
+    ROLLBACK = "Rollback"  # held at the revision it ran before (``ferryman rollback``)
+
+
+class HoldRecord(WireModel):
+    """An operator's hold on an environment: who, when, why, and the revision it is held at."""
+
+    reason: HoldReason
+    user: UserName
+    at: datetime
+    comment: Comment = ""
+    revision: Revision | None = None  # Pin and Rollback: promote this revision, then stay on it
+
+
+class ChangeLine(WireModel):
+    """One marker the promotion changes (values cut to fit; the digest covers them whole)."""
+
+    path: Annotated[str, Field(max_length=128)]
+    old: Annotated[str, Field(max_length=64)] = ""
+    new: Annotated[str, Field(max_length=64)] = ""
+
+
+class ChangeSummary(WireModel):
+    """The change the strategy will make for this record, as shown to approvers.
+
+    ``digest`` is sha256 over the sorted lines ``path marker old new`` of every marker the
+    strategy changes; an approval records the digest it saw, and a different change at promotion
+    time voids it.
+    """
+
+    digest: Digest
+    markers: Annotated[int, Field(ge=0)] = 0
+    lines: Annotated[tuple[ChangeLine, ...], Field(max_length=MAX_CHANGE_LINES)] = ()
 
 
 class RejectionRecord(WireModel):
@@ -156,6 +202,9 @@ class PromotionRecord(WireModel):
     next_attempt_at: datetime | None = None
     result: PromotionResult | None = None
     finished_at: datetime | None = None
+    trigger: HoldReason | None = None  # Pin or Rollback: an operator started this promotion
+    replaces: Revision | None = None  # what the environment ran when this promotion started
+    change: ChangeSummary | None = None  # what the strategy will change (approvals bind to it)
 
 
 class EnvironmentStatus(WireModel):
@@ -167,17 +216,31 @@ class EnvironmentStatus(WireModel):
     ready_since: datetime | None = None
     waiting_approval: WaitingApproval | None = None
     promotion: PromotionRecord | None = None
+    hold: HoldRecord | None = None
+
+
+class HistoryAction(enum.StrEnum):
+    """What an operator did, for history entries that are not a finished promotion."""
+
+    HELD = "Held"  # ferryman hold
+    UNHELD = "Unheld"  # ferryman unhold
+    PINNED = "Pinned"  # ferryman promote --revision
+    ROLLED_BACK = "RolledBack"  # ferryman rollback
 
 
 class HistoryEntry(WireModel):
-    """One finished promotion (newest first in ``status.history``)."""
+    """One finished promotion or operator action (newest first in ``status.history``)."""
 
     environment: Annotated[str, Field(max_length=63)]
     revision: Revision
-    phase: PromotionPhase
+    phase: PromotionPhase | None = None  # a finished promotion's phase
+    action: HistoryAction | None = None  # or the operator action this entry records
     at: datetime
     by: UserName | None = None
     url: Annotated[str, Field(max_length=MAX_URL_LENGTH)] | None = None
+    trigger: HoldReason | None = None  # Pin or Rollback: an operator started the promotion
+    replaced: Revision | None = None  # what the environment ran before (a rollback goes there)
+    comment: Comment | None = None
 
 
 class PipelineStatus(WireModel):

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -217,26 +218,38 @@ class ApprovalClient:
         self, verb: str, *, namespace: str, name: str, environment: str, revision: str, comment: str
     ) -> JSON:
         """POST approve/reject; the promotion record on 202, else a one-sentence error."""
-        path = f"/api/v1/namespaces/{namespace}/pipelines/{name}/environments/{environment}/{verb}"
+        path = environment_path(namespace, name, environment, verb)
+        return self.send("POST", path, {"revision": revision, "comment": comment})
+
+    def send(self, method: str, path: str, body: JSON | None = None) -> JSON:
+        """One request to the server's API: the JSON answer on 2xx, else a one-sentence error."""
         try:
-            response = self._http.post(path, json={"revision": revision, "comment": comment})
+            response = self._http.request(method, path, json=body)
         except httpx.HTTPError as exc:
             raise click.ClickException(f"cannot reach the Ferryman server at {self._base}") from exc
         finally:
             self._http.close()
-        body: Any
+        answer: Any
         try:
-            body = response.json()
+            answer = response.json()
         except ValueError:
-            body = None
-        if response.status_code == 202 and isinstance(body, dict):
-            return body
-        message = body.get("message") if isinstance(body, dict) else None
+            answer = None
+        if response.is_success and isinstance(answer, dict):
+            return answer
+        message = answer.get("message") if isinstance(answer, dict) else None
         if not isinstance(message, str) or not message:
             message = f"the Ferryman server answered HTTP {response.status_code}"
         if response.status_code == 401:
             message = "the Ferryman server did not accept the kubeconfig's credentials"
         raise click.ClickException(message)
+
+
+def environment_path(namespace: str, name: str, environment: str, action: str) -> str:
+    """``/api/v1/namespaces/<ns>/pipelines/<name>/environments/<env>/<action>``, each segment
+    quoted (a ``?`` or ``/`` in a value can never reach another route or object)."""
+    segments = ("api", "v1", "namespaces", namespace, "pipelines", name, "environments")
+    quoted = [urllib.parse.quote(part, safe="") for part in (*segments, environment, action)]
+    return "/" + "/".join(quoted)
 
 
 @dataclass

@@ -13,14 +13,30 @@ from ferryman.cli import apiserver as apiserver_cmd
 from ferryman.cli import controller as controller_cmd
 from ferryman.cli import crd as crd_cmd
 from ferryman.cli import demo as demo_cmd
+from ferryman.cli import operate as operate_cmd
+from ferryman.cli import options
 from ferryman.cli import show as show_cmd
 from ferryman.cli import up as up_cmd
 from ferryman.cli import verdicts as verdicts_cmd
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-def cli() -> None:
+@click.option("--kubeconfig", default=None, help="Kubeconfig file, for every subcommand.")
+@click.option("--context", default=None, help="Kubeconfig context, for every subcommand.")
+@click.option("-n", "--namespace", default=None, help="Namespace, for every subcommand.")
+@click.option("--server", default=None, help="Ferryman server URL, for every subcommand.")
+@click.pass_context
+def cli(
+    ctx: click.Context,
+    kubeconfig: str | None,
+    context: str | None,
+    namespace: str | None,
+    server: str | None,
+) -> None:
     """Ferryman: GitOps promotion pipelines with all state in the Pipeline's status."""
+    options.remember(
+        ctx, kubeconfig=kubeconfig, context=context, namespace=namespace, server=server
+    )
 
 
 @cli.command()
@@ -38,6 +54,14 @@ cli.add_command(show_cmd.history)
 cli.add_command(show_cmd.why)
 cli.add_command(verdicts_cmd.approve)
 cli.add_command(verdicts_cmd.reject)
+for command in (
+    operate_cmd.hold,
+    operate_cmd.unhold,
+    operate_cmd.promote,
+    operate_cmd.rollback,
+    operate_cmd.diff,
+):
+    cli.add_command(command)
 cli.add_command(up_cmd.up)
 cli.add_command(demo_cmd.demo)
 

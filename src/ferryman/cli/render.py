@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from ferryman.api import conditions, pipeline, status
-from ferryman.domain import policy
+from ferryman.domain import holds, policy, records
 
 NONE = "-"
 
@@ -177,9 +177,31 @@ def describe(item: pipeline.Pipeline) -> str:
                 if observed.error:
                     state += f": {observed.error}"
             lines.append(f"    Target:     {where}: {state}")
+        if current.hold is not None:
+            lines.append(f"    Hold:       {holds.describe(current.hold)}")
         if current.promotion is not None:
             lines.extend(_record_lines(current.promotion))
     return "\n".join(lines)
+
+
+def change(name: str, answer: dict[str, Any]) -> str:
+    """``diff``: the marked values the waiting promotion sets, file by file."""
+    environment = answer.get("environment", "")
+    revision = answer.get("revision")
+    if revision is None:
+        return f'environment "{environment}" of pipeline "{name}" has no promotion.'
+    head = f'{revision} into "{environment}" of pipeline "{name}" ({answer.get("phase", NONE)})'
+    summary = answer.get("change")
+    if not isinstance(summary, dict):
+        return f"{head}: the change is not known yet."
+    rows = [
+        [str(line.get("path", "")), str(line.get("old", "")), str(line.get("new", ""))]
+        for line in summary.get("lines") or []
+    ]
+    counted = int(summary.get("markers") or 0)
+    more = f"\n… and {counted - len(rows)} more" if counted > len(rows) else ""
+    digest = f"change digest {summary.get('digest', NONE)}"
+    return f"{head}, {digest}:\n" + table(["FILE", "FROM", "TO"], rows) + more
 
 
 def history_table(item: pipeline.Pipeline) -> str:
@@ -188,14 +210,15 @@ def history_table(item: pipeline.Pipeline) -> str:
         [
             entry.environment,
             entry.revision,
-            entry.phase.value,
+            records.history_label(entry),
             when(entry.at),
             entry.by or NONE,
             entry.url or NONE,
+            entry.comment or NONE,
         ]
         for entry in item.status.history
     ]
-    return table(["ENVIRONMENT", "REVISION", "PHASE", "AT", "BY", "URL"], rows)
+    return table(["ENVIRONMENT", "REVISION", "PHASE", "AT", "BY", "URL", "COMMENT"], rows)
 
 
 def why(item: pipeline.Pipeline, environment: str | None) -> str:
@@ -215,6 +238,11 @@ def why(item: pipeline.Pipeline, environment: str | None) -> str:
                 sentence += (
                     f" To approve: ferryman approve {item.metadata.name} -n "
                     f"{item.metadata.namespace} --env {name} --revision {record.revision}"
+                )
+            if current.hold is not None:
+                sentence += (
+                    f" To release: ferryman unhold {item.metadata.name} -n "
+                    f"{item.metadata.namespace} --env {name}"
                 )
             lines.append(sentence)
         elif (

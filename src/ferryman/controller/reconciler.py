@@ -11,10 +11,12 @@ the controller exactly there.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import TypeVar
 
 import pydantic
 
@@ -30,6 +32,8 @@ log = logging.getLogger(__name__)
 
 Checkpoint = Callable[[str], None]
 Outcome = Callable[[status.PipelineStatus], status.PipelineStatus]
+
+T = TypeVar("T")
 
 STRATEGY_TIMEOUT = 120.0
 MAX_CONFLICT_RETRIES = 5
@@ -124,6 +128,8 @@ class Reconciler:
                     await self._notify(stored.obj, action)
                 case actions.Promote():
                     stored = await self._promote(stored, subject, action)
+                case actions.Preview():
+                    stored = await self._preview(stored, subject, action)
         return decision.requeue_after(now)
 
     async def _observe(
@@ -191,7 +197,7 @@ class Reconciler:
         await self._emit(obj, event)
 
     def _request(
-        self, subject: pipeline.Pipeline, action: actions.Promote
+        self, subject: pipeline.Pipeline, action: actions.Promote | actions.Preview
     ) -> promotion.PromotionRequest | errors.PermanentError:
         """What the strategy needs, or why it cannot be built (the spec changed meanwhile)."""
         env_spec = subject.spec.environment(action.environment)
@@ -211,69 +217,69 @@ class Reconciler:
             app=subject.spec.app_ref,
             strategy=strategy,
             approvals=record.approvals if record is not None else (),
-            attempt=action.attempt,
+            attempt=action.attempt if isinstance(action, actions.Promote) else 0,
+            requested_at=record.requested_at if record is not None else None,
         )
 
-    async def _carry_out(
-        self, subject: pipeline.Pipeline, action: actions.Promote
-    ) -> status.PromotionResult | errors.PromotionError:
-        """Run the strategy once: its result, or the error it ended with."""
+    async def _call(
+        self,
+        subject: pipeline.Pipeline,
+        action: actions.Promote | actions.Preview,
+        call: Callable[[promotion.PromotionStrategy, promotion.PromotionRequest], Awaitable[T]],
+    ) -> T | errors.PromotionError:
+        """Call the action's strategy once, bounded in time: its answer or the error it raised."""
         request = self._request(subject, action)
         strategy = self._strategies.get(action.strategy)
-        self._checkpoint("before-promote")
-        outcome: status.PromotionResult | errors.PromotionError
         if isinstance(request, errors.PromotionError):
-            outcome = request
-        elif strategy is None:
-            outcome = errors.PermanentError(f'strategy "{action.strategy}" is not available')
-        else:
-            try:
-                outcome = await asyncio.wait_for(strategy.promote(request), self._timeout)
-            except errors.PromotionError as exc:
-                outcome = exc
-            except TimeoutError:
-                why = f"{action.strategy} timed out after {self._timeout}s"
-                outcome = errors.TemporaryError(why)
-        self._checkpoint("after-promote")
-        self.counters.promotions += 1
-        result = "succeeded" if isinstance(outcome, status.PromotionResult) else outcome.reason
-        self._metrics.promotions.labels(strategy=action.strategy, result=result).inc()
-        return outcome
+            return request
+        if strategy is None:
+            return errors.PermanentError(f'strategy "{action.strategy}" is not available')
+        try:
+            return await asyncio.wait_for(call(strategy, request), self._timeout)
+        except errors.PromotionError as exc:
+            return exc
+        except TimeoutError:
+            return errors.TemporaryError(f"{action.strategy} timed out after {self._timeout}s")
+
+    async def _preview(
+        self, stored: Stored, subject: pipeline.Pipeline, action: actions.Preview
+    ) -> Stored:
+        """Render the change for approvers and record it (or the error) in the record."""
+        outcome = await self._call(subject, action, lambda strategy, req: strategy.preview(req))
+        if isinstance(outcome, errors.PromotionError):
+            log.warning(
+                "Cannot render the change environment=%s revision=%s error=%s",
+                action.environment,
+                action.revision,
+                outcome,
+            )
+        now = self._clock.now()
+        return await self._record(
+            stored,
+            lambda current: outcomes.record_preview(
+                current, action.environment, revision=action.revision, outcome=outcome, now=now
+            ),
+        )
 
     async def _promote(
         self, stored: Stored, subject: pipeline.Pipeline, action: actions.Promote
     ) -> Stored:
-        outcome = await self._carry_out(subject, action)
+        self._checkpoint("before-promote")
+        outcome = await self._call(subject, action, lambda strategy, req: strategy.promote(req))
+        self._checkpoint("after-promote")
+        self.counters.promotions += 1
+        result = "succeeded" if isinstance(outcome, status.PromotionResult) else outcome.reason
+        self._metrics.promotions.labels(strategy=action.strategy, result=result).inc()
         where = (
             f"pipeline={subject.metadata.namespace}/{subject.metadata.name} "
             f"environment={action.environment} revision={action.revision}"
         )
-        annotations = {"environment": action.environment, "revision": action.revision}
         if isinstance(outcome, status.PromotionResult):
-            result = outcome
             log.info("Promoted %s strategy=%s", where, action.strategy)
-            stored = await self._record(
-                stored,
-                lambda current: outcomes.record_success(
-                    current, action.environment, revision=action.revision, result=result
-                ),
-            )
-            made = result.url or result.commit or result.key or ""
-            message = f"{action.revision} promoted to {action.environment} {made}".strip()
-            event = k8s.EventRecord(reason="Promoted", message=message, annotations=annotations)
         else:
-            failure, now = outcome, self._clock.now()
-            log.warning("Promotion failed %s error=%s", where, failure)
-            stored = await self._record(
-                stored,
-                lambda current: outcomes.record_failure(
-                    current, action.environment, revision=action.revision, error=failure, now=now
-                ),
-            )
-            message = f"promotion of {action.revision} to {action.environment} failed: {failure}"
-            event = k8s.EventRecord(
-                reason=failure.reason, message=message, warning=True, annotations=annotations
-            )
+            log.warning("Promotion failed %s error=%s", where, outcome)
+        change, event = _recorded(action, outcome, self._clock.now())
+        stored = await self._record(stored, change)
         await self._emit(stored.obj, event)
         return stored
 
@@ -301,3 +307,39 @@ class Reconciler:
                 current = status.PipelineStatus.model_validate(fresh.get("status") or {})
                 stored = Stored(fresh, current)
         raise k8s.Conflict(f'could not record the outcome for "{meta["namespace"]}/{meta["name"]}"')
+
+
+def _recorded(
+    action: actions.Promote,
+    outcome: status.PromotionResult | errors.PromotionError,
+    now: datetime,
+) -> tuple[Outcome, k8s.EventRecord]:
+    """How an attempt's outcome changes the record, and the Event that tells of it."""
+    env, revision = action.environment, action.revision
+    annotations = {"environment": env, "revision": revision}
+    change: Outcome
+    if isinstance(outcome, status.PromotionResult):
+        made = outcome.url or outcome.commit or outcome.key or ""
+        change = functools.partial(
+            outcomes.record_success, environment=env, revision=revision, result=outcome
+        )
+        message = f"{revision} promoted to {env} {made}".strip()
+        return change, k8s.EventRecord(reason="Promoted", message=message, annotations=annotations)
+    if isinstance(outcome, errors.ChangeDiffers):
+        change = functools.partial(
+            outcomes.record_change_differs,
+            environment=env,
+            revision=revision,
+            error=outcome,
+            now=now,
+        )
+        message = f"approvals of {revision} for {env} are void: {outcome}"
+    else:
+        change = functools.partial(
+            outcomes.record_failure, environment=env, revision=revision, error=outcome, now=now
+        )
+        message = f"promotion of {revision} to {env} failed: {outcome}"
+    event = k8s.EventRecord(
+        reason=outcome.reason, message=message, warning=True, annotations=annotations
+    )
+    return change, event

@@ -2,7 +2,8 @@
 
 Actions are values: the reconciler ``match``es on them and carries them out. ``Promote`` always
 follows a status write that records the ``Promoting`` intent (crash safety, DESIGN §4);
-``Notify`` records a Kubernetes Event for a real transition, never for a no-op pass.
+``Preview`` only reads (it may repeat); ``Notify`` records a Kubernetes Event for a real
+transition, never for a no-op pass.
 """
 
 from __future__ import annotations
@@ -22,6 +23,17 @@ class Promote:
 
 
 @dataclass(frozen=True)
+class Preview:
+    """Render the change promoting ``revision`` into ``environment`` would make, for approvers
+    (a read: nothing is written but the result, into the record)."""
+
+    environment: str
+    source: str
+    revision: str
+    strategy: str
+
+
+@dataclass(frozen=True)
 class Notify:
     """Record a Kubernetes Event for a real transition."""
 
@@ -33,4 +45,4 @@ class Notify:
     actor: str | None = None
 
 
-Action = Promote | Notify
+Action = Promote | Preview | Notify

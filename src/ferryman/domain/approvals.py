@@ -204,6 +204,7 @@ def approve(
         groups=_recorded_groups(policy, approver.groups),
         at=timefmt.truncate(now),
         comment=text.bounded(comment, status.MAX_COMMENT_LENGTH),
+        digest=record.change.digest if record.change is not None else None,
     )
     kept = _room_for_one_more(policy, record)
     updated = record.model_copy(update={"approvals": (*kept, entry)})

@@ -128,6 +128,7 @@ def _view(
         suspended=bool(spec.suspend),
         now=now,
         owner=owner,
+        hold=target.hold,
     )
 
 

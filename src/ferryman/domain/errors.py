@@ -2,7 +2,8 @@
 
     PromotionError                 anything a strategy raises
     ├── TemporaryError(delay)      try again later (5xx, timeouts, rate limits); delay is a hint
-    └── PermanentError(reason)     retrying cannot help (bad credentials, no marker, 404, 422)
+    ├── PermanentError(reason)     retrying cannot help (bad credentials, no marker, 404, 422)
+    └── ChangeDiffers(change)      the approvals were for another change: wait for them again
 
 Adapters translate library errors into these (``raise ... from exc``); the domain decides what a
 failure means for the promotion record (``outcomes.record_failure``). Messages never carry secrets.
@@ -11,6 +12,8 @@ failure means for the promotion record (``outcomes.record_failure``). Messages n
 from __future__ import annotations
 
 from datetime import timedelta
+
+from ferryman.api import status
 
 
 class PromotionError(Exception):
@@ -33,3 +36,12 @@ class TemporaryError(PromotionError):
 
 class PermanentError(PromotionError):
     """Retrying the same promotion cannot succeed until something outside changes."""
+
+
+class ChangeDiffers(PromotionError):
+    """The change to make is not the one the approvals were given for: they are void and the
+    environment waits again, showing ``change`` (nothing was committed)."""
+
+    def __init__(self, message: str, *, change: status.ChangeSummary) -> None:
+        super().__init__(message, reason="ChangeDiffers")
+        self.change = change

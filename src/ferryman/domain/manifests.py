@@ -71,10 +71,12 @@ class ManifestError(ValueError):
 
 @dataclasses.dataclass(frozen=True)
 class PatchResult:
-    """The patched text and the 1-based lines whose scalar changed (empty: nothing to change)."""
+    """The patched text and the 1-based lines whose scalar changed (empty: nothing to change),
+    with each changed scalar's text before and after (``changes``: line, old, new)."""
 
     text: str
     changed_lines: tuple[int, ...]
+    changes: tuple[tuple[int, str, str], ...] = ()
 
 
 def promotion_token(namespace: str, pipeline: str, environment: str) -> str:
@@ -104,7 +106,7 @@ def set_revision(text: str, *, token: str, revision: str, filename: str = "<inpu
     """
     contents, breaks = _split(text)
     lines = list(_scan(contents))
-    changed: list[int] = []
+    changed: list[tuple[int, str, str]] = []
     for index, line in enumerate(lines):
         if _marker(line) != token:
             continue
@@ -113,8 +115,12 @@ def set_revision(text: str, *, token: str, revision: str, filename: str = "<inpu
         new = _render(scalar, revision, tagged=tagged)
         if new != old:
             contents[index] = line.content[: scalar.start] + new + line.content[scalar.end :]
-            changed.append(line.number)
-    return PatchResult(text=_join(contents, breaks), changed_lines=tuple(changed))
+            changed.append((line.number, old, new))
+    return PatchResult(
+        text=_join(contents, breaks),
+        changed_lines=tuple(number for number, _, _ in changed),
+        changes=tuple(changed),
+    )
 
 
 # --------------------------------------------------------------------------- lines and tokens

@@ -46,13 +46,15 @@ def pull_request_title(*, pipeline: str, environment: str, revision: str) -> str
     return _bounded(_subject(pipeline, environment, revision), MAX_TITLE_LENGTH)
 
 
-def event_key(*, pipeline_uid: str, environment: str, revision: str) -> str:
-    """A 16-hex-digit key for one promotion: the same triple always gives the same key.
+def event_key(*, pipeline_uid: str, environment: str, revision: str, requested: str = "") -> str:
+    """A 16-hex-digit key for one promotion: the same values always give the same key.
 
-    The triple is joined as a JSON array, so no choice of separator inside a value can make two
-    triples join to the same text.
+    ``requested`` (the record's ``requestedAt``) tells apart two promotions of the same revision
+    into the same environment (a rollback to a revision it ran before). The values are joined as
+    a JSON array, so no choice of separator inside a value can make two joins the same text.
     """
-    joined = json.dumps([pipeline_uid, environment, revision], ensure_ascii=True)
+    parts = [pipeline_uid, environment, revision, *([requested] if requested else [])]
+    joined = json.dumps(parts, ensure_ascii=True)
     return hashlib.sha256(joined.encode("ascii")).hexdigest()[:_HASH_LENGTH]
 
 
@@ -63,14 +65,17 @@ def commit_message(
     environment: str,
     revision: str,
     approvals: Sequence[tuple[str, str]],
+    change_digest: str = "",
 ) -> str:
     """The promotion commit's message: subject, a short body, then Git trailers.
 
     ``approvals`` are (user, comment) pairs. Every user-supplied value is put on one line, so it
     cannot start a new paragraph or forge a trailer, and no line starts with user input (a line
     starting with ``#`` would be dropped by ``git commit``'s default cleanup). The trailers are
-    ``Ferryman-Pipeline``, ``Ferryman-Environment``, ``Ferryman-Revision`` and one
-    ``Approved-by`` per approval, which keeps the history auditable after status has moved on.
+    ``Ferryman-Pipeline``, ``Ferryman-Environment``, ``Ferryman-Revision``, one ``Approved-by``
+    per approval, ``Ferryman-Approved-By`` naming them all and ``Ferryman-Change-Digest`` (the
+    digest of the change the approvals bound, ``domain.changes``), which keeps the history
+    auditable after status has moved on.
     """
     token = _one_line(f"{namespace}:{pipeline}:{environment}")
     body = [f'Ferryman set the "$promotion" markers for {token} to {_one_line(revision)}.']
@@ -83,6 +88,11 @@ def commit_message(
         f"Ferryman-Revision: {_trailer_value(revision)}",
         *(f"Approved-by: {_trailer_value(user)}" for user, _ in approvals),
     ]
+    if approvals:
+        names = ", ".join(_trailer_value(user) for user, _ in approvals)
+        trailers.append(f"Ferryman-Approved-By: {names}")
+    if change_digest:
+        trailers.append(f"Ferryman-Change-Digest: {_trailer_value(change_digest)}")
     subject = _subject(pipeline, environment, revision)
     return "\n\n".join((subject, "\n".join(body), "\n".join(trailers))) + "\n"
 

@@ -142,7 +142,8 @@ def target_status(
         reason = (
             error or f'{app_ref.kind} "{app_ref.name}" not found in namespace "{target.namespace}"'
         )
-        return status.TargetStatus(cluster_app_ref=ref, ready=False, error=text.bounded(reason))
+        error = text.bounded(reason, status.MAX_TARGET_ERROR_LENGTH)
+        return status.TargetStatus(cluster_app_ref=ref, ready=False, error=error)
     seen = observe(app_ref, obj)
     if seen.ready and not seen.revision:
         # Ready but silent about what it runs: nothing can be promoted from or judged by it.
@@ -151,5 +152,5 @@ def target_status(
         cluster_app_ref=ref,
         ready=seen.ready,
         revision=text.bounded(seen.revision, status.MAX_REVISION_LENGTH),
-        error="" if seen.ready else text.bounded(seen.error),
+        error="" if seen.ready else text.bounded(seen.error, status.MAX_TARGET_ERROR_LENGTH),
     )

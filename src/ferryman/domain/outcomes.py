@@ -22,7 +22,9 @@ EDGES: Final[Mapping[str, frozenset[tuple[Phase | None, Phase]]]] = {
     "StrategySucceeded": frozenset({(Phase.PROMOTING, Phase.PROMOTED)}),
     "StrategyFailed": frozenset({(Phase.PROMOTING, Phase.PROMOTING)}),
     "StrategyFailedPermanently": frozenset({(Phase.PROMOTING, Phase.FAILED)}),
+    "ChangeDiffers": frozenset({(Phase.PROMOTING, Phase.WAITING_APPROVAL)}),
 }
+PREVIEW_RETRY = timedelta(seconds=20)
 
 FIRST_RETRY = timedelta(seconds=10)
 MAX_RETRY = timedelta(minutes=5)
@@ -98,3 +100,64 @@ def record_failure(
 def _reason(error: errors.PromotionError) -> str:
     """The error's reason as status carries it: letters only, at most 64."""
     return "".join(char for char in error.reason if char.isalpha())[:64]
+
+
+def record_change_differs(
+    current: status.PipelineStatus,
+    environment: str,
+    *,
+    revision: str,
+    error: errors.ChangeDiffers,
+    now: datetime,
+) -> status.PipelineStatus:
+    """The approvals were for another change: void them, show the new change, wait again."""
+    record = _acting_record(current, environment, revision)
+    if record is None:
+        return current
+    now = timefmt.truncate(now)
+    waiting = record.model_copy(
+        update={
+            "phase": status.PromotionPhase.WAITING_APPROVAL,
+            "approvals": (),
+            "change": error.change,
+            "approval_requested_at": now,
+            "owner": None,
+            "next_attempt_at": None,
+            "last_error": text.bounded(str(error)),
+        }
+    )
+    return records.replace(current, environment, waiting)
+
+
+def _previewed_record(
+    current: status.PipelineStatus, environment: str, revision: str
+) -> status.PromotionRecord | None:
+    env = current.environments.get(environment)
+    record = env.promotion if env is not None else None
+    if record is None or record.revision != revision or record.phase.finished:
+        return None
+    return record if record.change is None else None
+
+
+def record_preview(
+    current: status.PipelineStatus,
+    environment: str,
+    *,
+    revision: str,
+    outcome: status.ChangeSummary | errors.PromotionError,
+    now: datetime,
+) -> status.PipelineStatus:
+    """The rendered change into the record, or the error and when to try again."""
+    record = _previewed_record(current, environment, revision)
+    if record is None:
+        return current
+    if isinstance(outcome, status.ChangeSummary):
+        update: dict[str, object] = {"change": outcome, "last_error": None, "next_attempt_at": None}
+    else:
+        hint = outcome.delay if isinstance(outcome, errors.TemporaryError) else None
+        wait = PREVIEW_RETRY if not isinstance(outcome, errors.PermanentError) else MAX_RETRY
+        update = {
+            "last_error": text.bounded(str(outcome)),
+            "next_attempt_at": timefmt.truncate(now) + max(wait, hint or wait),
+        }
+    return records.replace(current, environment, record.model_copy(update=update))

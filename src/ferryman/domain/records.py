@@ -34,8 +34,23 @@ def history_entry(
     """The history line for a finished record."""
     url = record.result.url if record.result is not None else None
     return status.HistoryEntry(
-        environment=environment, revision=record.revision, phase=record.phase, at=at, by=by, url=url
+        environment=environment,
+        revision=record.revision,
+        phase=record.phase,
+        at=at,
+        by=by,
+        url=url,
+        trigger=record.trigger,
+        replaced=record.replaces,
     )
+
+
+def with_history(
+    current: status.PipelineStatus, entry: status.HistoryEntry
+) -> status.PipelineStatus:
+    """``current`` with ``entry`` first in ``history`` (bounded, oldest dropped)."""
+    history = (entry, *current.history)[: status.MAX_HISTORY]
+    return current.model_copy(update={"history": history})
 
 
 def finish(
@@ -52,11 +67,16 @@ def finish(
         update={"phase": phase, "finished_at": at, "owner": None, "next_attempt_at": None}
     )
     updated = replace(current, environment, done)
-    entry = history_entry(environment, done, at, by)
-    history = (entry, *updated.history)[: status.MAX_HISTORY]
-    return updated.model_copy(update={"history": history})
+    return with_history(updated, history_entry(environment, done, at, by))
 
 
 def last_approver(record: status.PromotionRecord) -> str | None:
     """The user whose approval completed the record, if any."""
     return record.approvals[-1].user if record.approvals else None
+
+
+def history_label(entry: status.HistoryEntry) -> str:
+    """What a history entry records, in one word or two: ``Succeeded``, ``Succeeded (Rollback)``,
+    ``Held``..."""
+    what = entry.phase.value if entry.phase is not None else str(entry.action or "")
+    return f"{what} ({entry.trigger.value})" if entry.trigger is not None else what

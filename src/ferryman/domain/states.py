@@ -6,11 +6,20 @@ in. ``transitions`` says what each state does. The rules are tried in this order
 that applies names the state:
 
 1. **settling** the record against what runs: ``Arrived``, ``SourceNotReady``, ``InSync``,
-   ``Overtaken``, ``Unmanaged``, ``RollingOut``, ``Unobservable``, ``NewCandidate``, ``Finished``;
+   ``Pinned``, ``Overtaken``, ``Unmanaged``, ``RollingOut``, ``Unobservable``, ``NewCandidate``,
+   ``Finished``;
 2. **in flight** (an intent or a result is recorded): ``Delivered``, ``InFlight``, ``Retrying``,
    ``Exhausted``, ``RetryDue``, ``Abandoned``;
-3. **gates**, for a record not yet promoting: ``Suspended``, ``Gated`` (soak time, windows);
-4. **approval**: ``Approved``, ``ApprovalExpired``, ``AwaitingApproval``; else ``ReadyToPromote``.
+3. **gates**, for a record not yet promoting: ``Held``, ``Suspended``, ``Gated`` (soak time,
+   windows);
+4. **approval**: ``Approved``, ``AwaitingChange`` (the change approvers will see is rendered
+   first), ``ApprovalExpired``, ``AwaitingApproval``; else ``ReadyToPromote``.
+
+An operator's hold (``environments.<env>.hold``, ``domain.holds``) enters in two ways. A plain
+hold stops the line: a promotion that has not started waits in ``Held`` (one that already acted
+carries on). A pin (hold at a revision, from ``ferryman promote``/``rollback``) replaces the
+candidate: the pinned revision is promoted whatever the source runs — through windows and
+approval but not soak time — and once it runs the environment stays there (``Pinned``).
 
 Four states are *momentary*: their transition moves the record (finishes it, creates one, or
 approves it) and the environment is classified again in the same pass (``Arrived``,
@@ -45,11 +54,22 @@ class View:
     suspended: bool
     now: datetime
     owner: str
+    hold: status.HoldRecord | None = None
+
+    @property
+    def pinned(self) -> str:
+        """The revision an operator pinned the environment at (``""``: none)."""
+        return self.hold.revision or "" if self.hold is not None else ""
+
+    @property
+    def offered(self) -> str:
+        """The revision the source runs, ready everywhere (``""`` when it does not)."""
+        return self.source.revision if self.source.ready else ""
 
     @property
     def candidate(self) -> str:
-        """The revision the source runs, ready everywhere (``""`` when it does not)."""
-        return self.source.revision if self.source.ready else ""
+        """The revision to promote: the pinned one, else the one the source offers."""
+        return self.pinned or self.offered
 
     @property
     def open_record(self) -> status.PromotionRecord | None:
@@ -90,6 +110,14 @@ class InSync(State):
 
 
 @dataclass(frozen=True)
+class Pinned(State):
+    """An operator pinned the environment at the revision it runs; what the source offers waits."""
+
+    hold: status.HoldRecord
+    offered: str
+
+
+@dataclass(frozen=True)
 class Overtaken(State):
     """An unfinished record that can no longer complete (a newer candidate, or already there)."""
 
@@ -119,10 +147,11 @@ class Unobservable(State):
 
 @dataclass(frozen=True)
 class NewCandidate(State):
-    """No record exists for the candidate: one starts (``Pending``)."""
+    """No record exists for the candidate (or only one older than its pin): one starts."""
 
     momentary: ClassVar[bool] = True
     candidate: str
+    trigger: status.HoldReason | None = None  # Pin or Rollback: an operator asked for it
 
 
 @dataclass(frozen=True)
@@ -183,6 +212,14 @@ class Abandoned(State):
 
 
 @dataclass(frozen=True)
+class Held(State):
+    """An operator holds the environment: nothing new is promoted into it until ``unhold``."""
+
+    record: status.PromotionRecord
+    hold: status.HoldRecord
+
+
+@dataclass(frozen=True)
 class Suspended(State):
     """``spec.suspend`` holds every promotion that has not started."""
 
@@ -208,6 +245,15 @@ class Approved(State):
     momentary: ClassVar[bool] = True
     record: status.PromotionRecord
     recheck_at: datetime | None  # when an open window closes again
+
+
+@dataclass(frozen=True)
+class AwaitingChange(State):
+    """Approvals are needed but the change to approve is not rendered yet: render it (or wait
+    until ``retry_at`` after a failed attempt)."""
+
+    record: status.PromotionRecord
+    retry_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -251,11 +297,13 @@ def _settling(view: View) -> State | status.PromotionRecord:
     target, record = view.target, view.open_record
     if record is not None and target.ready and target.revision == record.revision:
         return Arrived(record)
-    if not view.source.ready:
+    if not view.pinned and not view.source.ready:
         return _source_not_ready(view)
     candidate = view.candidate
     if target.revision == candidate and target.ready:
-        return Overtaken(record, f"{view.name} already runs {candidate}") if record else InSync()
+        if record is not None:
+            return Overtaken(record, f"{view.name} already runs {candidate}")
+        return _settled_at(view, candidate)
     if view.promotion.strategy is None:
         return Unmanaged()
     carrying_on = record is not None and record.revision == candidate
@@ -264,6 +312,14 @@ def _settling(view: View) -> State | status.PromotionRecord:
             return Overtaken(record, f"{view.name} already runs {candidate}")
         return RollingOut(candidate)
     return _observable(view, candidate) or _record_for(view, candidate)
+
+
+def _settled_at(view: View, candidate: str) -> State:
+    """The environment runs the candidate ready everywhere."""
+    hold = view.hold
+    if hold is not None and view.pinned and view.offered and view.offered != candidate:
+        return Pinned(hold, view.offered)
+    return InSync()
 
 
 def _source_not_ready(view: View) -> SourceNotReady:
@@ -288,10 +344,13 @@ def _record_for(view: View, candidate: str) -> State | status.PromotionRecord:
     record = view.record
     if record is not None and record.revision != candidate and not record.phase.finished:
         return Overtaken(record, f"{record.revision} superseded by {candidate}")
+    trigger = view.hold.reason if view.hold is not None and view.pinned else None
     if record is None or record.revision != candidate:
-        return NewCandidate(candidate)
+        return NewCandidate(candidate, trigger)
     if record.phase.finished:
-        return Finished(record)
+        # A pin asks again for a revision whose earlier promotion ended: it starts afresh.
+        repinned = view.hold is not None and view.pinned and record.requested_at < view.hold.at
+        return NewCandidate(candidate, trigger) if repinned else Finished(record)
     return record
 
 
@@ -307,16 +366,21 @@ def _in_flight(view: View, record: status.PromotionRecord) -> State | None:
         return Retrying(record, due)
     if record.attempts >= MAX_ATTEMPTS:
         return Exhausted(record)
+    if view.hold is not None and not view.pinned:
+        return Held(record, view.hold)  # no new attempt while the line is stopped
     if record.owner is not None:
         return Abandoned(record, record.owner)
     return RetryDue(record)
 
 
 def _through_gates(view: View, record: status.PromotionRecord) -> State:
+    if view.hold is not None and not view.pinned:
+        return Held(record, view.hold)
     if view.suspended:
         return Suspended(record)
-    source = view.source
-    soak = gates.soak(source.ready_since, view.promotion.min_ready_seconds, view.now)
+    # A pinned revision need not run in the source: its soak time does not apply.
+    min_ready = 0 if view.pinned else view.promotion.min_ready_seconds
+    soak = gates.soak(view.source.ready_since, min_ready, view.now)
     if not soak.open:
         return Gated(record, soak.message, soak.changes_at)
     window = gates.windows(view.promotion.windows, view.now)
@@ -335,6 +399,9 @@ def _approval(view: View, record: status.PromotionRecord, recheck: datetime | No
         if record.phase is Phase.APPROVED:
             return ReadyToPromote(record, recheck)
         return Approved(record, recheck)
+    if record.change is None:
+        due = record.next_attempt_at
+        return AwaitingChange(record, due if due is not None and view.now < due else None)
     deadline = approvals.expires_at(rule, record)
     if record.phase is Phase.WAITING_APPROVAL and deadline is not None and view.now >= deadline:
         return ApprovalExpired(record)

@@ -17,6 +17,7 @@ from ferryman.api import conditions, status
 from ferryman.domain import text
 
 ConditionStatus = Literal["True", "False", "Unknown"]
+PART = 1024  # characters of a condition message about one environment (status stays bounded)
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ def pending_condition(
             generation=generation,
             now=now,
         )
-    message = "; ".join(f"{p.environment}: {p.message}" for p in held)
+    message = "; ".join(text.bounded(f"{p.environment}: {p.message}", PART) for p in held)
     return set_condition(
         current,
         type_=conditions.PROMOTION_PENDING,
@@ -124,7 +125,7 @@ def summarise(
             )
     if problems:
         reason = problems[0][0]
-        message = "; ".join(message for _, message in problems)
+        message = "; ".join(text.bounded(message, PART) for _, message in problems)
         ready = set_condition(
             current.conditions,
             type_=conditions.READY,

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any, Final, Generic, TypeVar
 
 from ferryman.api import conditions, pipeline, status
-from ferryman.domain import actions, approvals, outcomes, records, states, timefmt
+from ferryman.domain import actions, approvals, holds, outcomes, records, states, timefmt
 from ferryman.domain import summary as summary_rules
 
 Phase = status.PromotionPhase
@@ -103,11 +103,14 @@ def _overtaken(view: states.View, state: states.Overtaken, current: status.Pipel
 def _new_candidate(
     view: states.View, state: states.NewCandidate, current: status.PipelineStatus
 ) -> Step:
+    trigger = state.trigger if state.trigger is not status.HoldReason.HOLD else None
     record = status.PromotionRecord(
         revision=state.candidate,
         from_=view.source_name,
         phase=Phase.PENDING,
         requested_at=view.now,
+        trigger=trigger,
+        replaces=view.target.revision or None,
     )
     return Step(records.replace(current, view.name, record))
 
@@ -181,6 +184,16 @@ def _retrying(view: states.View, state: states.Retrying, current: status.Pipelin
     return Step(step.status, hold=step.hold, wake=(state.at,))
 
 
+def _held(view: states.View, state: states.Held, current: status.PipelineStatus) -> Step:
+    message = f"{state.record.revision} waits: {holds.describe(state.hold)}"
+    return _hold(current, view, conditions.HELD, message)
+
+
+def _pinned(view: states.View, state: states.Pinned, current: status.PipelineStatus) -> Step:
+    message = f"{state.offered} waits: {holds.describe(state.hold)}"
+    return _hold(current, view, conditions.HELD, message)
+
+
 def _suspended(view: states.View, state: states.Suspended, current: status.PipelineStatus) -> Step:
     del state
     message = "the pipeline is suspended (spec.suspend)"
@@ -226,6 +239,28 @@ def _expired(
     )
 
 
+def _awaiting_change(
+    view: states.View, state: states.AwaitingChange, current: status.PipelineStatus
+) -> Step:
+    record = state.record
+    if state.retry_at is not None:
+        message = (
+            f"cannot show the change of {record.revision} for approval: {record.last_error}; "
+            f"retrying at {timefmt.iso(state.retry_at)}"
+        )
+        step = _hold(current, view, conditions.WAITING_APPROVAL, message)
+        return Step(step.status, hold=step.hold, wake=(state.retry_at,))
+    action = actions.Preview(
+        environment=view.name,
+        source=record.from_,
+        revision=record.revision,
+        strategy=view.promotion.strategy_name,
+    )
+    message = f"preparing the change of {record.revision} for approval"
+    step = _hold(current, view, conditions.WAITING_APPROVAL, message)
+    return Step(step.status, (action,), hold=step.hold)
+
+
 def _who(rule: pipeline.ApprovalPolicy) -> str:
     approvers = rule.approvers
     if approvers is None or (not approvers.users and not approvers.groups):
@@ -252,6 +287,8 @@ def _awaiting(
     message = (
         f"waiting for {state.missing} more approval{plural} of {record.revision}{_who(state.rule)}"
     )
+    if record.last_error:  # e.g. why earlier approvals were voided
+        message += f" ({record.last_error})"
     return Step(
         records.replace(current, view.name, record),
         notices,
@@ -315,6 +352,7 @@ TABLE: Final[Mapping[type[states.State], Rule[Any]]] = {
     states.Arrived: Rule(_edges(_OPEN, Phase.SUCCEEDED), _arrived),
     states.SourceNotReady: Rule(NONE, _source_not_ready),
     states.InSync: Rule(NONE, _nothing),
+    states.Pinned: Rule(NONE, _pinned),
     states.Overtaken: Rule(_edges(_OPEN, Phase.SUPERSEDED), _overtaken),
     states.Unmanaged: Rule(NONE, _nothing),
     states.RollingOut: Rule(NONE, _rolling_out),
@@ -327,11 +365,13 @@ TABLE: Final[Mapping[type[states.State], Rule[Any]]] = {
     states.Exhausted: Rule(_edges((Phase.PROMOTING,), Phase.FAILED), _exhausted),
     states.RetryDue: Rule(_edges((Phase.PROMOTING,), Phase.PROMOTING), _resume),
     states.Abandoned: Rule(_edges((Phase.PROMOTING,), Phase.PROMOTING), _resume),
+    states.Held: Rule(NONE, _held),
     states.Suspended: Rule(NONE, _suspended),
     states.Gated: Rule(NONE, _gated),
     states.Approved: Rule(
         _edges((Phase.PENDING, Phase.WAITING_APPROVAL), Phase.APPROVED), _approved
     ),
+    states.AwaitingChange: Rule(NONE, _awaiting_change),
     states.ApprovalExpired: Rule(_edges((Phase.WAITING_APPROVAL,), Phase.EXPIRED), _expired),
     states.AwaitingApproval: Rule(
         _edges((Phase.PENDING, Phase.APPROVED), Phase.WAITING_APPROVAL), _awaiting

@@ -6,7 +6,8 @@ Everything is created once and kept in the state directory, so a restart resumes
   podinfo HelmRelease; the chart versions carry ``$promotion`` markers
   (``# {"$promotion": "default:podinfo:staging"}``) the way Weave GitOps users mark them.
 - ``<dir>/demo-users.csv``: bearer tokens (kube-apiserver's token-file format) for ``alice``
-  (group ``release-managers``: may approve) and ``bob`` (group ``viewers``: may only look).
+  (group ``release-managers``: may approve, hold, promote and roll back) and ``bob`` (group
+  ``viewers``: may only look).
 - RBAC: ClusterRole ``ferryman-approver`` (verbs ``approve``/``reject`` on
   ``pipelines.pipelines.weave.works``) bound to group ``release-managers``; ClusterRole
   ``ferryman-viewer`` (read pipelines and Flux objects) bound to both groups.
@@ -251,11 +252,39 @@ def crds(crd_dir: Path | None) -> list[dict[str, Any]]:
     return found
 
 
+def _granted(role: str, verbs: list[str], group: str) -> list[dict[str, Any]]:
+    """A ClusterRole with ``verbs`` on pipelines, bound to ``group``."""
+    rbac = "rbac.authorization.k8s.io/v1"
+    return [
+        {
+            "apiVersion": rbac,
+            "kind": "ClusterRole",
+            "metadata": {"name": role},
+            "rules": [
+                {"apiGroups": ["pipelines.weave.works"], "resources": ["pipelines"], "verbs": verbs}
+            ],
+        },
+        {
+            "apiVersion": rbac,
+            "kind": "ClusterRoleBinding",
+            "metadata": {"name": f"{role}-{group}"},
+            "roleRef": {
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "ClusterRole",
+                "name": role,
+            },
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": group}],
+        },
+    ]
+
+
 def rbac_objects() -> list[dict[str, Any]]:
-    """Roles that give alice (release-managers) approve/reject and everyone in the demo reads."""
+    """Roles that give alice (release-managers) approve/reject and the operator verbs (hold,
+    promote, verify), and let everyone in the demo read."""
     rbac = "rbac.authorization.k8s.io/v1"
     read = ["get", "list", "watch"]
     return [
+        *_granted("ferryman-operator", ["hold", "promote", "verify"], APPROVER_GROUP),
         {
             "apiVersion": rbac,
             "kind": "ClusterRole",

@@ -20,6 +20,8 @@ from collections.abc import Mapping
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
+from ferryman.domain import changes
+
 
 @dataclasses.dataclass(frozen=True)
 class Credentials:
@@ -105,6 +107,13 @@ class GitWorkspace(Protocol):
         tracked YAML file carries a marker for ``token``, and (reason ``InvalidMarker``) naming
         file and line when a marker cannot be applied.
         """
+        ...
+
+    async def marker_changes(
+        self, *, token: str, revision: str
+    ) -> tuple[changes.MarkerChange, ...]:
+        """What ``set_markers`` would change, without changing anything (a preview for
+        approvers). Raises as ``set_markers`` does."""
         ...
 
     async def commit(self, message: str) -> str:

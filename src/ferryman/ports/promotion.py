@@ -9,6 +9,7 @@ adopted by head and base, a push whose change is already on the branch is a no-o
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from ferryman.api import pipeline, status
@@ -28,6 +29,7 @@ class PromotionRequest:
     strategy: pipeline.Strategy
     approvals: tuple[status.ApprovalRecord, ...] = ()
     attempt: int = 1
+    requested_at: datetime | None = None  # the record's: tells two promotions of one revision apart
 
     @property
     def token(self) -> str:
@@ -40,11 +42,20 @@ class PromotionStrategy(Protocol):
 
     name: str
 
+    async def preview(self, request: PromotionRequest) -> status.ChangeSummary:
+        """The change ``promote`` would make now, for approvers (reads only; safe to repeat).
+
+        Raises ``TemporaryError``/``PermanentError`` as ``promote`` does.
+        """
+        ...
+
     async def promote(self, request: PromotionRequest) -> status.PromotionResult:
         """Make ``request.revision`` the desired state of ``request.environment``.
 
         Pre: the intent (phase ``Promoting``) is already stored. Post: the change exists exactly
         once (a repeated call returns the same result without a second commit, PR or event).
+        Raises ``ChangeDiffers`` — before changing anything — when the approvals in ``request``
+        were given for another change than the one to make now.
         Raises ``domain.errors.TemporaryError`` (retry later) or ``PermanentError``; never leaks a
         secret in a message.
         """

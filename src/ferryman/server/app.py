@@ -12,7 +12,16 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount
 
-from ferryman.server import approval_api, errors, legacy, limits, metrics, promotion_hook, reads
+from ferryman.server import (
+    approval_api,
+    errors,
+    legacy,
+    limits,
+    metrics,
+    operator_api,
+    promotion_hook,
+    reads,
+)
 from ferryman.server.deps import Deps
 from ferryman.server.ui import routes as ui
 
@@ -23,6 +32,7 @@ def create_app(deps: Deps) -> Starlette:
     routes: list[BaseRoute] = [
         *promotion_hook.routes(deps),
         *approval_api.routes(deps),
+        *operator_api.routes(deps),
         *reads.routes(deps),
     ]
     if options.enable_legacy_approval:

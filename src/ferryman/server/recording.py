@@ -1,11 +1,10 @@
-"""Record one approval or rejection in a Pipeline's status: the single write path of both APIs.
+"""Record one approval or rejection in a Pipeline's status, for the approval API and the UI.
 
 The rules (who may decide, quorum, expiry, four-eyes, fail-closed rejection) are
-``domain.approvals``'; this module reads the Pipeline, applies them, and writes the status with
-the resourceVersion that was read. A 409 from the store means someone (another approver, the
-controller) wrote meanwhile: read again and apply the verdict again, a bounded number of times.
-The same user deciding twice changes nothing and writes nothing. After a write it records an
-Event naming the actor and triggers a reconcile; the controller, not this code, promotes.
+``domain.approvals``'; this module applies them through the server's one write path
+(``writes``: resourceVersion-checked, re-read on 409). The same user deciding twice changes
+nothing and writes nothing. After a write it records an Event naming the actor; the controller,
+not this code, promotes.
 """
 
 from __future__ import annotations
@@ -14,11 +13,11 @@ import enum
 import logging
 from dataclasses import dataclass
 
-from ferryman.api import status, validation
+from ferryman.api import pipeline, status
 from ferryman.domain import approvals, policy
 from ferryman.ports import auth
 from ferryman.ports import kubernetes as k8s
-from ferryman.server import errors
+from ferryman.server import errors, writes
 from ferryman.server.deps import Deps
 
 log = logging.getLogger(__name__)
@@ -63,13 +62,10 @@ class Outcome:
 
 
 def _apply(
-    obj: k8s.JSON, verdict: Verdict, identity: auth.Identity, deps: Deps
-) -> tuple[Outcome, status.PipelineStatus]:
-    """The verdict applied to ``obj``'s status (raises ``HttpError`` when it is refused)."""
+    parsed: pipeline.Pipeline, verdict: Verdict, identity: auth.Identity, deps: Deps
+) -> status.PipelineStatus:
+    """The verdict applied to ``parsed``'s status (raises ``HttpError`` when it is refused)."""
     where = f'pipeline "{verdict.namespace}/{verdict.name}"'
-    parsed, problems = validation.validate(obj)
-    if parsed is None or problems:
-        raise errors.HttpError(409, f"{where} has an invalid spec; fix it before deciding")
     env = parsed.spec.environment(verdict.environment)
     if env is None:
         raise errors.HttpError(
@@ -84,7 +80,7 @@ def _apply(
         )
     decide = approvals.approve if verdict.verb is Verb.APPROVE else approvals.reject
     try:
-        updated = decide(
+        return decide(
             parsed.status,
             verdict.environment,
             policy=rule,
@@ -95,41 +91,24 @@ def _apply(
         )
     except approvals.ApprovalRefused as exc:
         raise errors.HttpError(_STATUS[exc.refusal], str(exc), reason=exc.refusal.value) from exc
-    record = updated.environments[verdict.environment].promotion
-    if record is None:  # approve/reject refuse an environment without a record
-        raise errors.HttpError(
-            409, f'environment "{verdict.environment}" of {where} waits for nothing'
-        )
-    return Outcome(record, changed=updated != parsed.status), updated
 
 
 async def record(deps: Deps, verdict: Verdict, identity: auth.Identity) -> Outcome:
     """Apply ``verdict`` by ``identity`` and store it (see the module docstring)."""
-    for _ in range(deps.options.max_write_attempts):
-        obj = await deps.store.get(verdict.namespace, verdict.name)
-        if obj is None:
-            raise errors.HttpError(
-                404, f'pipeline "{verdict.namespace}/{verdict.name}" not found', reason="NotFound"
-            )
-        outcome, updated = _apply(obj, verdict, identity, deps)
-        if not outcome.changed:
-            return outcome
-        try:
-            stored = await deps.store.write_status(obj, updated.to_wire())
-        except k8s.Conflict:
-            continue
-        except k8s.NotFound as exc:
-            raise errors.HttpError(
-                404, f'pipeline "{verdict.namespace}/{verdict.name}" not found', reason="NotFound"
-            ) from exc
-        await _announce(deps, stored, verdict, identity)
-        deps.trigger.enqueue(verdict.namespace, verdict.name)
-        return outcome
-    raise errors.HttpError(
-        409,
-        f'pipeline "{verdict.namespace}/{verdict.name}" kept changing; try again',
-        reason="Conflict",
+    written = await writes.write(
+        deps,
+        verdict.namespace,
+        verdict.name,
+        lambda parsed: _apply(parsed, verdict, identity, deps),
+        doing="deciding",
     )
+    env = written.subject.status.environments.get(verdict.environment)
+    record = env.promotion if env is not None else None
+    if record is None:  # approve/reject refuse an environment without a record
+        raise errors.HttpError(409, f'environment "{verdict.environment}" waits for nothing')
+    if written.changed:
+        await _announce(deps, written.obj, verdict, identity)
+    return Outcome(record, changed=written.changed)
 
 
 async def _announce(deps: Deps, obj: k8s.JSON, verdict: Verdict, identity: auth.Identity) -> None:

@@ -27,6 +27,7 @@ def test_the_default_install_has_every_part(rendered: Rendered) -> None:
     assert kinds == [
         ("ClusterRole", "ferryman-approver"),
         ("ClusterRole", "ferryman-controller"),
+        ("ClusterRole", "ferryman-operator"),
         ("ClusterRole", "ferryman-viewer"),
         ("ClusterRoleBinding", "ferryman-controller"),
         ("CustomResourceDefinition", "pipelines.pipelines.weave.works"),
@@ -302,3 +303,25 @@ def test_the_pod_runs_restricted(rendered: Rendered) -> None:
     assert "/tmp" in mounts, "git needs a writable /tmp on a read-only root filesystem"
     namespace = rendered.one("Namespace", NAMESPACE)
     assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+
+
+@pytest.mark.parametrize(
+    ("role", "operate"),
+    [
+        pytest.param("ferryman-operator", True, id="ferryman-operator holds, promotes, verifies"),
+        pytest.param("admin", True, id="namespace admins may operate releases"),
+        pytest.param("ferryman-approver", False, id="approvers may not hold or roll back"),
+        pytest.param("edit", False, id="editors (CI robots) may not operate releases"),
+        pytest.param("view", False, id="viewers may not operate releases"),
+    ],
+)
+def test_operator_verbs_and_force_in_no_aggregated_role(
+    rendered: Rendered, role: str, operate: bool
+) -> None:
+    """hold, promote and verify come with ferryman-operator (aggregated into admin); force, which
+    promotes a revision nobody ran, is in no role the install aggregates."""
+    store = _bound(rendered, "ClusterRole", role, "team-a")
+    for verb in ("hold", "promote", "verify"):
+        assert _may(store, verb, "team-a") is operate
+        assert _may(store, verb, "team-b") is False
+    assert _may(store, "force", "team-a") is False

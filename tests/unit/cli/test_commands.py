@@ -106,6 +106,7 @@ async def test_describe_history_and_why() -> None:
         "AT",
         "BY",
         "URL",
+        "COMMENT",
     ]
     assert history.splitlines()[1].split()[:3] == ["staging", "6.1.0", "Succeeded"]
     why = run(["why", "podinfo", "--env", "prod"], backends).output
@@ -245,3 +246,123 @@ def test_unreadable_kubeconfig_is_one_sentence(tmp_path: Path) -> None:
     )
     assert result.exit_code == 1
     assert result.output.startswith("Error: cannot read ")
+
+
+def recorder(answer: dict[str, Any], code: int = 202) -> tuple[list[httpx.Request], Any]:
+    """A handler that records requests and answers ``answer``."""
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(code, json=answer)
+
+    return seen, handler
+
+
+PREFIX = "/api/v1/namespaces/default/pipelines/podinfo/environments/prod"
+
+
+@pytest.mark.parametrize(
+    ("args", "path", "body", "output"),
+    [
+        (
+            ["hold", "podinfo", "--env", "prod", "--comment", "incident 42"],
+            f"{PREFIX}/hold",
+            {"comment": "incident 42"},
+            'environment "prod" of pipeline "podinfo" held.',
+        ),
+        (
+            ["unhold", "podinfo", "--env", "prod"],
+            f"{PREFIX}/unhold",
+            {"comment": ""},
+            'environment "prod" of pipeline "podinfo" released.',
+        ),
+        (
+            ["promote", "podinfo", "--env", "prod", "--revision", "6.1.0", "--force"],
+            f"{PREFIX}/promote",
+            {"comment": "", "revision": "6.1.0", "force": True},
+            'environment "prod" of pipeline "podinfo" pinned at 6.1.0.',
+        ),
+        (
+            ["rollback", "podinfo", "--env", "prod", "--comment", "bad"],
+            f"{PREFIX}/rollback",
+            {"comment": "bad"},
+            'environment "prod" of pipeline "podinfo" rolled back at 6.1.0.',
+        ),
+    ],
+    ids=["hold", "unhold", "promote", "rollback"],
+)
+def test_operator_commands_post_to_the_operator_api(
+    args: list[str], path: str, body: dict[str, Any], output: str
+) -> None:
+    """Each operator command posts its body with the bearer token and says what happened."""
+    seen, handler = recorder({"environment": "prod", "hold": {"revision": "6.1.0"}})
+    result = run([*args, "--server", "http://f:8080"], backends_for([], handler))
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == output
+    assert (seen[0].method, seen[0].url.path) == ("POST", path)
+    assert seen[0].headers["authorization"] == "Bearer tok-123"
+    assert json.loads(seen[0].content) == body
+
+
+def test_diff_renders_the_change_as_a_table() -> None:
+    """diff GETs …/diff and prints file, old and new value, with the digest."""
+    answer = {
+        "environment": "prod",
+        "revision": "6.1.0",
+        "phase": "WaitingApproval",
+        "change": {
+            "digest": "ab" * 32,
+            "markers": 1,
+            "lines": [{"path": "prod/podinfo.yaml", "old": "6.0.0", "new": "6.1.0"}],
+        },
+    }
+    seen, handler = recorder(answer, code=200)
+    result = run(
+        ["diff", "podinfo", "--env", "prod", "--server", "http://f"], backends_for([], handler)
+    )
+    assert result.exit_code == 0, result.output
+    assert seen[0].method == "GET" and seen[0].url.path == f"{PREFIX}/diff"
+    lines = result.output.splitlines()
+    assert (
+        lines[0]
+        == f'6.1.0 into "prod" of pipeline "podinfo" (WaitingApproval), change digest {"ab" * 32}:'
+    )
+    assert lines[2].split() == ["prod/podinfo.yaml", "6.0.0", "6.1.0"]
+
+
+def test_global_flags_before_the_subcommand_work_as_in_kubectl(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``ferryman --kubeconfig K -n N --server S hold …`` passes them on; a flag beats
+    ``$KUBECONFIG``; the subcommand's own flag beats the global one."""
+    monkeypatch.setenv("KUBECONFIG", "/from/the/environment")
+    asked: list[client.KubeOptions] = []
+    seen, handler = recorder({"environment": "prod"})
+    transport = httpx.MockTransport(handler)
+
+    def approvals(url: str, options: client.KubeOptions) -> client.ApprovalClient:
+        asked.append(options)
+        return client.ApprovalClient(url, "tok", transport=transport)
+
+    backends = client.Backends(approvals=approvals, namespace=lambda options: "default")
+    args = [
+        "--kubeconfig",
+        "k.yaml",
+        "-n",
+        "team-a",
+        "--server",
+        "http://s:1",
+        "hold",
+        "p",
+        "--env",
+        "prod",
+    ]
+    result = CliRunner().invoke(cli, args, obj=backends, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert asked[0].kubeconfig == "k.yaml"
+    assert str(seen[0].url).startswith("http://s:1/api/v1/namespaces/team-a/pipelines/p/")
+    own = ["--kubeconfig", "k.yaml", "hold", "p", "--env", "prod", "--kubeconfig", "mine.yaml"]
+    result = CliRunner().invoke(cli, [*own, "--server", "http://s:1"], obj=backends)
+    assert result.exit_code == 0, result.output
+    assert asked[1].kubeconfig == "mine.yaml"

@@ -16,7 +16,7 @@ from tests.fakes import kubernetes as fakes
 from ferryman.api import pipeline, status
 from ferryman.controller import reconciler
 from ferryman.controller.strategies import notification
-from ferryman.domain import approvals
+from ferryman.domain import approvals, holds
 from ferryman.ports import kubernetes as k8s
 
 NS = "default"
@@ -142,6 +142,20 @@ class World:
             approver=approvals.Approver(user, groups),
             revision=revision,
             comment="looks good",
+            now=self.clock.now(),
+        )
+        await self.api.write_status(obj, updated.to_wire())
+
+    async def rollback(self, user: str, environment: str = "prod") -> None:
+        """Roll ``environment`` back the way the operator API does (RV-checked write)."""
+        obj = self.pipeline()
+        subject = pipeline.Pipeline.model_validate(obj)
+        updated = holds.rollback(
+            subject.status,
+            subject.spec,
+            environment,
+            user=user,
+            comment="incident",
             now=self.clock.now(),
         )
         await self.api.write_status(obj, updated.to_wire())

@@ -13,13 +13,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ferryman.api import pipeline, status
-from ferryman.domain import actions, decisions, observations, records
+from ferryman.domain import actions, changes, decisions, observations, records
 
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)  # a Tuesday
 ME = "ferryman-0"
 OTHER = "ferryman-1"
 APP = pipeline.AppRef(api_version="helm.toolkit.fluxcd.io/v2", kind="HelmRelease", name="podinfo")
 Phase = status.PromotionPhase
+# The change of a notification promotion (no file changes): what waiting records show.
+CHANGE = changes.summary("default:podinfo:prod", ())
 
 
 def ago(**delta: float) -> datetime:
@@ -203,6 +205,8 @@ def record(
     defaults: dict[str, Any] = {"requested_at": ago(hours=1)}
     if phase is Phase.WAITING_APPROVAL:
         defaults["approval_requested_at"] = ago(hours=1)
+    if phase in (Phase.WAITING_APPROVAL, Phase.APPROVED):
+        defaults["change"] = CHANGE  # a record waits for approval only once its change is shown
     return status.PromotionRecord.model_validate(
         {
             "revision": revision,
@@ -223,6 +227,25 @@ def with_records(
     for env, rec in records_.items():
         result = records.replace(result, env, rec)
     return result
+
+
+def held(
+    current: status.PipelineStatus | None = None,
+    *,
+    env: str = "prod",
+    reason: status.HoldReason = status.HoldReason.HOLD,
+    revision: str | None = None,
+    at: datetime | None = None,
+    comment: str = "incident 42",
+) -> status.PipelineStatus:
+    """A status where alice holds ``env`` (a pin when ``revision`` is given)."""
+    result = current or status.PipelineStatus()
+    hold = status.HoldRecord(
+        reason=reason, user="alice", at=at or ago(minutes=1), comment=comment, revision=revision
+    )
+    envs = dict(result.environments)
+    envs[env] = (envs.get(env) or status.EnvironmentStatus()).model_copy(update={"hold": hold})
+    return result.model_copy(update={"environments": envs})
 
 
 def run(
@@ -250,6 +273,8 @@ def again(
 
 def describe(action: actions.Action) -> str:
     """A compact, comparable spelling of an action."""
+    if isinstance(action, actions.Preview):
+        return f"Preview {action.revision} {action.source}->{action.environment}"
     if isinstance(action, actions.Promote):
         return (
             f"Promote {action.revision} {action.source}->{action.environment} "

@@ -110,7 +110,13 @@ def test_approve_records_who_when_and_why() -> None:
     rec = after.environments["prod"].promotion
     assert rec is not None
     assert rec.approvals == (
-        status.ApprovalRecord(user="alice", groups=("release",), at=b.NOW, comment="ship it"),
+        status.ApprovalRecord(
+            user="alice",
+            groups=("release",),
+            at=b.NOW,
+            comment="ship it",
+            digest=b.CHANGE.digest,  # the change shown when alice approved
+        ),
     )
     assert rec.phase is Phase.WAITING_APPROVAL
     assert after.environments["prod"].waiting_approval == status.WaitingApproval(revision="1.1")

@@ -20,7 +20,7 @@ import pytest
 from tests.unit.domain import builders as b
 
 from ferryman.api import conditions, pipeline, status
-from ferryman.domain import decisions, observations, transitions
+from ferryman.domain import actions, decisions, observations, transitions
 
 Phase = status.PromotionPhase
 Seen = Mapping[str, b.Seen] | Callable[[pipeline.Pipeline], Mapping[str, list[status.TargetStatus]]]
@@ -73,6 +73,29 @@ def prod_with(
         promotion=promotion,
         current=current,
     )
+
+
+def prod_held(
+    policy: pipeline.Promotion,
+    rec: status.PromotionRecord | None = None,
+    *,
+    reason: status.HoldReason = status.HoldReason.HOLD,
+    revision: str | None = None,
+    current: status.PipelineStatus | None = None,
+) -> pipeline.Pipeline:
+    """dev -> staging -> prod with ``policy`` on prod, ``rec`` there, and alice's hold on prod."""
+    base = b.with_records(current, prod=rec) if rec is not None else current
+    return b.make(
+        "dev",
+        "staging",
+        b.environment("prod", promotion=policy),
+        promotion=NOTIFIED,
+        current=b.held(base, reason=reason, revision=revision),
+    )
+
+
+HELD_SINCE = "2026-12-01T09:59:00Z"
+ROLLBACK = status.HoldReason.ROLLBACK
 
 
 def staging_with(rec: status.PromotionRecord) -> pipeline.Pipeline:
@@ -153,6 +176,14 @@ def latest_history(env: str, revision: str, phase: Phase, by: str | None = None)
             by,
         )
         assert entry.at == b.NOW
+
+    return check
+
+
+def trigger_is(env: str, trigger: status.HoldReason) -> Check:
+    def check(decision: decisions.Decision) -> None:
+        record = decision.status.environments[env].promotion
+        assert record is not None and record.trigger is trigger
 
     return check
 
@@ -461,16 +492,34 @@ SCENARIOS: dict[str, dict[str, Scenario]] = {
             check=transition_times(ready=b.ago(days=3), pending=b.ago(days=3)),
             trail="staging: InSync; prod: InSync",
         ),
+        "a pinned environment on the revision the source runs is simply in sync": Scenario(
+            prod_held(b.promotion(), reason=status.HoldReason.PIN, revision="1.1"),
+            {"dev": "1.1", "staging": "1.1", "prod": "1.1"},
+            {},
+            [],
+            None,
+            trail="staging: InSync; prod: InSync",
+        ),
+    },
+    "Pinned": {
+        "a rolled-back environment stays put while the source offers a newer revision": Scenario(
+            prod_held(b.promotion(required=1), reason=ROLLBACK, revision="1.0"),
+            SYNCED,
+            {},
+            [],
+            f"prod: 1.1 waits: rolled back to 1.0 by alice since {HELD_SINCE}: incident 42",
+            trail="staging: InSync; prod: Pinned",
+        ),
     },
     "Overtaken": {
         "newer revision supersedes a waiting approval": Scenario(
             prod_with(b.promotion(required=1), b.record("1.1", WAITING, approvals=["mallory"])),
             {"dev": "1.2", "staging": "1.2", "prod": "1.0"},
-            {"prod": "WaitingApproval"},
-            ["Notify prod Superseded 1.1", "Notify prod WaitingApproval 1.2"],
-            "prod: waiting for 1 more approval of 1.2",
-            check=all_of(latest_history("prod", "1.1", Phase.SUPERSEDED), mirror("prod", "1.2")),
-            trail="staging: InSync; prod: Overtaken > NewCandidate > AwaitingApproval",
+            {"prod": "Pending"},
+            ["Notify prod Superseded 1.1", "Preview 1.2 staging->prod"],
+            "prod: preparing the change of 1.2 for approval",
+            check=all_of(latest_history("prod", "1.1", Phase.SUPERSEDED), mirror("prod", None)),
+            trail="staging: InSync; prod: Overtaken > NewCandidate > AwaitingChange",
         ),
         "an environment already running the candidate supersedes an older open record": Scenario(
             prod_with(b.promotion(required=1), b.record("1.1", WAITING)),
@@ -501,10 +550,10 @@ SCENARIOS: dict[str, dict[str, Scenario]] = {
                 b.promotion(required=1), b.record("1.1", Phase.APPROVED, approvals=["alice"])
             ),
             {"dev": "1.2", "staging": "1.2", "prod": "1.0"},
-            {"prod": "WaitingApproval"},
-            ["Notify prod Superseded 1.1", "Notify prod WaitingApproval 1.2"],
-            "prod: waiting for 1 more approval of 1.2",
-            trail="staging: InSync; prod: Overtaken > NewCandidate > AwaitingApproval",
+            {"prod": "Pending"},
+            ["Notify prod Superseded 1.1", "Preview 1.2 staging->prod"],
+            "prod: preparing the change of 1.2 for approval",
+            trail="staging: InSync; prod: Overtaken > NewCandidate > AwaitingChange",
         ),
         "a newer candidate supersedes a Promoted record (its pull request is outdated)": Scenario(
             staging_with(
@@ -583,6 +632,42 @@ SCENARIOS: dict[str, dict[str, Scenario]] = {
             check=observed_everything,
             trail="staging: NewCandidate > ReadyToPromote; prod: InSync",
         ),
+        "a rollback promotes a revision the source does not run, without its soak time": Scenario(
+            prod_held(b.promotion(soak=600), reason=ROLLBACK, revision="1.1"),
+            {"dev": "1.2", "staging": "1.2", "prod": "1.2"},
+            {"prod": "Promoting"},
+            ["Promote 1.1 staging->prod #1 via notification"],
+            "prod: promoting 1.1",
+            check=trigger_is("prod", ROLLBACK),
+            trail="staging: InSync; prod: NewCandidate > ReadyToPromote",
+        ),
+        "a rollback goes through the approval gate, whatever the source runs": Scenario(
+            prod_held(b.promotion(required=1), reason=ROLLBACK, revision="1.0"),
+            {"dev": ("1.2", False), "staging": "1.1", "prod": "1.1"},
+            {"prod": "Pending"},
+            ["Preview 1.0 staging->prod"],
+            "prod: preparing the change of 1.0 for approval",
+            check=all_of(trigger_is("prod", ROLLBACK), mirror("prod", None)),
+            trail="staging: SourceNotReady; prod: NewCandidate > AwaitingChange",
+        ),
+        "a pin asks again for a revision whose earlier promotion was rejected": Scenario(
+            prod_held(
+                b.promotion(required=1),
+                b.record(
+                    "1.0",
+                    Phase.REJECTED,
+                    rejection=status.RejectionRecord(user="bob", at=b.ago(minutes=30)),
+                ),
+                reason=status.HoldReason.PIN,
+                revision="1.0",
+            ),
+            {"dev": "1.1", "staging": "1.1", "prod": "0.9"},
+            {"prod": "Pending"},
+            ["Preview 1.0 staging->prod"],
+            "prod: preparing the change of 1.0 for approval",
+            check=trigger_is("prod", status.HoldReason.PIN),
+            trail="staging: InSync; prod: NewCandidate > AwaitingChange",
+        ),
     },
     "Finished": {
         "an expired revision is not requested again": Scenario(
@@ -646,6 +731,14 @@ SCENARIOS: dict[str, dict[str, Scenario]] = {
             [],
             "staging: waiting for staging to run 1.1",
             trail="staging: Delivered; prod: SourceNotReady",
+        ),
+        "a hold does not undo a promotion that already acted": Scenario(
+            prod_held(b.promotion(), b.record("1.1", Phase.PROMOTED, attempts=1)),
+            SYNCED,
+            {"prod": "Promoted"},
+            [],
+            "prod: waiting for prod to run 1.1",
+            trail="staging: InSync; prod: Delivered",
         ),
     },
     "InFlight": {
@@ -744,6 +837,75 @@ SCENARIOS: dict[str, dict[str, Scenario]] = {
             trail="staging: Abandoned; prod: SourceNotReady",
         ),
     },
+    "Held": {
+        "a held environment takes no new candidate: the record waits, saying who and why": Scenario(
+            prod_held(b.promotion(required=1)),
+            SYNCED,
+            {"prod": "Pending"},
+            [],
+            f"prod: 1.1 waits: held by alice since {HELD_SINCE}: incident 42",
+            check=mirror("prod", None),
+            trail="staging: InSync; prod: NewCandidate > Held",
+        ),
+        "a hold stops a waiting approval from going further": Scenario(
+            prod_held(b.promotion(required=1), b.record("1.1", WAITING, approvals=["bob"])),
+            SYNCED,
+            {"prod": "WaitingApproval"},
+            [],
+            f"prod: 1.1 waits: held by alice since {HELD_SINCE}: incident 42",
+            trail="staging: InSync; prod: Held",
+        ),
+        "a held environment does not retry a failed attempt": Scenario(
+            prod_held(
+                b.promotion(),
+                b.record(
+                    "1.1",
+                    Phase.PROMOTING,
+                    attempts=1,
+                    last_error="HTTP 503",
+                    next_attempt_at=b.ago(seconds=1),
+                ),
+            ),
+            SYNCED,
+            {"prod": "Promoting"},
+            [],
+            f"prod: 1.1 waits: held by alice since {HELD_SINCE}: incident 42",
+            trail="staging: InSync; prod: Held",
+        ),
+        "a held environment's waiting approval still expires": Scenario(
+            prod_held(
+                b.promotion(required=1, expires="1h"),
+                b.record("1.1", WAITING, approval_requested_at=b.ago(hours=2)),
+            ),
+            SYNCED,
+            {"prod": "WaitingApproval"},
+            [],
+            f"prod: 1.1 waits: held by alice since {HELD_SINCE}: incident 42",
+            trail="staging: InSync; prod: Held",
+        ),
+        "a hold stops a candidate that has served its soak time": Scenario(
+            b.make(
+                "dev",
+                "staging",
+                b.environment("prod", promotion=b.promotion(soak=60)),
+                promotion=NOTIFIED,
+                current=b.held(
+                    status.PipelineStatus(
+                        environments={
+                            "staging": status.EnvironmentStatus(
+                                revision="1.1", ready=True, ready_since=b.ago(hours=1)
+                            )
+                        }
+                    )
+                ),
+            ),
+            SYNCED,
+            {"prod": "Pending"},
+            [],
+            f"prod: 1.1 waits: held by alice since {HELD_SINCE}: incident 42",
+            trail="staging: InSync; prod: NewCandidate > Held",
+        ),
+    },
     "Suspended": {
         "suspend holds promotions but still observes": Scenario(
             b.make(promotion=NOTIFIED, suspend=True),
@@ -753,6 +915,21 @@ SCENARIOS: dict[str, dict[str, Scenario]] = {
             "staging: the pipeline is suspended (spec.suspend)",
             check=observed_everything,
             trail="staging: NewCandidate > Suspended; prod: InSync",
+        ),
+        "a suspended pipeline does not carry out a pin either": Scenario(
+            b.make(
+                "dev",
+                "staging",
+                "prod",
+                promotion=NOTIFIED,
+                suspend=True,
+                current=b.held(reason=status.HoldReason.PIN, revision="1.0"),
+            ),
+            {"dev": "1.1", "staging": "1.1", "prod": "1.1"},
+            {"prod": "Pending"},
+            [],
+            "prod: the pipeline is suspended (spec.suspend)",
+            trail="staging: InSync; prod: NewCandidate > Suspended",
         ),
     },
     "Gated": {
@@ -824,6 +1001,16 @@ SCENARIOS: dict[str, dict[str, Scenario]] = {
             now=b.later(hours=8),
             trail="staging: InSync; prod: Gated",
         ),
+        "a pinned revision still waits for a closed allow window": Scenario(
+            prod_held(b.promotion(windows=WORKDAY), reason=ROLLBACK, revision="1.0"),
+            {"dev": "1.1", "staging": "1.1", "prod": "1.1"},
+            {"prod": "Pending"},
+            [],
+            "prod: outside allowed windows; next opens at 2026-12-02T09:00:00Z",
+            now=b.later(hours=8),
+            check=trigger_is("prod", ROLLBACK),
+            trail="staging: InSync; prod: NewCandidate > Gated",
+        ),
     },
     "Approved": {
         "prod with 2 approvals is approved and promoted; the mirror is cleared": Scenario(
@@ -850,6 +1037,56 @@ SCENARIOS: dict[str, dict[str, Scenario]] = {
             trail="staging: InSync; prod: Approved > ReadyToPromote",
         ),
     },
+    "AwaitingChange": {
+        "manual: true means one approval": Scenario(
+            b.make(promotion=b.promotion(manual=True)),
+            {"dev": "1.1", "staging": "1.0", "prod": "1.0"},
+            {"staging": "Pending"},
+            ["Preview 1.1 dev->staging"],
+            "staging: preparing the change of 1.1 for approval",
+            check=mirror("staging", None),
+            trail="staging: NewCandidate > AwaitingChange; prod: InSync",
+        ),
+        "environment-level promotion inherits the pipeline's approval policy": Scenario(
+            b.make(
+                "dev",
+                "staging",
+                b.environment("prod", promotion=b.promotion(via="git-push")),
+                promotion=b.promotion(required=2, via="pull-request"),
+            ),
+            SYNCED,
+            {"prod": "Pending"},
+            ["Preview 1.1 staging->prod"],
+            "prod: preparing the change of 1.1 for approval",
+            trail="staging: InSync; prod: NewCandidate > AwaitingChange",
+        ),
+        "a candidate needing approval first renders the change approvers will see": Scenario(
+            prod_with(b.promotion(required=1)),
+            SYNCED,
+            {"prod": "Pending"},
+            ["Preview 1.1 staging->prod"],
+            "prod: preparing the change of 1.1 for approval",
+            trail="staging: InSync; prod: NewCandidate > AwaitingChange",
+        ),
+        "a change that could not be rendered is tried again at nextAttemptAt": Scenario(
+            prod_with(
+                b.promotion(required=1),
+                b.record(
+                    "1.1",
+                    Phase.PENDING,
+                    last_error="HTTP 503 from git",
+                    next_attempt_at=b.later(seconds=20),
+                ),
+            ),
+            SYNCED,
+            {"prod": "Pending"},
+            [],
+            "prod: cannot show the change of 1.1 for approval: HTTP 503 from git; "
+            "retrying at 2026-12-01T10:00:20Z",
+            requeue_at=b.later(seconds=20),
+            trail="staging: InSync; prod: AwaitingChange",
+        ),
+    },
     "ApprovalExpired": {
         "approval expired": Scenario(
             prod_with(
@@ -865,28 +1102,6 @@ SCENARIOS: dict[str, dict[str, Scenario]] = {
         ),
     },
     "AwaitingApproval": {
-        "manual: true means one approval": Scenario(
-            b.make(promotion=b.promotion(manual=True)),
-            {"dev": "1.1", "staging": "1.0", "prod": "1.0"},
-            {"staging": "WaitingApproval"},
-            ["Notify staging WaitingApproval 1.1"],
-            "staging: waiting for 1 more approval of 1.1",
-            check=mirror("staging", "1.1"),
-            trail="staging: NewCandidate > AwaitingApproval; prod: InSync",
-        ),
-        "environment-level promotion inherits the pipeline's approval policy": Scenario(
-            b.make(
-                "dev",
-                "staging",
-                b.environment("prod", promotion=b.promotion(via="git-push")),
-                promotion=b.promotion(required=2, via="pull-request"),
-            ),
-            SYNCED,
-            {"prod": "WaitingApproval"},
-            ["Notify prod WaitingApproval 1.1"],
-            "prod: waiting for 2 more approvals of 1.1",
-            trail="staging: InSync; prod: NewCandidate > AwaitingApproval",
-        ),
         "prod waits for 2 approvals and has 1": Scenario(
             prod_with(TWO_FROM_RELEASE, b.record("1.1", WAITING, approvals=[("alice", RELEASE)])),
             SYNCED,
@@ -932,6 +1147,15 @@ SCENARIOS: dict[str, dict[str, Scenario]] = {
             prod_with(
                 b.promotion(required=2), b.record("1.1", Phase.APPROVED, approvals=["alice"])
             ),
+            SYNCED,
+            {"prod": "WaitingApproval"},
+            ["Notify prod WaitingApproval 1.1"],
+            "prod: waiting for 1 more approval of 1.1",
+            check=mirror("prod", "1.1"),
+            trail="staging: InSync; prod: AwaitingApproval",
+        ),
+        "once its change is shown, the record asks for approval": Scenario(
+            prod_with(b.promotion(required=1), b.record("1.1", Phase.PENDING, change=b.CHANGE)),
             SYNCED,
             {"prod": "WaitingApproval"},
             ["Notify prod WaitingApproval 1.1"],
@@ -1079,7 +1303,8 @@ def test_decide(state: str, scenario: Scenario) -> None:
 
     repeated = b.again(scenario.subject, decision, seen, now=scenario.now, owner=scenario.owner)
     assert repeated.status == decision.status
-    assert repeated.actions == ()
+    # Only a Preview (a read) may be asked for again before its result is recorded.
+    assert [a for a in repeated.actions if not isinstance(a, actions.Preview)] == []
 
 
 def test_every_state_has_a_scenario() -> None:
@@ -1095,7 +1320,7 @@ def test_resting_states_name_each_environment() -> None:
     decision = b.run(subject, b.targets_of(subject, **SYNCED))
     assert {env: type(s).__name__ for env, s in decision.states.items()} == {
         "staging": "InSync",
-        "prod": "AwaitingApproval",
+        "prod": "AwaitingChange",
     }
 
 

@@ -267,6 +267,7 @@ def test_commit_message_layout(tmp_path: Path) -> None:
         environment="prod",
         revision="6.1.0",
         approvals=[("alice", "ship it"), ("bob", "")],
+        change_digest="ab" * 32,
     )
     assert message == (
         "Promote podinfo to prod: 6.1.0\n"
@@ -280,6 +281,8 @@ def test_commit_message_layout(tmp_path: Path) -> None:
         "Ferryman-Revision: 6.1.0\n"
         "Approved-by: alice\n"
         "Approved-by: bob\n"
+        "Ferryman-Approved-By: alice, bob\n"
+        f"Ferryman-Change-Digest: {'ab' * 32}\n"
     )
     assert git_trailers(message, tmp_path) == message.split("\n\n")[2].splitlines()
 
@@ -315,6 +318,7 @@ def test_commit_message_user_input_cannot_forge_trailers(tmp_path: Path) -> None
         "Ferryman-Revision: 1.0  Ferryman-Revision: 6.6.6",
         "Approved-by: mallory Approved-by: ceo",
         "Approved-by: (empty)",
+        "Ferryman-Approved-By: mallory Approved-by: ceo, (empty)",
     ]
     assert message.count("\n\n") == 2
     assert all(not line.startswith("#") for line in message.splitlines())

@@ -212,9 +212,9 @@ def test_target_status_bounds_what_it_copies() -> None:
     found["status"]["lastAppliedRevision"] = "r" * 1000
     got = observations.target_status(KUSTOMIZATION, LOCAL, found)
     assert len(got.revision) == status.MAX_REVISION_LENGTH
-    assert len(got.error) == status.MAX_ERROR_LENGTH
+    assert len(got.error) == status.MAX_TARGET_ERROR_LENGTH
     unreadable = observations.target_status(KUSTOMIZATION, LOCAL, None, error="e" * 5000)
-    assert len(unreadable.error) == status.MAX_ERROR_LENGTH
+    assert len(unreadable.error) == status.MAX_TARGET_ERROR_LENGTH
 
 
 def test_ready_without_a_revision_is_not_ready_and_says_why() -> None:

@@ -28,6 +28,7 @@ from ferryman.api import pipeline, status
 from ferryman.domain import (
     actions,
     approvals,
+    changes,
     decisions,
     errors,
     observations,
@@ -146,6 +147,10 @@ def observed(draw: st.DrawFn, subject: pipeline.Pipeline) -> Targets:
     return out
 
 
+CHANGE = changes.summary("t", (changes.MarkerChange("a.yaml", 3, "1.0", "1.1"),))
+OTHER_CHANGE = changes.summary("t", (changes.MarkerChange("a.yaml", 3, "0.9", "1.1"),))
+
+
 def _rules(subject: pipeline.Pipeline, env: str) -> pipeline.ApprovalPolicy:
     spec = subject.spec.environment(env)
     assert spec is not None
@@ -156,17 +161,33 @@ def _rules(subject: pipeline.Pipeline, env: str) -> pipeline.ApprovalPolicy:
 def histories(draw: st.DrawFn, subject: pipeline.Pipeline) -> tuple[pipeline.Pipeline, datetime]:
     """``subject`` with a status made by a few random passes, and the time after them."""
     now = b.NOW
-    for _ in range(draw(st.integers(0, 4))):
+    for _ in range(draw(st.integers(0, 6))):
         now += timedelta(seconds=draw(st.integers(0, 3 * 3600)))
         owner = draw(st.sampled_from([b.ME, b.OTHER]))
         decision = decisions.decide(subject, draw(observed(subject)), now=now, owner=owner)
         current = decision.status
         for action in decision.actions:
+            if isinstance(action, actions.Preview):
+                shown: status.ChangeSummary | errors.PromotionError = draw(
+                    st.sampled_from(
+                        [CHANGE, CHANGE, CHANGE, OTHER_CHANGE, errors.TemporaryError("HTTP 503")]
+                    )
+                )
+                current = outcomes.record_preview(
+                    current, action.environment, revision=action.revision, outcome=shown, now=now
+                )
             if not isinstance(action, actions.Promote):
                 continue
-            outcome = draw(st.sampled_from(["crash", "success", "temporary", "permanent"]))
+            outcome = draw(
+                st.sampled_from(["crash", "success", "temporary", "permanent", "differs"])
+            )
             env, revision = action.environment, action.revision
-            if outcome == "success":
+            if outcome == "differs":
+                differs = errors.ChangeDiffers("edited", change=OTHER_CHANGE)
+                current = outcomes.record_change_differs(
+                    current, env, revision=revision, error=differs, now=now
+                )
+            elif outcome == "success":
                 result = status.PromotionResult(url=f"https://git.example.com/pr/{revision}")
                 current = outcomes.record_success(current, env, revision=revision, result=result)
             elif outcome != "crash":
@@ -271,7 +292,8 @@ def test_deciding_again_changes_nothing(case: Case) -> None:
         owner=case.owner,
     )
     assert again.status == first.status
-    assert again.actions == ()
+    # Only a Preview (a read) may be asked for again before its result is recorded.
+    assert [a for a in again.actions if not isinstance(a, actions.Preview)] == []
 
 
 @PROFILE
@@ -283,7 +305,10 @@ def test_every_step_moves_along_an_edge_its_state_declares(case: Case) -> None:
         before, after = step.before, step.after
         if after is None or before == after:
             continue
-        same = before is not None and before.revision == after.revision
+        same = before is not None and (before.revision, before.requested_at) == (
+            after.revision,
+            after.requested_at,
+        )
         edge = (before.phase if same and before is not None else None, after.phase)
         event(f"edge {type(step.state).__name__}")
         assert edge in transitions.TABLE[type(step.state)].edges

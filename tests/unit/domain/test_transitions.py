@@ -53,7 +53,10 @@ def taken(decision: decisions.Decision) -> set[tuple[type[states.State], transit
         before, after = step.before, step.after
         if after is None or before == after:
             continue
-        same = before is not None and before.revision == after.revision
+        same = before is not None and (before.revision, before.requested_at) == (
+            after.revision,
+            after.requested_at,
+        )
         found.add((type(step.state), (before.phase if same and before else None, after.phase)))
     return found
 
@@ -96,5 +99,6 @@ def test_outside_writers_do_not_overlap_the_table() -> None:
         "StrategySucceeded",
         "StrategyFailed",
         "StrategyFailedPermanently",
+        "ChangeDiffers",
         "Rejection",
     }

@@ -25,7 +25,10 @@ TOKENS = {
     "eve-token": auth.Identity("eve", "u-eve", ()),
 }
 GRANTS = [
-    fakes_auth.Grant("group:release-managers", ("approve", "reject", "get", "list")),
+    fakes_auth.Grant(
+        "group:release-managers", ("approve", "reject", "get", "list", "hold", "promote")
+    ),
+    fakes_auth.Grant("carol", ("force",)),
     fakes_auth.Grant("bob", ("approve", "get", "list"), namespace="default", names=()),
 ]
 PREFIX = "/api/v1/namespaces/default/pipelines/podinfo/environments"
@@ -146,6 +149,15 @@ class Harness:
             f"{PREFIX}/{env}/{verb}",
             headers={"authorization": f"Bearer {token}", "content-type": "application/json"},
             body=json.dumps({"revision": revision, "comment": comment}).encode(),
+        )
+
+    async def operate(self, token: str, action: str, *, env: str = "prod", **body: object) -> Reply:
+        """POST an operator action (hold, unhold, promote, rollback) as the owner of ``token``."""
+        return await self.call(
+            "POST",
+            f"{PREFIX}/{env}/{action}",
+            headers={"authorization": f"Bearer {token}", "content-type": "application/json"},
+            body=json.dumps(body).encode(),
         )
 
     async def waiting(self) -> None:

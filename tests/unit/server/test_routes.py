@@ -33,12 +33,21 @@ ROUTES = sweep()
 
 
 def test_sweep_covers_every_concern() -> None:
-    """The sweep sees the receiver, legacy approval, approve/reject and the three reads."""
+    """The sweep sees the receiver, legacy approval, approve/reject, the operator actions and
+    the diff, and the three reads."""
     paths = {path for _, path in ROUTES}
-    assert len(ROUTES) == 7
+    assert len(ROUTES) == 12
     assert any(p.startswith("/promotion/") for p in paths)
     assert any(p.startswith("/approval/") for p in paths)
-    assert {p.rsplit("/", 1)[1] for p in paths if "/environments/" in p} == {"approve", "reject"}
+    assert {p.rsplit("/", 1)[1] for p in paths if "/environments/" in p} == {
+        "approve",
+        "reject",
+        "hold",
+        "unhold",
+        "promote",
+        "rollback",
+        "diff",
+    }
 
 
 @pytest.mark.parametrize(("method", "path"), ROUTES)

@@ -7,8 +7,8 @@ credentials the same way, so neither strategy imports the other.
 
 from __future__ import annotations
 
-from ferryman.api import pipeline
-from ferryman.domain import naming
+from ferryman.api import pipeline, status
+from ferryman.domain import changes, errors, naming
 from ferryman.ports import git, promotion
 
 
@@ -24,7 +24,7 @@ async def credentials(
     return git.Credentials.from_secret(data, source=f'Secret "{namespace}/{secret_ref.name}"')
 
 
-def commit_message(request: promotion.PromotionRequest) -> str:
+def commit_message(request: promotion.PromotionRequest, change_digest: str = "") -> str:
     """The promotion commit's message, with trailers and one ``Approved-by`` per approval."""
     return naming.commit_message(
         namespace=request.namespace,
@@ -32,7 +32,44 @@ def commit_message(request: promotion.PromotionRequest) -> str:
         environment=request.environment,
         revision=request.revision,
         approvals=[(approval.user, approval.comment) for approval in request.approvals],
+        change_digest=change_digest,
     )
+
+
+async def checked_change(
+    workspace: git.GitWorkspace, request: promotion.PromotionRequest
+) -> status.ChangeSummary:
+    """The change this promotion makes on ``workspace``, checked against what was approved.
+
+    Raises ``ChangeDiffers`` when an approval was given for another change (someone edited the
+    marked manifests since): nothing is committed, and the approvals are void. A change already
+    made (nothing left to set: an earlier attempt pushed it) is never refused.
+    """
+    planned = await workspace.marker_changes(token=request.token, revision=request.revision)
+    summary = changes.summary(request.token, planned)
+    if planned and changes.voided(request.approvals, summary):
+        raise errors.ChangeDiffers(
+            f"the change to {request.environment} differs from the one approved "
+            f"(digest {summary.digest[:12]}…): the manifests were edited since",
+            change=summary,
+        )
+    return summary
+
+
+async def preview(
+    workspaces: git.GitWorkspaces,
+    secrets: promotion.SecretReader,
+    request: promotion.PromotionRequest,
+    *,
+    url: str,
+    branch: str,
+    secret_ref: pipeline.LocalObjectReference | None,
+) -> status.ChangeSummary:
+    """The change a promotion would make on ``branch`` of ``url`` now (nothing is written)."""
+    creds = await credentials(secrets, request.namespace, secret_ref)
+    async with workspaces.open(url, branch, creds) as workspace:
+        planned = await workspace.marker_changes(token=request.token, revision=request.revision)
+    return changes.summary(request.token, planned)
 
 
 def trailers(request: promotion.PromotionRequest) -> dict[str, str]:

@@ -35,6 +35,19 @@ class GitPushStrategy:
         self._workspaces = workspaces
         self._secrets = secrets
 
+    async def preview(self, request: promotion.PromotionRequest) -> status.ChangeSummary:
+        spec = request.strategy.git_push
+        if spec is None:
+            raise errors.PermanentError("the git-push strategy has no settings in the spec")
+        return await commits.preview(
+            self._workspaces,
+            self._secrets,
+            request,
+            url=spec.url,
+            branch=spec.branch,
+            secret_ref=spec.secret_ref,
+        )
+
     async def promote(self, request: promotion.PromotionRequest) -> status.PromotionResult:
         spec = request.strategy.git_push
         if spec is None:
@@ -42,6 +55,7 @@ class GitPushStrategy:
         creds = await commits.credentials(self._secrets, request.namespace, spec.secret_ref)
         async with self._workspaces.open(spec.url, spec.branch, creds) as workspace:
             for _ in range(MAX_PUSH_ATTEMPTS):
+                change = await commits.checked_change(workspace, request)
                 changed = await workspace.set_markers(
                     token=request.token, revision=request.revision
                 )
@@ -56,7 +70,8 @@ class GitPushStrategy:
                         request.revision,
                     )
                     return status.PromotionResult(branch=spec.branch, commit=commit)
-                commit = await workspace.commit(commits.commit_message(request))
+                message = commits.commit_message(request, change.digest)
+                commit = await workspace.commit(message)
                 outcome = await workspace.push(branch=spec.branch)
                 if outcome is not git.PushOutcome.REJECTED:
                     log.info(

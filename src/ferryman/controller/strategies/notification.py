@@ -2,14 +2,15 @@
 
 As in the original controller, the Event carries the annotations ``environment`` and ``version``
 (what Flux's notification-controller forwards as event metadata). Its name derives from
-(pipeline uid, environment, revision), so a repeated attempt after a crash finds the Event
-already there and sends nothing twice.
+(pipeline uid, environment, revision, the record's requestedAt), so a repeated attempt after a
+crash finds the Event already there and sends nothing twice, while a later promotion of the same
+revision (a rollback) sends its own.
 """
 
 from __future__ import annotations
 
 from ferryman.api import pipeline, status
-from ferryman.domain import errors, naming
+from ferryman.domain import changes, errors, naming, timefmt
 from ferryman.ports import kubernetes as k8s
 from ferryman.ports import promotion
 
@@ -24,11 +25,16 @@ class NotificationStrategy:
     def __init__(self, events: k8s.EventSink) -> None:
         self._events = events
 
+    async def preview(self, request: promotion.PromotionRequest) -> status.ChangeSummary:
+        """An event changes no file: the change is empty (its digest binds nothing)."""
+        return changes.summary(request.token, ())
+
     async def promote(self, request: promotion.PromotionRequest) -> status.PromotionResult:
         key = naming.event_key(
             pipeline_uid=request.pipeline_uid,
             environment=request.environment,
             revision=request.revision,
+            requested=timefmt.iso(request.requested_at) if request.requested_at else "",
         )
         subject: k8s.JSON = {
             "apiVersion": pipeline.API_VERSION,

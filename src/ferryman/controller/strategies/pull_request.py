@@ -48,6 +48,19 @@ class PullRequestStrategy:
         self._hosts = hosts
         self._secrets = secrets
 
+    async def preview(self, request: promotion.PromotionRequest) -> status.ChangeSummary:
+        spec = request.strategy.pull_request
+        if spec is None:
+            raise errors.PermanentError("the pull-request strategy has no settings in the spec")
+        return await commits.preview(
+            self._workspaces,
+            self._secrets,
+            request,
+            url=spec.url,
+            branch=spec.base_branch,
+            secret_ref=spec.secret_ref,
+        )
+
     async def promote(self, request: promotion.PromotionRequest) -> status.PromotionResult:
         spec = request.strategy.pull_request
         if spec is None:
@@ -70,6 +83,7 @@ class PullRequestStrategy:
             revision=request.revision,
         )
         async with self._workspaces.open(spec.url, spec.base_branch, creds) as workspace:
+            change = await commits.checked_change(workspace, request)
             changed = await workspace.set_markers(token=request.token, revision=request.revision)
             existing = await host.find_pull_requests(head=head, base=spec.base_branch)
             if not changed:
@@ -77,9 +91,9 @@ class PullRequestStrategy:
             opened = next((pr for pr in existing if pr.state is git.PullRequestState.OPEN), None)
             if opened is None:
                 _refuse_closed(existing, title=title, request=request)
-            commit = await workspace.commit(commits.commit_message(request))
+            commit = await workspace.commit(commits.commit_message(request, change.digest))
             commit = await _push(workspace, commit, head=head)
-            body = pull_request_body(request, changed)
+            body = pull_request_body(request, changed, change.digest)
             result = await _open_or_update(
                 host, opened, request, head=head, base=spec.base_branch, title=title, body=body
             )
@@ -167,7 +181,9 @@ async def _push(workspace: git.GitWorkspace, commit: str, *, head: str) -> str:
     return commit
 
 
-def pull_request_body(request: promotion.PromotionRequest, changed: Sequence[str]) -> str:
+def pull_request_body(
+    request: promotion.PromotionRequest, changed: Sequence[str], change_digest: str = ""
+) -> str:
     """The description: pipeline, environments, revision, approvals and the changed files."""
     lines = [
         f"Ferryman promotes **{_inline(request.pipeline_name)}** to "
@@ -187,6 +203,8 @@ def pull_request_body(request: promotion.PromotionRequest, changed: Sequence[str
             lines.append(entry + (f": {comment}" if comment else ""))
     else:
         lines.append("No approval was required.")
+    if change_digest:
+        lines += ["", f"Change digest (what the approvals were given for): `{change_digest}`"]
     lines += ["", "Changed files:"]
     lines += [f"- `{_inline(name)}`" for name in changed[:MAX_LISTED_FILES]]
     if len(changed) > MAX_LISTED_FILES:

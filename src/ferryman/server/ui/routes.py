@@ -9,6 +9,7 @@ write path (``server.recording``), so the UI, the CLI and the JSON API cannot di
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any, Final
 from urllib.parse import quote
 
 import jinja2
+import pydantic
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
@@ -24,7 +26,7 @@ from starlette.staticfiles import StaticFiles
 from ferryman.api import pipeline, status
 from ferryman.ports import auth
 from ferryman.ports import kubernetes as k8s
-from ferryman.server import access, errors, reads, recording
+from ferryman.server import access, errors, operator_api, reads, recording
 from ferryman.server.deps import Deps
 from ferryman.server.ui import session, views
 
@@ -119,33 +121,50 @@ class Ui:
         items, _ = await self.deps.cluster.source(kind, None).list()
         return [views.pipeline_view(obj) for obj in sorted(items, key=_name_of)]
 
+    async def _allowed(
+        self, identity: auth.Identity, obj: Mapping[str, Any], verbs: tuple[str, ...]
+    ) -> tuple[dict[str, bool], str]:
+        """Which ``verbs`` RBAC allows on the pipeline, and the sentence for the first refused."""
+        meta = obj.get("metadata") or {}
+        namespace, name = str(meta.get("namespace", "")), str(meta.get("name", ""))
+        allowed: dict[str, bool] = {}
+        reason = ""
+        for verb in verbs:
+            request = auth.AccessRequest(
+                verb=verb,
+                resource=pipeline.PLURAL,
+                group=pipeline.GROUP,
+                namespace=namespace,
+                name=name,
+            )
+            ok, _ = await self.deps.reviewer.review(identity, request)
+            allowed[verb] = ok
+            if not ok and not reason:
+                reason = access.denial(identity, request)
+        return allowed, reason
+
     async def _permissions(
         self, identity: auth.Identity, obj: Mapping[str, Any]
     ) -> dict[str, views.Permission]:
-        meta = obj.get("metadata") or {}
-        namespace, name = str(meta.get("namespace", "")), str(meta.get("name", ""))
         found: dict[str, views.Permission] = {}
-        for environment, rule in views.waiting_environments(obj):
-            allowed: dict[str, bool] = {}
-            reason = ""
-            for verb in ("approve", "reject"):
-                request = auth.AccessRequest(
-                    verb=verb,
-                    resource=pipeline.PLURAL,
-                    group=pipeline.GROUP,
-                    namespace=namespace,
-                    name=name,
+        operable = views.operable_environments(obj)
+        if operable:
+            operate, why_not = await self._allowed(identity, obj, ("hold", "promote"))
+            for environment in operable:
+                found[environment] = views.Permission(
+                    hold=operate["hold"], promote=operate["promote"], operate_reason=why_not
                 )
-                ok, _ = await self.deps.reviewer.review(identity, request)
-                allowed[verb] = ok
-                if not ok and not reason:
-                    reason = access.denial(identity, request)
+        for environment, rule in views.waiting_environments(obj):
+            allowed, reason = await self._allowed(identity, obj, ("approve", "reject"))
             refusal = views.policy_refusal(rule, identity.user, identity.groups, environment)
             if refusal:
                 allowed["approve"] = allowed["reject"] = False
                 reason = reason or refusal
-            found[environment] = views.Permission(
-                approve=allowed["approve"], reject=allowed["reject"], reason=reason
+            found[environment] = dataclasses.replace(
+                found.get(environment, views.Permission()),
+                approve=allowed["approve"],
+                reject=allowed["reject"],
+                reason=reason,
             )
         return found
 
@@ -230,6 +249,70 @@ class Ui:
             pipeline_url(namespace, name), status_code=303, headers=SECURITY_HEADERS
         )
 
+    async def operate(self, request: Request) -> Response:
+        """Hold, unhold, promote a chosen revision or roll back from the pipeline page."""
+        params = request.path_params
+        namespace, name, environment = params["namespace"], params["name"], params["environment"]
+        try:
+            fields = await session.read_form(request)
+        except session.FormError as exc:
+            return self.render(request, "error.html", status_code=403, message=str(exc))
+        identity = await self.identity(request)
+        if identity is None:
+            return self.to_sign_in()
+        action = fields.get("action", "")
+        try:
+            if action not in operator_api.ACTIONS:
+                raise errors.HttpError(422, "choose Hold, Unhold, Promote or Roll back")
+            verb = operator_api.verb_of(action)
+            await access.require(self.deps, identity, verb, namespace=namespace, name=name)
+            comment = fields.get("comment", "")
+            if len(comment) > status.MAX_COMMENT_LENGTH:
+                raise errors.HttpError(
+                    422, f"comment: at most {status.MAX_COMMENT_LENGTH} characters are kept"
+                )
+            body = operator_api.OperatorBody(
+                comment=comment,
+                revision=fields.get("revision") or None if action == "promote" else None,
+            )
+            await operator_api.perform(
+                self.deps,
+                identity,
+                namespace=namespace,
+                name=name,
+                environment=environment,
+                action=action,
+                body=body,
+            )
+        except (errors.HttpError, pydantic.ValidationError) as exc:
+            return await self._refused(request, identity, namespace, name, exc)
+        return RedirectResponse(
+            pipeline_url(namespace, name), status_code=303, headers=SECURITY_HEADERS
+        )
+
+    async def _refused(
+        self,
+        request: Request,
+        identity: auth.Identity,
+        namespace: str,
+        name: str,
+        exc: errors.HttpError | pydantic.ValidationError,
+    ) -> Response:
+        """The pipeline page again, with the refusal in words."""
+        if isinstance(exc, pydantic.ValidationError):
+            first = exc.errors(include_url=False)[0]
+            where = ".".join(str(part) for part in first["loc"])
+            exc = errors.HttpError(422, f"{where}: {first['msg']}")
+        view = await self._pipeline(identity, namespace, name)
+        return self.render(
+            request,
+            "pipeline.html",
+            status_code=exc.status,
+            identity=identity,
+            p=view,
+            error=exc.message,
+        )
+
     async def sign_in_page(self, request: Request) -> Response:
         return self.render(request, "signin.html", error="")
 
@@ -292,6 +375,11 @@ def ui_routes(deps: Deps) -> list[BaseRoute]:
         Route(
             f"{base}/environments/{{environment}}/decide",
             _guarded(ui, ui.decide),
+            methods=["POST"],
+        ),
+        Route(
+            f"{base}/environments/{{environment}}/operate",
+            _guarded(ui, ui.operate),
             methods=["POST"],
         ),
         Route("/signin", _guarded(ui, ui.sign_in_page), methods=["GET"]),

@@ -15,7 +15,7 @@ from typing import Any
 import pydantic
 
 from ferryman.api import conditions, pipeline, status, validation
-from ferryman.domain import approvals, policy
+from ferryman.domain import approvals, holds, policy, records
 
 _PHASE_WORDS = {
     status.PromotionPhase.PENDING: "held back by a gate",
@@ -33,11 +33,23 @@ _PHASE_WORDS = {
 
 @dataclass(frozen=True)
 class Permission:
-    """Whether the signed-in user may approve/reject in one environment, and why not."""
+    """What the signed-in user may do in one environment, and why not."""
 
     approve: bool = False
     reject: bool = False
-    reason: str = ""
+    reason: str = ""  # why approve/reject is refused
+    hold: bool = False  # hold and unhold
+    promote: bool = False  # promote a chosen revision, roll back
+    operate_reason: str = ""  # why hold/promote is refused
+
+
+@dataclass(frozen=True)
+class ChangeView:
+    """The change waiting for approval: the marked values it sets, and its digest."""
+
+    digest: str
+    lines: tuple[tuple[str, str, str], ...]  # (file, from, to)
+    more: int  # markers not listed
 
 
 @dataclass(frozen=True)
@@ -70,6 +82,11 @@ class EnvironmentView:
     waiting_revision: str  # the revision an approval would be for ("" when none waits)
     required_approvals: int
     permission: Permission = Permission()
+    hold: str = ""  # who holds the environment, since when and why ("" when not held)
+    operable: bool = False  # promotions go into it: it can be held, pinned and rolled back
+    rollback_to: str = ""  # the revision it ran before its current one
+    revisions: tuple[str, ...] = ()  # what "promote" accepts without force
+    change: ChangeView | None = None
 
 
 @dataclass(frozen=True)
@@ -141,6 +158,30 @@ def _health(env: status.EnvironmentStatus | None) -> str:
     return "not ready: " + "; ".join(errors) if errors else "not ready"
 
 
+def _change(record: status.PromotionRecord | None) -> ChangeView | None:
+    if record is None or record.change is None or record.phase.finished:
+        return None
+    change = record.change
+    lines = tuple((line.path, line.old, line.new) for line in change.lines)
+    return ChangeView(digest=change.digest, lines=lines, more=max(change.markers - len(lines), 0))
+
+
+def _operations(
+    spec: pipeline.PipelineSpec, environment: str, current: status.PipelineStatus
+) -> dict[str, Any]:
+    """What the operator buttons need: whether the environment is operable, where it rolls
+    back to, the revisions it may be pinned at."""
+    try:
+        revisions = holds.allowed_revisions(current, spec, environment)
+    except holds.OperatorRefused:
+        return {}
+    try:
+        back = holds.previous_revision(current, environment)
+    except holds.OperatorRefused:
+        back = ""
+    return {"operable": True, "rollback_to": back, "revisions": revisions}
+
+
 def environment_view(
     spec: pipeline.PipelineSpec,
     environment: pipeline.Environment,
@@ -148,6 +189,7 @@ def environment_view(
     *,
     gate: str,
     permission: Permission,
+    whole: status.PipelineStatus | None = None,
 ) -> EnvironmentView:
     """One column: what runs there, and the promotion into it."""
     record = current.promotion if current is not None else None
@@ -179,6 +221,9 @@ def environment_view(
         waiting_revision=waiting,
         required_approvals=rule.required if rule is not None else 0,
         permission=permission,
+        hold=holds.describe(current.hold) if current is not None and current.hold else "",
+        change=_change(record),
+        **_operations(spec, environment.name, whole or status.PipelineStatus()),
     )
 
 
@@ -220,13 +265,14 @@ def pipeline_view(
                     current.environments.get(environment.name),
                     gate=gates.get(environment.name, ""),
                     permission=(permissions or {}).get(environment.name, Permission()),
+                    whole=current,
                 )
             )
     history = tuple(
         HistoryView(
             environment=h.environment,
             revision=h.revision,
-            phase=h.phase.value,
+            phase=records.history_label(h),
             at=when(h.at),
             by=h.by or "",
             url=web_link(h.url),
@@ -244,6 +290,18 @@ def pipeline_view(
         history=history,
         problems=tuple(problems),
     )
+
+
+def operable_environments(obj: Mapping[str, Any]) -> list[str]:
+    """Environments promotions go into (they can be held, pinned and rolled back)."""
+    parsed, _, _ = parse(obj)
+    if parsed is None:
+        return []
+    return [
+        env.name
+        for env in parsed.spec.environments[1:]
+        if policy.effective(parsed.spec, env).strategy is not None
+    ]
 
 
 def waiting_environments(

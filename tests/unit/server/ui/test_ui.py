@@ -28,11 +28,14 @@ TOKENS = {
     "bob-token": auth.Identity("bob", "u2", ("viewers", "system:authenticated")),
 }
 GRANTS = [
-    fakes_auth.Grant("group:release-managers", ("approve", "reject", "get", "list")),
+    fakes_auth.Grant(
+        "group:release-managers", ("approve", "reject", "get", "list", "hold", "promote")
+    ),
     fakes_auth.Grant("group:viewers", ("get", "list")),
 ]
 PAGE = "/pipelines/default/podinfo"
 DECIDE = f"{PAGE}/environments/prod/decide"
+OPERATE = f"{PAGE}/environments/prod/operate"
 NOW = datetime(2026, 11, 28, 16, 0, tzinfo=UTC)
 
 
@@ -106,6 +109,13 @@ def pipeline_object(*, revision: str = "6.2.0", error: str = "") -> dict[str, An
                         "phase": "WaitingApproval",
                         "requestedAt": at,
                         "result": {"url": "javascript:alert(1)"},
+                        "change": {
+                            "digest": "c0ffee" + "0" * 58,
+                            "markers": 1,
+                            "lines": [
+                                {"path": "prod/podinfo.yaml", "old": "6.1.0", "new": revision}
+                            ],
+                        },
                     },
                 },
             },
@@ -300,3 +310,62 @@ def test_gate_messages_split_per_environment() -> None:
     """PromotionPending's message is shown in the column of the environment it names."""
     found = views.gates_by_environment("prod: waiting for approval; staging: soak 5s left")
     assert found == {"prod": "waiting for approval", "staging": "soak 5s left"}
+
+
+def test_the_change_to_approve_is_shown_beside_the_approve_button(world: World) -> None:
+    """The marked values the promotion sets, and the digest the approval binds to."""
+    world.sign_in("alice-token")
+    page = html.unescape(world.client.get(PAGE).text)
+    assert "The change to approve" in page
+    assert (
+        "<code>prod/podinfo.yaml</code></td><td><code>6.1.0</code></td><td><code>6.2.0</code>"
+        in page
+    )
+    assert "Change digest <code" in page and "c0ffee000000" in page
+
+
+def test_an_operator_holds_and_unholds_from_the_page(world: World) -> None:
+    """alice sees Hold, holds prod with a reason, sees who holds it, and releases it."""
+    world.sign_in("alice-token")
+    page = html.unescape(world.client.get(PAGE).text)
+    assert "Hold prod" in page
+    csrf = world.client.cookies[session.CSRF_COOKIE]
+    answer = world.client.post(
+        OPERATE, data={"action": "hold", "comment": "incident 42", "csrf": csrf}
+    )
+    assert (answer.status_code, answer.headers["location"]) == (303, PAGE)
+    page = html.unescape(world.client.get(PAGE).text)
+    assert "held by alice since" in page and "incident 42" in page
+    assert "Unhold prod" in page
+    answer = world.client.post(OPERATE, data={"action": "unhold", "csrf": csrf})
+    assert answer.status_code == 303
+    assert "Hold prod" in html.unescape(world.client.get(PAGE).text)
+
+
+def test_a_viewer_sees_why_they_may_not_operate_and_is_refused(world: World) -> None:
+    """bob sees no Hold button but the RBAC sentence; posting anyway answers 403."""
+    world.sign_in("bob-token")
+    page = html.unescape(world.client.get(PAGE).text)
+    assert "Hold prod" not in page
+    assert 'You cannot hold or roll back prod: user "bob" may not hold' in page
+    csrf = world.client.cookies[session.CSRF_COOKIE]
+    answer = world.client.post(OPERATE, data={"action": "hold", "csrf": csrf})
+    assert answer.status_code == 403
+    assert 'user "bob" may not hold' in html.unescape(answer.text)
+
+
+def test_promote_from_the_page_offers_what_ran_and_refuses_the_rest(world: World) -> None:
+    """The select lists the revisions prod or staging ran; another one is refused in words."""
+    world.sign_in("alice-token")
+    page = html.unescape(world.client.get(PAGE).text)
+    assert '<option value="6.2.0">6.2.0</option>' in page
+    assert '<option value="6.1.0">6.1.0</option>' in page
+    csrf = world.client.cookies[session.CSRF_COOKIE]
+    refused = world.client.post(
+        OPERATE, data={"action": "promote", "revision": "9.9.9", "csrf": csrf}
+    )
+    assert refused.status_code == 422
+    assert "accepted: 6.2.0, 6.1.0" in html.unescape(refused.text)
+    done = world.client.post(OPERATE, data={"action": "promote", "revision": "6.1.0", "csrf": csrf})
+    assert done.status_code == 303
+    assert "pinned at 6.1.0 by alice" in html.unescape(world.client.get(PAGE).text)
