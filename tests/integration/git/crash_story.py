@@ -41,6 +41,7 @@ from ferryman.adapters.githost import base as host_base
 from ferryman.adapters.githost import http as host_http
 from ferryman.api import pipeline, status
 from ferryman.controller import reconciler, strategies
+from ferryman.domain import changes
 from ferryman.ports import git
 from ferryman.ports import kubernetes as k8s
 
@@ -118,6 +119,13 @@ class CrashingWorkspace:
     async def set_markers(self, *, token: str, revision: str) -> tuple[str, ...]:
         return await self._around(
             "set-markers", lambda: self._inner.set_markers(token=token, revision=revision)
+        )
+
+    async def marker_changes(
+        self, *, token: str, revision: str
+    ) -> tuple[changes.MarkerChange, ...]:
+        return await self._around(
+            "marker-changes", lambda: self._inner.marker_changes(token=token, revision=revision)
         )
 
     async def commit(self, message: str) -> str:
