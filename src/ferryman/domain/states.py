@@ -9,7 +9,9 @@ that applies names the state:
    ``Overtaken``, ``Unmanaged``, ``RollingOut``, ``Unobservable``, ``NewCandidate``, ``Finished``;
 2. **in flight** (an intent or a result is recorded): ``Delivered``, ``InFlight``, ``Retrying``,
    ``Exhausted``, ``RetryDue``, ``Abandoned``;
-3. **gates**, for a record not yet promoting: ``Suspended``, ``Gated`` (soak time, windows);
+3. **gates**, for a record not yet promoting: ``Suspended``, ``TargetSuspended``, ``Gated``
+   (soak time, windows); ``TargetSuspended`` also holds a delivered record (``Promoted``), which
+   cannot arrive while Flux does not reconcile the target;
 4. **approval**: ``Approved``, ``ApprovalExpired``, ``AwaitingApproval``; else ``ReadyToPromote``.
 
 Four states are *momentary*: their transition moves the record (finishes it, creates one, or
@@ -25,7 +27,7 @@ from datetime import datetime
 from typing import ClassVar
 
 from ferryman.api import pipeline, status
-from ferryman.domain import approvals, gates, policy
+from ferryman.domain import approvals, gates, policy, revisions
 
 MAX_ATTEMPTS = 10
 Phase = status.PromotionPhase
@@ -190,6 +192,14 @@ class Suspended(State):
 
 
 @dataclass(frozen=True)
+class TargetSuspended(State):
+    """A target's app object has ``spec.suspend``: Flux would not apply a promotion, so wait."""
+
+    record: status.PromotionRecord
+    target: status.TargetStatus
+
+
+@dataclass(frozen=True)
 class Gated(State):
     """A time gate (soak time or a window) is closed until ``until`` (if known)."""
 
@@ -249,17 +259,18 @@ def classify(view: View) -> State:
 def _settling(view: View) -> State | status.PromotionRecord:
     """A settling state, or the candidate's open record when none applies."""
     target, record = view.target, view.open_record
-    if record is not None and target.ready and target.revision == record.revision:
+    if record is not None and target.ready and revisions.same(target.revision, record.revision):
         return Arrived(record)
     if not view.source.ready:
         return _source_not_ready(view)
     candidate = view.candidate
-    if target.revision == candidate and target.ready:
+    runs_candidate = revisions.same(target.revision, candidate)
+    if runs_candidate and target.ready:
         return Overtaken(record, f"{view.name} already runs {candidate}") if record else InSync()
     if view.promotion.strategy is None:
         return Unmanaged()
-    carrying_on = record is not None and record.revision == candidate
-    if target.revision == candidate and not carrying_on:
+    carrying_on = record is not None and revisions.same(record.revision, candidate)
+    if runs_candidate and not carrying_on:
         if record is not None:
             return Overtaken(record, f"{view.name} already runs {candidate}")
         return RollingOut(candidate)
@@ -268,7 +279,7 @@ def _settling(view: View) -> State | status.PromotionRecord:
 
 def _source_not_ready(view: View) -> SourceNotReady:
     source = view.source
-    if len({t.revision for t in source.targets}) > 1:
+    if len({revisions.identity(t.revision) for t in source.targets}) > 1:
         why = f"targets of {view.source_name} disagree on the revision"
     else:
         why = f"{view.source_name} is not ready"
@@ -280,24 +291,34 @@ def _source_not_ready(view: View) -> SourceNotReady:
 def _observable(view: View, candidate: str) -> State | None:
     blind = next((t for t in view.target.targets if t.error and not t.revision), None)
     record = view.record
-    in_flight = record is not None and record.revision == candidate and record.phase in IN_FLIGHT
+    in_flight = (
+        record is not None
+        and revisions.same(record.revision, candidate)
+        and record.phase in IN_FLIGHT
+    )
     return Unobservable(blind) if blind is not None and not in_flight else None
 
 
 def _record_for(view: View, candidate: str) -> State | status.PromotionRecord:
     record = view.record
-    if record is not None and record.revision != candidate and not record.phase.finished:
+    same = record is not None and revisions.same(record.revision, candidate)
+    if record is not None and not same and not record.phase.finished:
         return Overtaken(record, f"{record.revision} superseded by {candidate}")
-    if record is None or record.revision != candidate:
+    if record is None or not same:
         return NewCandidate(candidate)
     if record.phase.finished:
         return Finished(record)
     return record
 
 
+def _suspended_target(view: View) -> status.TargetStatus | None:
+    return next((t for t in view.target.targets if t.suspended), None)
+
+
 def _in_flight(view: View, record: status.PromotionRecord) -> State | None:
     if record.phase is Phase.PROMOTED:
-        return Delivered(record)
+        suspended = _suspended_target(view)
+        return Delivered(record) if suspended is None else TargetSuspended(record, suspended)
     if record.phase is not Phase.PROMOTING:
         return None
     if record.owner == view.owner:
@@ -315,6 +336,9 @@ def _in_flight(view: View, record: status.PromotionRecord) -> State | None:
 def _through_gates(view: View, record: status.PromotionRecord) -> State:
     if view.suspended:
         return Suspended(record)
+    suspended = _suspended_target(view)
+    if suspended is not None:
+        return TargetSuspended(record, suspended)
     source = view.source
     soak = gates.soak(source.ready_since, view.promotion.min_ready_seconds, view.now)
     if not soak.open:

@@ -295,7 +295,7 @@ class GitStory:
 
     async def read(self, subject: pipeline.Pipeline, target: pipeline.Target) -> k8s.TargetRead:
         kind = k8s.Kind(subject.spec.app_ref.api_version, subject.spec.app_ref.kind)
-        return await self.api.get(kind, target.namespace, subject.spec.app_ref.name), ""
+        return k8s.TargetRead(await self.api.get(kind, target.namespace, subject.spec.app_ref.name))
 
     def reconciler(self, owner: str, crash: Callable[[str], None]) -> reconciler.Reconciler:
         """A fresh controller process: new owner, new adapters, the same on-disk Git cache."""

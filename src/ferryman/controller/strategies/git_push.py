@@ -41,9 +41,7 @@ class GitPushStrategy:
         creds = await credentials(self._secrets, request.namespace, spec.secret_ref)
         async with self._workspaces.open(spec.url, spec.branch, creds) as workspace:
             for _ in range(MAX_PUSH_ATTEMPTS):
-                changed = await workspace.set_markers(
-                    token=request.token, revision=request.revision
-                )
+                changed = await workspace.set_markers(token=request.token, revision=request.value)
                 if not changed:
                     existing = await workspace.find_commit(trailers(request))
                     commit = existing or await workspace.head()
@@ -92,6 +90,7 @@ def commit_message(request: promotion.PromotionRequest) -> str:
         pipeline=request.pipeline_name,
         environment=request.environment,
         revision=request.revision,
+        value=request.value,
         approvals=[(approval.user, approval.comment) for approval in request.approvals],
     )
 

@@ -68,7 +68,7 @@ class PullRequestStrategy:
             revision=request.revision,
         )
         async with self._workspaces.open(spec.url, spec.base_branch, creds) as workspace:
-            changed = await workspace.set_markers(token=request.token, revision=request.revision)
+            changed = await workspace.set_markers(token=request.token, revision=request.value)
             existing = await host.find_pull_requests(head=head, base=spec.base_branch)
             if not changed:
                 return await _already_there(workspace, existing, title=title, base=spec.base_branch)
