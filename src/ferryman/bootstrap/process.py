@@ -247,6 +247,8 @@ def server_deps(
         options=server_deps_mod.Options(
             enable_legacy_approval=settings.enable_legacy_approval,
             max_concurrency=max_concurrency,
+            hook_rate_limit=settings.promotion_hook_rate_limit,
+            hook_rate_interval=settings.promotion_hook_rate_limit_interval,
         ),
         registry=controller.manager.metrics.registry,
     )

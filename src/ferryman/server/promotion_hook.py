@@ -32,9 +32,8 @@ from ferryman.server.deps import Deps
 log = logging.getLogger(__name__)
 
 
-def routes(deps: Deps) -> list[Route]:
-    """The event receiver's route."""
-    counters = metrics.HookMetrics(deps.registry) if deps.registry is not None else None
+def routes(deps: Deps, counters: metrics.HookMetrics | None = None) -> list[Route]:
+    """The event receiver's route (``counters``: where ignored events are counted)."""
 
     async def receive_event(request: Request) -> Response:
         namespace = request.path_params["namespace"]
