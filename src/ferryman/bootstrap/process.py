@@ -23,7 +23,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from ferryman.adapters import clock as clock_adapter
-from ferryman.adapters import githost, gitrepo
+from ferryman.adapters import flux_receiver, githost, gitrepo
 from ferryman.adapters.kubernetes import auth as auth_adapter
 from ferryman.adapters.kubernetes import cluster as cluster_adapter
 from ferryman.adapters.kubernetes import clusters, events, leases, pipelines, secrets
@@ -102,6 +102,11 @@ def build_controller(
         hosts=githost.Hosts(http_client),
         secrets=secrets.LightkubeSecretReader(local.client),
         events=sink,
+        receiver=(
+            flux_receiver.FluxEventReceiver(http_client, settings.events_addr)
+            if settings.events_addr
+            else None
+        ),
     )
     chosen.update(strategies or {})
     elector = _elector(settings, local, clock) if settings.leader_elect else None
