@@ -41,6 +41,12 @@ def promotion_branch(namespace: str, pipeline: str, environment: str) -> str:
     return "/".join((BRANCH_PREFIX, *parts))
 
 
+def original_promotion_branch(namespace: str, pipeline: str, environment: str) -> str:
+    """``promotion-<ns>-<pipeline>-<env>``: the head branch of the original pipeline-controller's
+    pull requests, so one it left open can be adopted instead of opening a second."""
+    return f"promotion-{namespace}-{pipeline}-{environment}"
+
+
 def pull_request_title(*, pipeline: str, environment: str, revision: str) -> str:
     """``Promote <pipeline> to <environment>: <revision>`` on one line, at most 255 characters."""
     return _bounded(_subject(pipeline, environment, revision), MAX_TITLE_LENGTH)

@@ -13,6 +13,12 @@ Steps, each safe to repeat after a crash at any point (DESIGN §4, fault scenari
    the same change on the same base (an earlier attempt pushed it), then nothing is pushed.
 5. Adopt the open pull request for the branch (updating title and description to this revision
    when they differ) or create one. There is never more than one open per environment.
+
+Switching over from the original pipeline-controller: when no pull request is open on
+Ferryman's branch but one the original opened is (head ``promotion-<ns>-<pipeline>-<env>``),
+that one is adopted — its branch receives the commit and it is retitled — instead of opening a
+second pull request for the environment. The description names ``<ns>/<pipeline>/<env>``, which
+Weave GitOps Enterprise's UI matches to list a pipeline's open pull requests.
 """
 
 from __future__ import annotations
@@ -74,6 +80,8 @@ class PullRequestStrategy:
                 return await _already_there(workspace, existing, title=title, base=spec.base_branch)
             opened = next((pr for pr in existing if pr.state is git.PullRequestState.OPEN), None)
             if opened is None:
+                head, opened = await _left_by_original(host, request, head, spec.base_branch)
+            if opened is None:
                 _refuse_closed(existing, title=title, request=request)
             commit = await workspace.commit(git_push.commit_message(request))
             commit = await _push(workspace, commit, head=head)
@@ -105,6 +113,19 @@ class PullRequestStrategy:
         return status.PromotionResult(
             url=result.url, number=result.number, branch=head, commit=commit
         )
+
+
+async def _left_by_original(
+    host: git.GitHost, request: promotion.PromotionRequest, head: str, base: str
+) -> tuple[str, git.PullRequest | None]:
+    """The original controller's open pull request for this environment, with its branch; else
+    Ferryman's branch and ``None``."""
+    original = naming.original_promotion_branch(
+        request.namespace, request.pipeline_name, request.environment
+    )
+    found = await host.find_pull_requests(head=original, base=base)
+    left = next((pr for pr in found if pr.state is git.PullRequestState.OPEN), None)
+    return (original, left) if left is not None else (head, None)
 
 
 async def _already_there(
@@ -164,7 +185,10 @@ def pull_request_body(request: promotion.PromotionRequest, changed: Sequence[str
         f"- Pipeline: `{_inline(request.namespace)}/{_inline(request.pipeline_name)}`",
         f"- Environments: `{_inline(request.source_environment)}` → "
         f"`{_inline(request.environment)}`",
-        f"- Revision: `{_inline(request.revision)}`",
+        f"- Revision: `{_inline(request.revision)}`"
+        + (
+            f" (written as `{_inline(request.value)}`)" if request.value != request.revision else ""
+        ),
         "",
     ]
     if request.approvals:
@@ -179,6 +203,9 @@ def pull_request_body(request: promotion.PromotionRequest, changed: Sequence[str
     lines += [f"- `{_inline(name)}`" for name in changed[:MAX_LISTED_FILES]]
     if len(changed) > MAX_LISTED_FILES:
         lines.append(f"- … and {len(changed) - MAX_LISTED_FILES} more")
+    # Weave GitOps Enterprise lists a pipeline's open pull requests by this text.
+    wge = f"{request.namespace}/{request.pipeline_name}/{request.environment}"
+    lines += ["", "<details>", "<summary>metadata</summary>", "", _inline(wge), "</details>"]
     return "\n".join(lines) + "\n"
 
 
