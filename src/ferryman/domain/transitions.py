@@ -192,7 +192,7 @@ def _target_suspended(
 ) -> Step:
     ref = state.target.cluster_app_ref
     message = (
-        f"{ref.kind} {ref.namespace}/{ref.name} is suspended (spec.suspend); "
+        f"{ref.kind} {ref.namespace}/{ref.name} is suspended (spec.suspend), so "
         f"{state.record.revision} waits until it is resumed"
     )
     return _hold(current, view, conditions.TARGET_SUSPENDED, message)

@@ -806,7 +806,7 @@ SCENARIOS: dict[str, dict[str, Scenario]] = {
             suspended_in("staging", dev="1.1", staging="1.0", prod="1.0"),
             {"staging": "Pending"},
             [],
-            "staging: HelmRelease staging/podinfo is suspended (spec.suspend); "
+            "staging: HelmRelease staging/podinfo is suspended (spec.suspend), so "
             "1.1 waits until it is resumed",
             trail="staging: NewCandidate > TargetSuspended; prod: InSync",
         ),
@@ -815,7 +815,7 @@ SCENARIOS: dict[str, dict[str, Scenario]] = {
             suspended_in("staging", dev="1.1", staging="1.0", prod="1.0"),
             {"staging": "Promoted"},
             [],
-            "staging: HelmRelease staging/podinfo is suspended (spec.suspend); "
+            "staging: HelmRelease staging/podinfo is suspended (spec.suspend), so "
             "1.1 waits until it is resumed",
             trail="staging: TargetSuspended; prod: InSync",
         ),
