@@ -9,7 +9,8 @@
 #   FERRYMAN_GIT_CRASH_RUNS (200) seeded crash-point runs over real Git
 #                                  (tests/integration/git/test_controller_crash_points.py)
 #   FUZZ_EXAMPLES (25000)          examples per fuzz property, 4 properties
-#                                  (tests/unit/server/test_fuzz.py)
+#                                  (tests/unit/server/test_fuzz.py; the promotion hook's rate
+#                                  limit is off there, see that module's docstring)
 #   STRESS_INTEGRATION_RUNS (100)  runs of tests/integration/controller, each with its own
 #                                  PYTHONHASHSEED (set and dict iteration orders, hence the order
 #                                  in which informers deliver and workers pick keys, change per run)

@@ -11,6 +11,27 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from ferryman.api import durations
+
+
+def interval_seconds(text: str) -> float:
+    """``30`` (seconds, the original controller's flag) or a Go duration (``30s``, ``1m``).
+
+    ``ValueError`` with a sentence naming the value when it is neither.
+    """
+    value = text.strip()
+    try:
+        seconds = float(value) if value.replace(".", "", 1).isdigit() else None
+        if seconds is None:
+            seconds = durations.parse(value).total_seconds()
+    except ValueError as exc:
+        raise ValueError(
+            f'"{text}" is not an interval: give seconds ("30") or a duration ("30s", "1m")'
+        ) from exc
+    if seconds <= 0:
+        raise ValueError(f'"{text}" is not an interval: it must be longer than zero')
+    return seconds
+
 
 def _split_addr(addr: str, default_port: int) -> tuple[str, int]:
     host, _, port = addr.rpartition(":")
@@ -35,6 +56,11 @@ class Settings:
     health_addr: str = ":9440"
     http_addr: str = ":8080"
     enable_legacy_approval: bool = False
+    # Flux notification-controller's event receiver, where the notification strategy posts
+    # (the original's --events-addr); None: only a Kubernetes Event is recorded.
+    events_addr: str | None = None
+    promotion_hook_rate_limit: int = 20  # requests per interval, client and pipeline env; 0: off
+    promotion_hook_rate_limit_interval: float = 30.0  # seconds
     git_cache_dir: str | None = None
     identity: str = field(default_factory=lambda: f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}")
 
@@ -51,12 +77,19 @@ class Settings:
             "metrics_addr",
             "health_addr",
             "http_addr",
+            "events_addr",
         ):
             variable = f"FERRYMAN_{name.upper()}"
             if variable in env:
                 values[name] = env[variable]
         if "FERRYMAN_WORKERS" in env:
             values["workers"] = int(env["FERRYMAN_WORKERS"])
+        if "FERRYMAN_PROMOTION_HOOK_RATE_LIMIT" in env:
+            values["promotion_hook_rate_limit"] = int(env["FERRYMAN_PROMOTION_HOOK_RATE_LIMIT"])
+        if "FERRYMAN_PROMOTION_HOOK_RATE_LIMIT_INTERVAL" in env:
+            values["promotion_hook_rate_limit_interval"] = interval_seconds(
+                env["FERRYMAN_PROMOTION_HOOK_RATE_LIMIT_INTERVAL"]
+            )
         if "KUBECONFIG" in env and "kubeconfig" not in values:
             values["kubeconfig"] = env["KUBECONFIG"]
         values.update({key: value for key, value in flags.items() if value is not None})

@@ -146,13 +146,13 @@ class FakeKubernetes:
     async def remote(self, namespace: str, name: str) -> k8s.Cluster:
         gc = self.objects.get(("gitops.weave.works/v1alpha1", "GitopsCluster", namespace, name))
         if gc is None:
-            raise k8s.ClusterUnavailable(f'GitopsCluster "{namespace}/{name}" not found')
+            raise k8s.ClusterNotFound(f'GitopsCluster "{namespace}/{name}" not found')
         ready = any(
             c.get("type") == "Ready" and c.get("status") == "True"
             for c in (gc.get("status") or {}).get("conditions", [])
         )
         if not ready:
-            raise k8s.ClusterUnavailable(f"Target cluster '{namespace}/{name}' not ready")
+            raise k8s.ClusterNotReady(f"Target cluster '{namespace}/{name}' not ready")
         return self.remotes[(namespace, name)]
 
     # --------------------------------------------------------------- PipelineStore

@@ -29,4 +29,5 @@ WAITING_APPROVAL: Final = "WaitingApproval"
 PROMOTING: Final = "Promoting"
 SUSPENDED: Final = "Suspended"
 HELD: Final = "Held"  # an operator holds the environment (or pinned it at a revision)
+TARGET_SUSPENDED: Final = "TargetSuspended"
 ALL_IN_SYNC: Final = "AllEnvironmentsInSync"

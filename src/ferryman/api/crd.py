@@ -5,6 +5,14 @@ The models are the single source of truth; this module turns their JSON Schema i
 unset), titles and Python defaults dropped (defaults would be written into every stored object),
 integers given ``format: int64``. Kubernetes extensions (list-map keys, CEL rules) come from the
 models' ``json_schema_extra``. The original CRD's printer columns and status default are kept.
+
+Compatibility: the API server must accept every Pipeline the original CRD accepted (its own test
+fixtures hold ``targets: []``, ``baseBranch: ""``, ``secretRef.name: ""``,
+``appRef.apiVersion: ""``). So on the fields of the original spec (``ORIGINAL_SPEC_FIELDS``) the
+schema keeps only what the original checked — types, enums, required fields — and Ferryman's own
+bounds there (lengths, item counts, unique environment names, one strategy) are checked by the
+controller, which reports a violation as ``Stalled`` with the field path (``api.validation``).
+Fields Ferryman added keep every rule in the schema.
 """
 
 from __future__ import annotations
@@ -32,6 +40,62 @@ PRINTER_COLUMNS: list[dict[str, str]] = [
 ]
 
 _DROPPED_KEYS = frozenset({"title", "default", "$defs"})
+
+# Every field of the original CRD's spec (weaveworks/pipeline-controller, config/crd/bases at
+# 2ca1d66), as a path below ``spec`` ("[]" for a list's items). A test compares it with that CRD.
+ORIGINAL_SPEC_FIELDS = frozenset(
+    {
+        "",
+        ".appRef",
+        ".appRef.apiVersion",
+        ".appRef.kind",
+        ".appRef.name",
+        ".environments",
+        ".environments[]",
+        ".environments[].name",
+        ".environments[].targets",
+        ".environments[].targets[]",
+        ".environments[].targets[].namespace",
+        ".environments[].targets[].clusterRef",
+        ".environments[].targets[].clusterRef.apiVersion",
+        ".environments[].targets[].clusterRef.kind",
+        ".environments[].targets[].clusterRef.name",
+        ".environments[].targets[].clusterRef.namespace",
+        *(
+            f"{at}{field}"
+            for at in (".promotion", ".environments[].promotion")
+            for field in (
+                "",
+                ".manual",
+                ".strategy",
+                ".strategy.notification",
+                ".strategy.pull-request",
+                ".strategy.pull-request.baseBranch",
+                ".strategy.pull-request.secretRef",
+                ".strategy.pull-request.secretRef.name",
+                ".strategy.pull-request.type",
+                ".strategy.pull-request.url",
+                ".strategy.secretRef",
+                ".strategy.secretRef.name",
+            )
+        ),
+    }
+)
+# What the original did not check on those fields: the controller checks it at run time.
+RUNTIME_ONLY_KEYS = frozenset(
+    {
+        "minLength",
+        "maxLength",
+        "minItems",
+        "maxItems",
+        "minimum",
+        "maximum",
+        "pattern",
+        "x-kubernetes-list-type",
+        "x-kubernetes-list-map-keys",
+        "x-kubernetes-validations",
+    }
+)
 
 
 def _structural(node: Any, defs: dict[str, Any]) -> Any:
@@ -78,6 +142,23 @@ def schema_of(model: type[base.WireModel]) -> dict[str, Any]:
     return result
 
 
+def _as_lenient_as_the_original(node: dict[str, Any], at: str = "") -> dict[str, Any]:
+    """``node`` (the spec schema) without Ferryman's own bounds on the original's fields."""
+    out = {
+        key: value
+        for key, value in node.items()
+        if at not in ORIGINAL_SPEC_FIELDS or key not in RUNTIME_ONLY_KEYS
+    }
+    if isinstance(out.get("properties"), dict):
+        out["properties"] = {
+            name: _as_lenient_as_the_original(child, f"{at}.{name}")
+            for name, child in out["properties"].items()
+        }
+    if isinstance(out.get("items"), dict):
+        out["items"] = _as_lenient_as_the_original(out["items"], f"{at}[]")
+    return out
+
+
 def openapi_schema() -> dict[str, Any]:
     """The ``openAPIV3Schema`` of the v1alpha1 version."""
     status = schema_of(PipelineStatus)
@@ -96,7 +177,7 @@ def openapi_schema() -> dict[str, Any]:
                 "type": "string",
             },
             "metadata": {"type": "object"},
-            "spec": schema_of(pipeline.PipelineSpec),
+            "spec": _as_lenient_as_the_original(schema_of(pipeline.PipelineSpec)),
             "status": status,
         },
     }

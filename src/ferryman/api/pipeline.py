@@ -30,6 +30,16 @@ MAX_WINDOWS = 8
 MAX_APPROVERS = 20
 MAX_REQUIRED_APPROVALS = 5
 
+# App kinds whose revision and readiness live in status: Ferryman caches only their identity,
+# generation, spec.suspend and status, so a revisionPath for them must point under .status.
+STATUS_ONLY_KINDS = frozenset(
+    {
+        ("helm.toolkit.fluxcd.io", "HelmRelease"),
+        ("kustomize.toolkit.fluxcd.io", "Kustomization"),
+        ("argoproj.io", "Application"),
+    }
+)
+
 Name = Annotated[str, Field(min_length=1, max_length=253)]
 ShortName = Annotated[str, Field(min_length=1, max_length=63)]
 Url = Annotated[str, Field(min_length=1, max_length=2048)]
@@ -69,10 +79,10 @@ class AppRef(WireModel):
     revision_path: Annotated[str, Field(max_length=253)] | None = Field(
         default=None,
         description=(
-            "Ferryman: for kinds other than HelmRelease, Kustomization and Argo CD Application, "
-            "the dotted "
-            "path of the field holding the deployed revision (e.g. .status.lastAppliedRevision); "
-            "readiness comes from the object's kstatus Ready condition."
+            "Ferryman: the dotted path of the field holding the deployed revision (e.g. "
+            ".status.lastAppliedRevision), for any kind; for HelmRelease, Kustomization and "
+            "Argo CD Application it must be under .status and replaces the kind's own field. "
+            "Readiness still comes from the kind's rule (kstatus Ready for other kinds)."
         ),
     )
 

@@ -64,12 +64,23 @@ class ClusterAppReference(WireModel):
 
 
 class TargetStatus(WireModel):
-    """What one target runs (compat: same fields as the original)."""
+    """What one target runs (compat: the original's fields, plus two optional ones)."""
 
     cluster_app_ref: ClusterAppReference
     ready: bool
     revision: Revision = ""
     error: Annotated[str, Field(max_length=MAX_TARGET_ERROR_LENGTH)] = ""
+    reason: Annotated[str, Field(max_length=64)] | None = Field(
+        default=None,
+        description=(
+            "Why the target could not be read, as the original controller's condition reasons "
+            "say it (TargetClusterNotFound, TargetClusterNotReady); absent otherwise."
+        ),
+    )
+    suspended: bool | None = Field(
+        default=None,
+        description="True when the app object has spec.suspend: promotions into it wait.",
+    )
 
 
 class WaitingApproval(WireModel):
@@ -195,6 +206,10 @@ class PromotionRecord(WireModel):
     rejection: RejectionRecord | None = None
     approval_requested_at: datetime | None = None
     attempts: Annotated[int, Field(ge=0)] = 0
+    started_at: datetime | None = Field(
+        default=None,
+        description="When the first attempt began (the Promoting intent was first written).",
+    )
     owner: Annotated[str, Field(max_length=128)] | None = None
     last_error: ErrorText | None = None
     # Why the last attempt failed, in one CamelCase word (HostKeyUnknown, CertificateUnverifiable).

@@ -96,9 +96,22 @@ def _promotion_errors(prefix: str, promotion: pipeline.Promotion | None) -> list
     return errors
 
 
+def _app_errors(app: pipeline.AppRef) -> list[FieldError]:
+    group = app.api_version.rpartition("/")[0]
+    path = (app.revision_path or "").lstrip(".")
+    if path and (group, app.kind) in pipeline.STATUS_ONLY_KINDS and not path.startswith("status."):
+        return [
+            FieldError(
+                "spec.appRef.revisionPath",
+                f'"{app.revision_path}" is not under .status, where {app.kind} keeps its revision',
+            )
+        ]
+    return []
+
+
 def semantic_errors(spec: pipeline.PipelineSpec) -> list[FieldError]:
     """Rules the models' types cannot express (unique names, one strategy, cron, time zones)."""
-    errors = _promotion_errors("spec.promotion", spec.promotion)
+    errors = _app_errors(spec.app_ref) + _promotion_errors("spec.promotion", spec.promotion)
     seen: set[str] = set()
     for index, env in enumerate(spec.environments):
         if env.name in seen:

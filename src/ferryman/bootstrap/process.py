@@ -23,7 +23,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from ferryman.adapters import clock as clock_adapter
-from ferryman.adapters import githost, gitrepo
+from ferryman.adapters import flux_receiver, githost, gitrepo
 from ferryman.adapters.kubernetes import auth as auth_adapter
 from ferryman.adapters.kubernetes import cluster as cluster_adapter
 from ferryman.adapters.kubernetes import clusters, events, leases, pipelines, secrets
@@ -106,6 +106,11 @@ def build_controller(
         hosts=hosts,
         secrets=secrets.LightkubeSecretReader(local.client),
         events=sink,
+        receiver=(
+            flux_receiver.FluxEventReceiver(http_client, settings.events_addr)
+            if settings.events_addr
+            else None
+        ),
     )
     chosen.update(strategies or {})
     elector = _elector(settings, local, clock) if settings.leader_elect else None
@@ -252,6 +257,8 @@ def server_deps(
         options=server_deps_mod.Options(
             enable_legacy_approval=settings.enable_legacy_approval,
             max_concurrency=max_concurrency,
+            hook_rate_limit=settings.promotion_hook_rate_limit,
+            hook_rate_interval=settings.promotion_hook_rate_limit_interval,
         ),
         registry=controller.manager.metrics.registry,
     )

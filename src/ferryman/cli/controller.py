@@ -9,7 +9,18 @@ import logging
 import click
 
 from ferryman.bootstrap import process
-from ferryman.settings import Settings
+from ferryman.settings import Settings, interval_seconds
+
+
+def _interval(ctx: click.Context, param: click.Parameter, value: str | None) -> float | None:
+    """Seconds (``30``, as the original controller's flag took them) or a duration (``30s``)."""
+    del ctx
+    if value is None:
+        return None
+    try:
+        return interval_seconds(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param=param) from exc
 
 
 @click.command()
@@ -35,6 +46,26 @@ from ferryman.settings import Settings
     is_flag=True,
     default=None,
     help="Serve /approval/... (replayable HMAC over an empty body; off by default).",
+)
+@click.option(
+    "--events-addr",
+    default=None,
+    help="URL of Flux notification-controller's event receiver (e.g. "
+    "http://notification-controller.flux-system.svc.cluster.local./); the notification "
+    "strategy posts its Promote event there, as the original controller did.",
+)
+@click.option(
+    "--promotion-hook-rate-limit",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Flux events accepted per interval, client address and pipeline environment "
+    "(default 20; 0 turns the limit off).",
+)
+@click.option(
+    "--promotion-hook-rate-limit-interval",
+    default=None,
+    callback=_interval,
+    help='The rate limit\'s interval: seconds ("30", the default) or a duration ("30s").',
 )
 @click.option("--log-level", default="info", type=click.Choice(["debug", "info", "warning"]))
 def controller(log_level: str, **flags: object) -> None:

@@ -139,9 +139,18 @@ class Reconciler:
         app = subject.spec.app_ref
         for env in subject.spec.environments:
             reads = await asyncio.gather(*(self._targets.read(subject, t) for t in env.targets))
+            before = subject.status.environments.get(env.name)
+            previous = before.targets if before is not None else ()
             result[env.name] = [
-                observations.target_status(app, target, found, error=error)
-                for target, (found, error) in zip(env.targets, reads, strict=True)
+                observations.target_status(
+                    app,
+                    target,
+                    read.obj,
+                    error=read.error,
+                    reason=read.reason,
+                    previous=previous[index] if index < len(previous) else None,
+                )
+                for index, (target, read) in enumerate(zip(env.targets, reads, strict=True))
             ]
         return result
 
@@ -219,6 +228,7 @@ class Reconciler:
             approvals=record.approvals if record is not None else (),
             attempt=action.attempt if isinstance(action, actions.Promote) else 0,
             requested_at=record.requested_at if record is not None else None,
+            started_at=record.started_at if record is not None else None,
         )
 
     async def _call(

@@ -22,27 +22,25 @@ from ferryman.ports import kubernetes as k8s
 SYNC_TIMEOUT = 10.0
 PipelineKey = tuple[str, str]
 
-# App kinds whose revision and readiness live entirely in metadata and status (domain.observations):
-# their caches drop the spec (HelmRelease values can be large). Other kinds may name a revision path
-# anywhere, so they are cached whole.
-WELL_KNOWN_APPS = frozenset(
-    {
-        ("helm.toolkit.fluxcd.io", "HelmRelease"),
-        ("kustomize.toolkit.fluxcd.io", "Kustomization"),
-        ("argoproj.io", "Application"),
-    }
-)
+# App kinds whose revision and readiness live in metadata and status (domain.observations): their
+# caches drop the spec but for spec.suspend (HelmRelease values can be large). Other kinds may
+# name a revision path anywhere, so they are cached whole.
+WELL_KNOWN_APPS = pipeline.STATUS_ONLY_KINDS
 _KEPT_METADATA = ("name", "namespace", "uid", "resourceVersion", "generation")
 
 
 def observed_fields(obj: k8s.JSON) -> k8s.JSON:
-    """The part of an app object that observations read: identity, generation and status."""
+    """The part of an app object that observations read: identity, generation, ``spec.suspend``
+    and status."""
     meta = obj.get("metadata") or {}
     trimmed: k8s.JSON = {
         "apiVersion": obj.get("apiVersion"),
         "kind": obj.get("kind"),
         "metadata": {key: meta[key] for key in _KEPT_METADATA if key in meta},
     }
+    spec = obj.get("spec")
+    if isinstance(spec, dict) and "suspend" in spec:
+        trimmed["spec"] = {"suspend": spec["suspend"]}
     if "status" in obj:
         trimmed["status"] = obj["status"]
     return trimmed
@@ -80,15 +78,17 @@ class AppCaches:
         """The app object of ``target`` from its cache (started on first use), or why not."""
         key = (subject.metadata.namespace, subject.metadata.name)
         found = await self._cluster_of(subject, target, key)
-        if isinstance(found, str):
-            return None, found
+        if isinstance(found, k8s.TargetRead):
+            return found
         app = subject.spec.app_ref
         try:
             kind = await found.resolve(k8s.Kind(app.api_version, app.kind))
         except k8s.NotFound:
-            return None, f"{app.api_version} {app.kind} is not served by the cluster"
+            return k8s.TargetRead(
+                None, f"{app.api_version} {app.kind} is not served by the cluster"
+            )
         except k8s.KubernetesError as exc:
-            return None, f"cannot reach the cluster: {exc}"
+            return k8s.TargetRead(None, f"cannot reach the cluster: {exc}")
         app_key = AppKey(found.name, kind, target.namespace, app.name)
         self._reads.setdefault(key, set()).add(app_key)
         self._by_app[app_key].add(key)
@@ -98,13 +98,13 @@ class AppCaches:
                 await asyncio.wait_for(cache.synced.wait(), SYNC_TIMEOUT)
             except TimeoutError:
                 why = f"cache of {kind.kind} in {target.namespace} is not synced"
-                return None, f"{why}: {cache.last_error}"
-        return cache.get(target.namespace, app.name), ""
+                return k8s.TargetRead(None, f"{why}: {cache.last_error}")
+        return k8s.TargetRead(cache.get(target.namespace, app.name))
 
     async def _cluster_of(
         self, subject: pipeline.Pipeline, target: pipeline.Target, key: PipelineKey
-    ) -> k8s.Cluster | str:
-        """The cluster ``target`` lives on, or a sentence saying why it cannot be used."""
+    ) -> k8s.Cluster | k8s.TargetRead:
+        """The cluster ``target`` lives on, or why it cannot be used."""
         ref = target.cluster_ref
         if ref is None:
             return self._clusters.local
@@ -113,9 +113,9 @@ class AppCaches:
         try:
             return await self._clusters.remote(namespace, ref.name)
         except k8s.ClusterUnavailable as exc:
-            return str(exc)
+            return k8s.TargetRead(None, str(exc), exc.reason)
         except k8s.KubernetesError as exc:
-            return f"cannot read GitopsCluster {namespace}/{ref.name}: {exc}"
+            return k8s.TargetRead(None, f"cannot read GitopsCluster {namespace}/{ref.name}: {exc}")
 
     def _informer(
         self, cluster: k8s.Cluster, kind: k8s.Kind, namespace: str

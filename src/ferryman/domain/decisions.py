@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from ferryman.api import conditions, pipeline, status
-from ferryman.domain import actions, policy, records, states, timefmt, transitions
+from ferryman.domain import actions, policy, records, revisions, states, timefmt, transitions
 from ferryman.domain import summary as summary_rules
 
 MAX_ATTEMPTS = states.MAX_ATTEMPTS
@@ -69,11 +69,12 @@ class _Advance:
 
 
 def common_revision(targets: Sequence[status.TargetStatus]) -> str:
-    """The revision every target runs, or ``""`` when they disagree or have none."""
-    revisions = {t.revision for t in targets}
-    if len(revisions) != 1:
+    """The revision every target runs (the first target's spelling of it), or ``""`` when they
+    disagree or have none. Targets agree when they run the same artifact (``revisions.same``):
+    ``main@sha1:X`` and ``sha1:X`` are one commit."""
+    if len({revisions.identity(t.revision) for t in targets}) != 1:
         return ""
-    return revisions.pop()
+    return targets[0].revision
 
 
 def environment_status(
@@ -86,7 +87,9 @@ def environment_status(
     ready = bool(targets) and bool(revision) and all(t.ready for t in targets)
     since: datetime | None = None
     if ready:
-        streak = previous is not None and previous.ready and previous.revision == revision
+        streak = (
+            previous is not None and previous.ready and revisions.same(previous.revision, revision)
+        )
         since = previous.ready_since if streak and previous is not None else None
         since = since or now
     base = previous or status.EnvironmentStatus()

@@ -41,6 +41,12 @@ def promotion_branch(namespace: str, pipeline: str, environment: str) -> str:
     return "/".join((BRANCH_PREFIX, *parts))
 
 
+def original_promotion_branch(namespace: str, pipeline: str, environment: str) -> str:
+    """``promotion-<ns>-<pipeline>-<env>``: the head branch of the original pipeline-controller's
+    pull requests, so one it left open can be adopted instead of opening a second."""
+    return f"promotion-{namespace}-{pipeline}-{environment}"
+
+
 def pull_request_title(*, pipeline: str, environment: str, revision: str) -> str:
     """``Promote <pipeline> to <environment>: <revision>`` on one line, at most 255 characters."""
     return _bounded(_subject(pipeline, environment, revision), MAX_TITLE_LENGTH)
@@ -66,19 +72,24 @@ def commit_message(
     revision: str,
     approvals: Sequence[tuple[str, str]],
     change_digest: str = "",
+    value: str | None = None,
 ) -> str:
     """The promotion commit's message: subject, a short body, then Git trailers.
 
-    ``approvals`` are (user, comment) pairs. Every user-supplied value is put on one line, so it
-    cannot start a new paragraph or forge a trailer, and no line starts with user input (a line
-    starting with ``#`` would be dropped by ``git commit``'s default cleanup). The trailers are
-    ``Ferryman-Pipeline``, ``Ferryman-Environment``, ``Ferryman-Revision``, one ``Approved-by``
-    per approval, ``Ferryman-Approved-By`` naming them all and ``Ferryman-Change-Digest`` (the
-    digest of the change the approvals bound, ``domain.changes``), which keeps the history
-    auditable after status has moved on.
+    ``value`` is what the markers were set to when it differs from ``revision`` (the chart
+    version ``6.6.1`` of revision ``6.6.1+0cc9a8446c95``). ``approvals`` are (user, comment)
+    pairs. Every user-supplied value is put on one line, so it cannot start a new paragraph or
+    forge a trailer, and no line starts with user input (a line starting with ``#`` would be
+    dropped by ``git commit``'s default cleanup). The trailers are ``Ferryman-Pipeline``,
+    ``Ferryman-Environment``, ``Ferryman-Revision``, one ``Approved-by`` per approval,
+    ``Ferryman-Approved-By`` naming them all and ``Ferryman-Change-Digest`` (the digest of the
+    change the approvals bound, ``domain.changes``), which keeps the history auditable after
+    status has moved on.
     """
     token = _one_line(f"{namespace}:{pipeline}:{environment}")
-    body = [f'Ferryman set the "$promotion" markers for {token} to {_one_line(revision)}.']
+    written, full = _one_line(value if value is not None else revision), _one_line(revision)
+    suffix = "" if written == full else f" (revision {full})"
+    body = [f'Ferryman set the "$promotion" markers for {token} to {written}{suffix}.']
     for user, comment in approvals:
         remark = _bounded(_one_line(comment), MAX_COMMENT_LENGTH)
         body.append(f"Approved by {_trailer_value(user)}" + (f": {remark}" if remark else ""))

@@ -10,8 +10,9 @@ that applies names the state:
    ``Finished``;
 2. **in flight** (an intent or a result is recorded): ``Delivered``, ``InFlight``, ``Retrying``,
    ``Exhausted``, ``RetryDue``, ``Abandoned``;
-3. **gates**, for a record not yet promoting: ``Held``, ``Suspended``, ``Gated`` (soak time,
-   windows);
+3. **gates**, for a record not yet promoting: ``Held``, ``Suspended``, ``TargetSuspended``,
+   ``Gated`` (soak time, windows); ``TargetSuspended`` also holds a delivered record
+   (``Promoted``), which cannot arrive while Flux does not reconcile the target;
 4. **approval**: ``Approved``, ``AwaitingChange`` (the change approvers will see is rendered
    first), ``ApprovalExpired``, ``AwaitingApproval``; else ``ReadyToPromote``.
 
@@ -34,7 +35,7 @@ from datetime import datetime
 from typing import ClassVar
 
 from ferryman.api import pipeline, status
-from ferryman.domain import approvals, gates, policy
+from ferryman.domain import approvals, gates, policy, revisions
 
 MAX_ATTEMPTS = 10
 Phase = status.PromotionPhase
@@ -227,6 +228,14 @@ class Suspended(State):
 
 
 @dataclass(frozen=True)
+class TargetSuspended(State):
+    """A target's app object has ``spec.suspend``: Flux would not apply a promotion, so wait."""
+
+    record: status.PromotionRecord
+    target: status.TargetStatus
+
+
+@dataclass(frozen=True)
 class Gated(State):
     """A time gate (soak time or a window) is closed until ``until`` (if known)."""
 
@@ -295,19 +304,20 @@ def classify(view: View) -> State:
 def _settling(view: View) -> State | status.PromotionRecord:
     """A settling state, or the candidate's open record when none applies."""
     target, record = view.target, view.open_record
-    if record is not None and target.ready and target.revision == record.revision:
+    if record is not None and target.ready and revisions.same(target.revision, record.revision):
         return Arrived(record)
     if not view.pinned and not view.source.ready:
         return _source_not_ready(view)
     candidate = view.candidate
-    if target.revision == candidate and target.ready:
+    runs_candidate = revisions.same(target.revision, candidate)
+    if runs_candidate and target.ready:
         if record is not None:
             return Overtaken(record, f"{view.name} already runs {candidate}")
         return _settled_at(view, candidate)
     if view.promotion.strategy is None:
         return Unmanaged()
-    carrying_on = record is not None and record.revision == candidate
-    if target.revision == candidate and not carrying_on:
+    carrying_on = record is not None and revisions.same(record.revision, candidate)
+    if runs_candidate and not carrying_on:
         if record is not None:
             return Overtaken(record, f"{view.name} already runs {candidate}")
         return RollingOut(candidate)
@@ -317,14 +327,19 @@ def _settling(view: View) -> State | status.PromotionRecord:
 def _settled_at(view: View, candidate: str) -> State:
     """The environment runs the candidate ready everywhere."""
     hold = view.hold
-    if hold is not None and view.pinned and view.offered and view.offered != candidate:
+    if (
+        hold is not None
+        and view.pinned
+        and view.offered
+        and not revisions.same(view.offered, candidate)
+    ):
         return Pinned(hold, view.offered)
     return InSync()
 
 
 def _source_not_ready(view: View) -> SourceNotReady:
     source = view.source
-    if len({t.revision for t in source.targets}) > 1:
+    if len({revisions.identity(t.revision) for t in source.targets}) > 1:
         why = f"targets of {view.source_name} disagree on the revision"
     else:
         why = f"{view.source_name} is not ready"
@@ -336,16 +351,21 @@ def _source_not_ready(view: View) -> SourceNotReady:
 def _observable(view: View, candidate: str) -> State | None:
     blind = next((t for t in view.target.targets if t.error and not t.revision), None)
     record = view.record
-    in_flight = record is not None and record.revision == candidate and record.phase in IN_FLIGHT
+    in_flight = (
+        record is not None
+        and revisions.same(record.revision, candidate)
+        and record.phase in IN_FLIGHT
+    )
     return Unobservable(blind) if blind is not None and not in_flight else None
 
 
 def _record_for(view: View, candidate: str) -> State | status.PromotionRecord:
     record = view.record
-    if record is not None and record.revision != candidate and not record.phase.finished:
+    same = record is not None and revisions.same(record.revision, candidate)
+    if record is not None and not same and not record.phase.finished:
         return Overtaken(record, f"{record.revision} superseded by {candidate}")
     trigger = view.hold.reason if view.hold is not None and view.pinned else None
-    if record is None or record.revision != candidate:
+    if record is None or not same:
         return NewCandidate(candidate, trigger)
     if record.phase.finished:
         # A pin asks again for a revision whose earlier promotion ended: it starts afresh.
@@ -354,9 +374,14 @@ def _record_for(view: View, candidate: str) -> State | status.PromotionRecord:
     return record
 
 
+def _suspended_target(view: View) -> status.TargetStatus | None:
+    return next((t for t in view.target.targets if t.suspended), None)
+
+
 def _in_flight(view: View, record: status.PromotionRecord) -> State | None:
     if record.phase is Phase.PROMOTED:
-        return Delivered(record)
+        suspended = _suspended_target(view)
+        return Delivered(record) if suspended is None else TargetSuspended(record, suspended)
     if record.phase is not Phase.PROMOTING:
         return None
     if record.owner == view.owner:
@@ -378,6 +403,9 @@ def _through_gates(view: View, record: status.PromotionRecord) -> State:
         return Held(record, view.hold)
     if view.suspended:
         return Suspended(record)
+    suspended = _suspended_target(view)
+    if suspended is not None:
+        return TargetSuspended(record, suspended)
     # A pinned revision need not run in the source: its soak time does not apply.
     min_ready = 0 if view.pinned else view.promotion.min_ready_seconds
     soak = gates.soak(view.source.ready_since, min_ready, view.now)

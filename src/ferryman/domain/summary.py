@@ -91,6 +91,17 @@ def pending_condition(
     )
 
 
+def target_reason(target: status.TargetStatus) -> str:
+    """The condition reason for a target with an error: the original controller's
+    ``TargetClusterNotFound``/``TargetClusterNotReady`` when its cluster is the problem, else
+    ``TargetNotReadable`` (nothing could be read) or ``EnvironmentNotReady``."""
+    if target.reason:
+        return target.reason
+    return (
+        conditions.TARGET_NOT_READABLE if not target.revision else conditions.ENVIRONMENT_NOT_READY
+    )
+
+
 def summarise(
     current: status.PipelineStatus,
     order: Sequence[str],
@@ -109,9 +120,7 @@ def summarise(
             ref = broken[0].cluster_app_ref
             problems.append(
                 (
-                    conditions.TARGET_NOT_READABLE
-                    if not broken[0].revision
-                    else conditions.ENVIRONMENT_NOT_READY,
+                    target_reason(broken[0]),
                     f"{name}: {ref.namespace}/{ref.name}: {broken[0].error}",
                 )
             )

@@ -155,7 +155,7 @@ def _unobservable(
 ) -> Step:
     ref = state.target.cluster_app_ref
     message = f"cannot see what {view.name} runs ({ref.namespace}/{ref.name}: {state.target.error})"
-    return _hold(current, view, conditions.TARGET_NOT_READABLE, message)
+    return _hold(current, view, summary_rules.target_reason(state.target), message)
 
 
 def _finished(view: states.View, state: states.Finished, current: status.PipelineStatus) -> Step:
@@ -198,6 +198,17 @@ def _suspended(view: states.View, state: states.Suspended, current: status.Pipel
     del state
     message = "the pipeline is suspended (spec.suspend)"
     return _hold(current, view, conditions.SUSPENDED, message)
+
+
+def _target_suspended(
+    view: states.View, state: states.TargetSuspended, current: status.PipelineStatus
+) -> Step:
+    ref = state.target.cluster_app_ref
+    message = (
+        f"{ref.kind} {ref.namespace}/{ref.name} is suspended (spec.suspend), so "
+        f"{state.record.revision} waits until it is resumed"
+    )
+    return _hold(current, view, conditions.TARGET_SUSPENDED, message)
 
 
 def _gated(view: states.View, state: states.Gated, current: status.PipelineStatus) -> Step:
@@ -307,6 +318,7 @@ def _promote(
         update={
             "phase": Phase.PROMOTING,
             "attempts": record.attempts + 1,
+            "started_at": record.started_at or view.now,
             "owner": view.owner,
             "next_attempt_at": None,
         }
@@ -367,6 +379,7 @@ TABLE: Final[Mapping[type[states.State], Rule[Any]]] = {
     states.Abandoned: Rule(_edges((Phase.PROMOTING,), Phase.PROMOTING), _resume),
     states.Held: Rule(NONE, _held),
     states.Suspended: Rule(NONE, _suspended),
+    states.TargetSuspended: Rule(NONE, _target_suspended),
     states.Gated: Rule(NONE, _gated),
     states.Approved: Rule(
         _edges((Phase.PENDING, Phase.WAITING_APPROVAL), Phase.APPROVED), _approved

@@ -19,13 +19,19 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, ClassVar, NamedTuple, Protocol
 
-from ferryman.api import pipeline
+from ferryman.api import conditions, pipeline
 
 JSON = dict[str, Any]
-# (object or None, error) for one target; the error explains a missing object.
-TargetRead = tuple[JSON | None, str]
+
+
+class TargetRead(NamedTuple):
+    """One target's app object, or why it could not be read."""
+
+    obj: JSON | None
+    error: str = ""  # why ``obj`` is None, a sentence naming the object ("" when it is missing)
+    reason: str = ""  # the condition reason of that (TargetClusterNotFound, ...), if one applies
 
 
 class KubernetesError(Exception):
@@ -185,6 +191,20 @@ class TargetReader(Protocol):
 
 class ClusterUnavailable(KubernetesError):
     """A GitopsCluster is missing or not Ready, or its kubeconfig cannot be used."""
+
+    reason: ClassVar[str] = ""  # the original controller's condition reason, where it had one
+
+
+class ClusterNotFound(ClusterUnavailable):
+    """The GitopsCluster a target names does not exist."""
+
+    reason: ClassVar[str] = conditions.TARGET_CLUSTER_NOT_FOUND
+
+
+class ClusterNotReady(ClusterUnavailable):
+    """The GitopsCluster a target names is not Ready."""
+
+    reason: ClassVar[str] = conditions.TARGET_CLUSTER_NOT_READY
 
 
 class ClusterDirectory(Protocol):

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Protocol
 
 from ferryman.api import pipeline, status
+from ferryman.domain import revisions
 
 
 @dataclass(frozen=True)
@@ -30,11 +31,18 @@ class PromotionRequest:
     approvals: tuple[status.ApprovalRecord, ...] = ()
     attempt: int = 1
     requested_at: datetime | None = None  # the record's: tells two promotions of one revision apart
+    started_at: datetime | None = None  # when the first attempt began (stable across attempts)
 
     @property
     def token(self) -> str:
         """The ``$promotion`` marker value for this promotion: ``<ns>:<pipeline>:<env>``."""
         return f"{self.namespace}:{self.pipeline_name}:{self.environment}"
+
+    @property
+    def value(self) -> str:
+        """What the markers are set to: the promotable part of ``revision`` for the app's kind
+        (``6.6.1`` for the chart version ``6.6.1+0cc9a8446c95``; see ``domain.revisions``)."""
+        return revisions.promotable(self.app.kind, self.revision)
 
 
 class PromotionStrategy(Protocol):
@@ -58,6 +66,21 @@ class PromotionStrategy(Protocol):
         were given for another change than the one to make now.
         Raises ``domain.errors.TemporaryError`` (retry later) or ``PermanentError``; never leaks a
         secret in a message.
+        """
+        ...
+
+
+class EventReceiver(Protocol):
+    """Flux notification-controller's event receiver (``--events-addr``), as every Flux
+    controller's event recorder posts to it."""
+
+    async def post(self, body: bytes) -> None:
+        """Deliver one event (JSON bytes in Flux's event format), sending exactly ``body``.
+
+        Returns once the receiver holds the event: a 2xx answer, or 429, which is
+        notification-controller's duplicate filter saying it already has this event. Connection
+        errors and 5xx are retried with backoff, then raise ``TemporaryError``; any other 4xx
+        raises ``PermanentError``.
         """
         ...
 

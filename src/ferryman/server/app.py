@@ -3,7 +3,8 @@
 The app holds no state of its own: approvals go into Pipeline status (resourceVersion-checked),
 events only enqueue reconciles, so any replica can answer any request while only the leader
 promotes. Routing errors and every ``HttpError`` render as Kubernetes ``Status`` JSON
-(``errors``); bounds on concurrency and body size wrap every route (``limits``).
+(``errors``); bounds on concurrency and body size wrap every route (``limits``), and the Flux
+event receiver has its own request rate limit (``hook_limits``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from starlette.routing import BaseRoute, Mount
 from ferryman.server import (
     approval_api,
     errors,
+    hook_limits,
     legacy,
     limits,
     metrics,
@@ -29,8 +31,9 @@ from ferryman.server.ui import routes as ui
 def create_app(deps: Deps) -> Starlette:
     """The server's ASGI app over ``deps``."""
     options = deps.options
+    hook_metrics = metrics.HookMetrics(deps.registry) if deps.registry is not None else None
     routes: list[BaseRoute] = [
-        *promotion_hook.routes(deps),
+        *promotion_hook.routes(deps, hook_metrics),
         *approval_api.routes(deps),
         *operator_api.routes(deps),
         *reads.routes(deps),
@@ -41,6 +44,13 @@ def create_app(deps: Deps) -> Starlette:
         routes=routes,
         middleware=[
             Middleware(limits.ConcurrencyLimit, limit=options.max_concurrency),
+            Middleware(
+                hook_limits.HookRateLimit,
+                limit=options.hook_rate_limit,
+                interval=options.hook_rate_interval,
+                now=lambda: deps.clock.now().timestamp(),
+                throttled=hook_metrics.throttled.inc if hook_metrics is not None else lambda: None,
+            ),
             Middleware(
                 limits.BodyLimit,
                 max_bytes=options.max_body_bytes,

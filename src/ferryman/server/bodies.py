@@ -17,18 +17,19 @@ from ferryman.server import errors
 M = TypeVar("M", bound=pydantic.BaseModel)
 
 
-def parse(body: bytes, model: type[M], *, what: str, malformed: int = 400) -> M:
-    """``body`` as ``model``: ``HttpError`` ``malformed`` when it is not JSON, 422 when it is not
-    an object or does not fit the model (``what`` names the expected body in the message)."""
+def parse(body: bytes, model: type[M], *, what: str, malformed: int = 400, invalid: int = 422) -> M:
+    """``body`` as ``model``: ``HttpError`` ``malformed`` when it is not JSON, ``invalid`` when it
+    is not an object or does not fit the model (``what`` names the expected body in the
+    message)."""
     try:
         document = json.loads(body)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise errors.HttpError(malformed, "the body is not JSON") from exc
     if not isinstance(document, dict):
-        raise errors.HttpError(422, f"the body must be {what}")
+        raise errors.HttpError(invalid, f"the body must be {what}")
     try:
         return model.model_validate(document)
     except pydantic.ValidationError as exc:
         first = exc.errors(include_url=False)[0]
         where = ".".join(str(part) for part in first["loc"]) or "body"
-        raise errors.HttpError(422, f"{where}: {first['msg']}") from exc
+        raise errors.HttpError(invalid, f"{where}: {first['msg']}") from exc

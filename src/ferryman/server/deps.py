@@ -13,7 +13,7 @@ from prometheus_client import CollectorRegistry
 from ferryman.ports import auth, promotion
 from ferryman.ports import clock as clock_port
 from ferryman.ports import kubernetes as k8s
-from ferryman.server import limits
+from ferryman.server import hook_limits, limits
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,8 @@ class Options:
     max_concurrency: int = limits.MAX_CONCURRENCY
     body_read_timeout: float = limits.BODY_READ_TIMEOUT
     max_write_attempts: int = 5  # status writes retried on 409 before giving up
+    hook_rate_limit: int = hook_limits.DEFAULT_LIMIT  # per client and pipeline env; 0: off
+    hook_rate_interval: float = hook_limits.DEFAULT_INTERVAL  # seconds
 
 
 @dataclass(frozen=True)

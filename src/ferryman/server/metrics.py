@@ -26,6 +26,23 @@ def family(path: str) -> str:
     return "ui"
 
 
+class HookMetrics:
+    """Counters of the Flux event receiver beyond the status code."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.ignored = Counter(
+            "ferryman_promotion_events_ignored_total",
+            "Authentic Flux events acknowledged without a reconcile, by reason.",
+            ["reason"],
+            registry=registry,
+        )
+        self.throttled = Counter(
+            "ferryman_promotion_events_throttled_total",
+            "Flux event requests refused by the promotion hook rate limit (429).",
+            registry=registry,
+        )
+
+
 class RequestMetrics:
     """ASGI middleware counting every HTTP response by family and status code."""
 

@@ -4,11 +4,14 @@ Flux's ``generic`` and ``generic-hmac`` providers post an ``Event`` (``involvedO
 ``severity``, ``timestamp``, ``message``, ``reason``, ``metadata.revision``,
 ``reportingController``). The order of checks is the security argument:
 
-1. the body is bounded (``limits.BodyLimit``) and read raw;
+1. the body is bounded (``limits.BodyLimit``) and, per client and environment, the request rate
+   (``hook_limits.HookRateLimit``), and the body is read raw;
 2. the signature is verified over those raw bytes, constant-time, before any parsing
    (``signing.authenticate``; every failure is the same 401);
-3. the event is parsed (400 when not JSON, 422 when not a Flux event) and must name the
-   pipeline's app (kind and name) in one of the environment's target namespaces (else 422);
+3. the event is parsed as Go decodes it (``flux_events.parse``: 400 only when malformed); one
+   that cannot concern this environment — another object, another namespace, no revision — is
+   acknowledged with 202 and counted by reason (``flux_events.ignored``), never refused, since
+   Flux records a refusal as a failed dispatch on the Alert every time;
 4. the pipeline is enqueued and 202 returned at once.
 
 The event is a trigger, never a command: nothing here writes status, so a replayed or forged-but-
@@ -18,65 +21,19 @@ valid event can only make the controller look again at observed state, which dec
 from __future__ import annotations
 
 import logging
-from typing import Annotated
 
-import pydantic
-from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ferryman.server import bodies, errors, signing
+from ferryman.server import errors, flux_events, metrics, signing
 from ferryman.server.deps import Deps
 
 log = logging.getLogger(__name__)
 
-Short = Annotated[str, Field(max_length=253)]
 
-
-class InvolvedObject(pydantic.BaseModel):
-    """The object the event is about (a HelmRelease, Kustomization, ...)."""
-
-    model_config = pydantic.ConfigDict(extra="ignore", frozen=True)
-
-    kind: Annotated[str, Field(min_length=1, max_length=63)]
-    name: Annotated[str, Field(min_length=1, max_length=253)]
-    namespace: Annotated[str, Field(max_length=63)] = ""
-    api_version: Short = Field(default="", alias="apiVersion")
-
-
-class FluxEvent(pydantic.BaseModel):
-    """The fields of a notification-controller ``Event`` the receiver reads."""
-
-    model_config = pydantic.ConfigDict(extra="ignore", frozen=True)
-
-    involved_object: InvolvedObject = Field(alias="involvedObject")
-    severity: Short = ""
-    timestamp: Short = ""
-    message: str = ""
-    reason: Short = ""
-    metadata: dict[str, str] = Field(default_factory=dict)
-    reporting_controller: Short = Field(default="", alias="reportingController")
-
-    @property
-    def revision(self) -> str:
-        """``metadata.revision`` (Flux may prefix keys with the API group: ``<group>/revision``)."""
-        for key, value in self.metadata.items():
-            if key == "revision" or key.endswith("/revision"):
-                return value
-        return ""
-
-
-def parse_event(body: bytes) -> FluxEvent:
-    """The event in ``body``; ``HttpError`` 400 (not JSON) or 422 (not a usable event)."""
-    event = bodies.parse(body, FluxEvent, what="a Flux event object")
-    if not event.revision:
-        raise errors.HttpError(422, "the event has no metadata.revision")
-    return event
-
-
-def routes(deps: Deps) -> list[Route]:
-    """The event receiver's route."""
+def routes(deps: Deps, counters: metrics.HookMetrics | None = None) -> list[Route]:
+    """The event receiver's route (``counters``: where ignored events are counted)."""
 
     async def receive_event(request: Request) -> Response:
         namespace = request.path_params["namespace"]
@@ -93,18 +50,24 @@ def routes(deps: Deps) -> list[Route]:
             signature=request.headers.get("x-signature"),
             require_key=False,
         )
-        event = parse_event(body)
+        event = flux_events.parse(body)
         app = found.subject.spec.app_ref
-        involved = event.involved_object
         namespaces = {target.namespace for target in found.environment.targets}
-        if involved.kind != app.kind or involved.name != app.name:
-            raise errors.HttpError(
-                422, f'the event is not about the pipeline\'s app {app.kind} "{app.name}"'
+        why = flux_events.ignored(event, app, namespaces)
+        if why is not None:
+            if counters is not None:
+                counters.ignored.labels(reason=why.value).inc()
+            log.debug(
+                "Ignored promotion event pipeline=%s/%s environment=%s reason=%s",
+                namespace,
+                name,
+                environment,
+                why.value,
             )
-        if involved.namespace not in namespaces:
-            raise errors.HttpError(
-                422,
-                f'the event\'s namespace is not a target namespace of environment "{environment}"',
+            return errors.status_response(
+                202,
+                f"the event cannot concern environment {environment!r}: {why.value}",
+                reason="Ignored",
             )
         deps.trigger.enqueue(namespace, name)
         log.info(

@@ -61,7 +61,8 @@ async def _key(
             "Webhook key secret unusable pipeline-namespace=%s secret=%s", namespace, ref.name
         )
         return b""
-    return data.get(KEY_FIELD, b"").strip(b"\r\n")
+    # Raw: which bytes Flux signed with depends on its version (``signatures.key_candidates``).
+    return data.get(KEY_FIELD, b"")
 
 
 async def authenticate(
@@ -90,7 +91,7 @@ async def authenticate(
             raise errors.Unauthorized()
         return Authenticated(obj, parsed, env, signed=False)
     key = await _key(secrets, namespace, ref)
-    # verify() is constant-time and False for an empty key: a missing key fails closed.
-    if not signatures.verify(key, body, signature):
+    # Constant-time, and False for an empty key: a missing key fails closed.
+    if not signatures.verify_any(signatures.key_candidates(key), body, signature):
         raise errors.Unauthorized()
     return Authenticated(obj, parsed, env, signed=True)

@@ -85,7 +85,14 @@ async def test_remote_target_through_a_gitopscluster_and_its_secret(tmp_path: Pa
             async def prod_unreachable() -> bool:
                 _, st = await pipeline_status(kube)
                 target = st.environments.get("prod")
-                return target is not None and "not ready" in target.targets[0].error
+                ready = st.condition("Ready")
+                return (
+                    target is not None
+                    and "not ready" in target.targets[0].error
+                    and target.targets[0].reason == "TargetClusterNotReady"
+                    and ready is not None
+                    and ready.reason == "TargetClusterNotReady"
+                )
 
             await eventually(prod_unreachable)
             await set_cluster_ready(kube, True)

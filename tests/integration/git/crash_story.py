@@ -1,7 +1,7 @@
 """A dev → staging (git-push) → prod (GitHub pull request) pipeline over real Git, with crashes.
 
 The harness for ``test_controller_crash_points.py``. ``GitStory`` holds the fake cluster
-(``adapters.fakes``) with the Pipeline and its HelmReleases, a bare repository with ``$promotion``
+(``tests.fakes``) with the Pipeline and its HelmReleases, a bare repository with ``$promotion``
 markers behind the smart-HTTP Git server and the fake GitHub API, and stands in for the people
 and machines around the controller: CI deploys a release to dev, a reviewer merges the pull
 request (fast-forwards ``main`` in the bare repository, sometimes deleting the branch), and
@@ -303,7 +303,7 @@ class GitStory:
 
     async def read(self, subject: pipeline.Pipeline, target: pipeline.Target) -> k8s.TargetRead:
         kind = k8s.Kind(subject.spec.app_ref.api_version, subject.spec.app_ref.kind)
-        return await self.api.get(kind, target.namespace, subject.spec.app_ref.name), ""
+        return k8s.TargetRead(await self.api.get(kind, target.namespace, subject.spec.app_ref.name))
 
     def reconciler(self, owner: str, crash: Callable[[str], None]) -> reconciler.Reconciler:
         """A fresh controller process: new owner, new adapters, the same on-disk Git cache."""

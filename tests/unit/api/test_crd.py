@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -10,9 +11,11 @@ from typing import Any
 
 import pytest
 import yaml
+from tests import fixtures
 
-from ferryman.api import crd, pipeline
+from ferryman.api import crd, pipeline, validation
 from ferryman.cli import crd as crd_command
+from ferryman.embedded.apiserver import schema as apiserver_schema
 
 REPO = Path(__file__).resolve().parents[3]
 COMMITTED = REPO / "config" / "crd" / "bases" / "pipelines.weave.works_pipelines.yaml"
@@ -60,20 +63,34 @@ def test_python_m_ferryman_crd_prints_the_crd() -> None:
     assert yaml.safe_load(done.stdout) == crd.custom_resource_definition()
 
 
-def test_environments_and_targets_need_at_least_one_item() -> None:
-    """minItems 1 on environments and targets; maxItems bound the status."""
-    environments = spec_schema()["properties"]["environments"]
-    targets = environments["items"]["properties"]["targets"]
-    assert (environments["minItems"], environments["maxItems"]) == (1, pipeline.MAX_ENVIRONMENTS)
-    assert (targets["minItems"], targets["maxItems"]) == (1, pipeline.MAX_TARGETS)
+def _spec_paths(node: dict[str, Any], at: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
+    yield at, node
+    for name, child in (node.get("properties") or {}).items():
+        yield from _spec_paths(child, f"{at}.{name}")
+    if isinstance(node.get("items"), dict):
+        yield from _spec_paths(node["items"], f"{at}[]")
 
 
-def test_environments_are_a_list_map_keyed_by_name() -> None:
-    """Server-side apply merges environments by name, and names are unique."""
-    environments = spec_schema()["properties"]["environments"]
-    assert environments["x-kubernetes-list-type"] == "map"
-    assert environments["x-kubernetes-list-map-keys"] == ["name"]
-    assert "name" in environments["items"]["required"]
+def test_original_spec_fields_are_those_of_the_original_crd() -> None:
+    """``crd.ORIGINAL_SPEC_FIELDS`` lists exactly the spec fields of the original CRD."""
+    spec = original()["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
+    assert {path for path, _ in _spec_paths(spec)} == crd.ORIGINAL_SPEC_FIELDS
+
+
+def test_the_original_fields_carry_no_bound_the_original_did_not_have() -> None:
+    """Lengths, item counts, list-map keys and CEL rules on the original's fields would refuse
+    manifests the original CRD accepted; the controller checks them instead (Stalled)."""
+    ours = dict(_spec_paths(spec_schema()))
+    for path in crd.ORIGINAL_SPEC_FIELDS:
+        assert not crd.RUNTIME_ONLY_KEYS & set(ours[path]), path
+
+
+def test_ferryman_fields_keep_their_bounds_in_the_schema() -> None:
+    """New fields are checked by the API server: nothing old can be refused by them."""
+    approval = promotion_schema()["properties"]["approval"]["properties"]
+    assert approval["approvers"]["properties"]["users"]["maxItems"] == pipeline.MAX_APPROVERS
+    revision_path = spec_schema()["properties"]["appRef"]["properties"]["revisionPath"]
+    assert revision_path["maxLength"] == 253
 
 
 def test_provider_types_are_an_enum() -> None:
@@ -91,22 +108,6 @@ def test_required_approvals_have_a_minimum_of_one() -> None:
     """approval.required is an integer between 1 and 5."""
     required = promotion_schema()["properties"]["approval"]["properties"]["required"]
     assert (required["type"], required["minimum"], required["maximum"]) == ("integer", 1, 5)
-
-
-def test_one_strategy_is_a_cel_rule() -> None:
-    """The strategy object carries the CEL rule allowing at most one strategy."""
-    strategy = promotion_schema()["properties"]["strategy"]
-    assert strategy["x-kubernetes-validations"] == [
-        {
-            "rule": "(has(self.pull__dash__request) ? 1 : 0) + (has(self.git__dash__push) ? 1 : 0)"
-            " + (has(self.notification) ? 1 : 0) <= 1",
-            "message": "set at most one of pull-request, git-push and notification",
-        }
-    ]
-    environment_promotion = spec_schema()["properties"]["environments"]["items"]["properties"][
-        "promotion"
-    ]
-    assert environment_promotion["properties"]["strategy"] == strategy
 
 
 def test_durations_and_windows_are_checked_by_the_schema() -> None:
@@ -196,3 +197,40 @@ def test_compat_fields_are_seen_by_the_walk(path: str) -> None:
     theirs = dict(_paths(original()["spec"]["versions"][0]["schema"]["openAPIV3Schema"]))
     assert path in theirs
     assert path in dict(_paths(schema()))
+
+
+ORIGINAL_TEST_PIPELINES = fixtures.load_yaml_documents("weave/original-test-pipelines.yaml")
+
+
+@pytest.mark.parametrize(
+    "manifest",
+    ORIGINAL_TEST_PIPELINES,
+    ids=[doc["metadata"]["name"] for doc in ORIGINAL_TEST_PIPELINES],
+)
+def test_every_pipeline_the_original_crd_accepted_is_accepted(manifest: dict[str, Any]) -> None:
+    """The original's own test pipelines (``targets: []``, ``baseBranch: ""``,
+    ``secretRef.name: ""``, ``appRef.apiVersion: ""``) pass the original CRD and ours."""
+    theirs = apiserver_schema.StructuralSchema(
+        original()["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+    )
+    ours = apiserver_schema.StructuralSchema(schema())
+    assert theirs.validate(copy.deepcopy(manifest)) == []
+    assert ours.validate(copy.deepcopy(manifest)) == []
+
+
+def test_what_the_schema_no_longer_refuses_the_controller_reports_with_the_field_path() -> None:
+    """Runtime problems stay runtime problems: each one is a Stalled sentence naming its field."""
+    problems = {
+        doc["metadata"]["name"]: [str(p) for p in validation.validate(doc)[1]]
+        for doc in ORIGINAL_TEST_PIPELINES
+    }
+    assert problems == {
+        "app": [
+            "spec.environments[2].targets: must not be empty",
+            "spec.promotion.strategy.pull-request.baseBranch: must not be empty",
+            "spec.promotion.strategy.pull-request.secretRef.name: must not be empty",
+        ],
+        "pipe-remote": ["spec.appRef.apiVersion: must not be empty"],
+        "pipe-local": ["spec.appRef.apiVersion: must not be empty"],
+        "podinfo-test": [],
+    }

@@ -179,6 +179,13 @@ CASES: dict[str, tuple[Edit, list[str]]] = {
             "Input should be a valid integer, unable to parse string as an integer"
         ],
     ),
+    "a HelmRelease revision path outside status": (
+        lambda o: spec(o)["appRef"].update(revisionPath=".spec.chart.spec.version"),
+        [
+            'spec.appRef.revisionPath: ".spec.chart.spec.version" is not under .status, '
+            "where HelmRelease keeps its revision"
+        ],
+    ),
     "several problems at once are all reported, sorted by path": (
         lambda o: (
             window(o).update(schedule="x", timeZone="Nowhere/Land"),
@@ -209,7 +216,8 @@ def test_validation_rule(edit: Edit, expected: list[str]) -> None:
     parsed, problems = validation.validate(obj)
     assert [str(problem) for problem in problems] == expected
     semantic_only = all(
-        "duplicate" in e or "cron" in e or "zone" in e or "at most one" in e for e in expected
+        "duplicate" in e or "cron" in e or "zone" in e or "at most one" in e or ".status" in e
+        for e in expected
     )
     assert (parsed is not None) == semantic_only
 

@@ -116,6 +116,24 @@ async def test_describe_history_and_why() -> None:
     assert everything.splitlines()[0].startswith("dev: nothing is held back")
 
 
+async def test_why_names_a_suspended_target_and_nothing_is_promoted_into_it() -> None:
+    """A target with ``spec.suspend: true`` holds its environment: no Promote, and ``why`` and
+    PromotionPending say which object is suspended."""
+    h = harness.Harness()
+    staging = h.world.api.objects[
+        ("helm.toolkit.fluxcd.io/v2", "HelmRelease", "staging", "podinfo")
+    ]
+    staging["spec"]["suspend"] = True
+    h.world.release("6.1.0")
+    await harness.drive(h.world)
+    assert h.world.promote_events() == {}
+    why = run(["why", "podinfo", "--env", "staging"], backends_for([h.world.pipeline()])).output
+    assert why == (
+        "staging: HelmRelease staging/podinfo is suspended (spec.suspend), so "
+        "6.1.0 waits until it is resumed.\n"
+    )
+
+
 async def test_approve_defaults_to_the_waiting_revision_and_sends_the_token() -> None:
     """approve posts {revision, comment} with the kubeconfig's bearer token to the API path."""
     obj = await waiting_pipeline()

@@ -91,7 +91,7 @@ class World:
 
     async def read(self, subject: pipeline.Pipeline, target: pipeline.Target) -> k8s.TargetRead:
         kind = k8s.Kind(subject.spec.app_ref.api_version, subject.spec.app_ref.kind)
-        return await self.api.get(kind, target.namespace, subject.spec.app_ref.name), ""
+        return k8s.TargetRead(await self.api.get(kind, target.namespace, subject.spec.app_ref.name))
 
     def reconciler(
         self, owner: str, checkpoint: reconciler.Checkpoint | None = None

@@ -296,14 +296,47 @@ def previous_conditions(ready: Literal["True", "False"]) -> status.PipelineStatu
     )
 
 
+def suspended_in(env: str, **seen: b.Seen) -> Seen:
+    """``seen`` with every target of ``env`` reporting ``spec.suspend: true``."""
+
+    def targets(subject: pipeline.Pipeline) -> dict[str, list[status.TargetStatus]]:
+        out = b.targets_of(subject, **seen)
+        out[env] = [t.model_copy(update={"suspended": True}) for t in out[env]]
+        return out
+
+    return targets
+
+
 WAITING = Phase.WAITING_APPROVAL
 RELEASE = ["release-managers"]
+# Revisions as Flux writes them (fluxcd/pkg git.Commit.String, helm-controller's OCI suffix).
+COMMIT = "450796ddb2ab6724ee1cc32a4be56da032d1cca0"
+OTHER_COMMIT = "67e2c98a60dc92283531412a9e604dd4bae005a9"
+KUSTOMIZATION = pipeline.AppRef(
+    api_version="kustomize.toolkit.fluxcd.io/v1", kind="Kustomization", name="podinfo"
+)
+
+
+def kustomized(rec: status.PromotionRecord | None = None) -> pipeline.Pipeline:
+    """The default pipeline over a Kustomization; ``rec`` is staging's record."""
+    current = b.with_records(staging=rec) if rec is not None else None
+    return b.make(promotion=NOTIFIED, app=KUSTOMIZATION, current=current)
+
+
 TWO_FROM_RELEASE = b.promotion(required=2, groups=RELEASE)
 PR_URL = "https://github.com/org/fleet/pull/7"
 WORKDAY = [b.window("allow", "0 9 * * 1-5", "8h")]
 
 SCENARIOS: dict[str, dict[str, Scenario]] = {
     "Arrived": {
+        "a promoted branch revision arrives as the bare commit it points at": Scenario(
+            kustomized(b.record(f"main@sha1:{COMMIT}", Phase.PROMOTED, source="dev")),
+            {"dev": f"main@sha1:{COMMIT}", "staging": f"sha1:{COMMIT}", "prod": f"sha1:{COMMIT}"},
+            {"staging": "Succeeded"},
+            [f"Notify staging Succeeded main@sha1:{COMMIT}"],
+            None,
+            trail="staging: Arrived > InSync; prod: InSync",
+        ),
         "a waiting revision deployed by hand counts as succeeded": Scenario(
             prod_with(b.promotion(required=1), b.record("1.1", WAITING)),
             {"dev": "1.1", "staging": "1.1", "prod": "1.1"},
@@ -449,6 +482,18 @@ SCENARIOS: dict[str, dict[str, Scenario]] = {
         ),
     },
     "InSync": {
+        "a tag and the branch it was cut from are one commit: in sync": Scenario(
+            kustomized(),
+            {
+                "dev": f"main@sha1:{COMMIT}",
+                "staging": f"v1.0.1@sha1:{COMMIT}",
+                "prod": f"refs/tags/v1.0.1@sha1:{COMMIT}",
+            },
+            {},
+            [],
+            None,
+            trail="staging: InSync; prod: InSync",
+        ),
         "first pass on a fresh pipeline: everything in sync, nothing to do": Scenario(
             b.make(promotion=NOTIFIED),
             {"dev": "1.0", "staging": "1.0", "prod": "1.0"},
@@ -932,6 +977,26 @@ SCENARIOS: dict[str, dict[str, Scenario]] = {
             trail="staging: InSync; prod: NewCandidate > Suspended",
         ),
     },
+    "TargetSuspended": {
+        "a suspended target holds the promotion into its environment": Scenario(
+            b.make(promotion=NOTIFIED),
+            suspended_in("staging", dev="1.1", staging="1.0", prod="1.0"),
+            {"staging": "Pending"},
+            [],
+            "staging: HelmRelease staging/podinfo is suspended (spec.suspend), so "
+            "1.1 waits until it is resumed",
+            trail="staging: NewCandidate > TargetSuspended; prod: InSync",
+        ),
+        "a delivered promotion into a suspended target says why it does not arrive": Scenario(
+            staging_with(b.record("1.1", Phase.PROMOTED, source="dev", attempts=1)),
+            suspended_in("staging", dev="1.1", staging="1.0", prod="1.0"),
+            {"staging": "Promoted"},
+            [],
+            "staging: HelmRelease staging/podinfo is suspended (spec.suspend), so "
+            "1.1 waits until it is resumed",
+            trail="staging: TargetSuspended; prod: InSync",
+        ),
+    },
     "Gated": {
         "staging waits for soak time": Scenario(
             b.make(
@@ -1165,6 +1230,38 @@ SCENARIOS: dict[str, dict[str, Scenario]] = {
         ),
     },
     "ReadyToPromote": {
+        "a new commit on dev's branch is promoted by its full revision": Scenario(
+            kustomized(),
+            {
+                "dev": f"main@sha1:{COMMIT}",
+                "staging": f"sha1:{OTHER_COMMIT}",
+                "prod": f"sha1:{OTHER_COMMIT}",
+            },
+            {"staging": "Promoting"},
+            [f"Promote main@sha1:{COMMIT} dev->staging #1 via notification"],
+            f"staging: promoting main@sha1:{COMMIT}",
+            trail="staging: NewCandidate > ReadyToPromote; prod: InSync",
+        ),
+        "the same chart version from another OCI digest is a new revision": Scenario(
+            b.make(promotion=NOTIFIED),
+            {
+                "dev": "6.6.1+0cc9a8446c95",
+                "staging": "6.6.1+cdd538a0167e",
+                "prod": "6.6.1+cdd538a0167e",
+            },
+            {"staging": "Promoting"},
+            ["Promote 6.6.1+0cc9a8446c95 dev->staging #1 via notification"],
+            "staging: promoting 6.6.1+0cc9a8446c95",
+            trail="staging: NewCandidate > ReadyToPromote; prod: InSync",
+        ),
+        "a suspended source does not hold the environment after it": Scenario(
+            b.make(promotion=NOTIFIED),
+            suspended_in("dev", dev="1.1", staging="1.0", prod="1.0"),
+            {"staging": "Promoting"},
+            ["Promote 1.1 dev->staging #1 via notification"],
+            "staging: promoting 1.1",
+            trail="staging: NewCandidate > ReadyToPromote; prod: InSync",
+        ),
         "soak time served: staging is promoted": Scenario(
             b.make(
                 "dev",

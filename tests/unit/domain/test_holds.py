@@ -156,3 +156,18 @@ def test_history_labels_name_the_trigger_of_a_promotion() -> None:
         environment="prod", revision="1.0", phase=Phase.SUCCEEDED, at=b.NOW, trigger=Reason.ROLLBACK
     )
     assert records.history_label(entry) == "Succeeded (Rollback)"
+
+
+def test_rollback_looks_past_a_promotion_that_replaced_the_same_revision() -> None:
+    """A revision promoted over itself replaced nothing new: rollback goes further back."""
+    same = status.HistoryEntry(
+        environment="prod", revision="1.1", phase=Phase.SUCCEEDED, at=b.NOW, replaced="1.1"
+    )
+    first = status.HistoryEntry(
+        environment="prod", revision="1.1", phase=Phase.SUCCEEDED, at=b.NOW, replaced="1.0"
+    )
+    current = status.PipelineStatus(
+        environments={"prod": status.EnvironmentStatus(revision="1.1", ready=True)},
+        history=(same, first),
+    )
+    assert holds.previous_revision(current, "prod") == "1.0"

@@ -342,3 +342,27 @@ def test_safe_characters_are_kept() -> None:
     assert naming.promotion_branch("ns", string.ascii_letters + string.digits + "-_", "e") == (
         f"ferryman/ns/{string.ascii_letters}{string.digits}-_/e"
     )
+
+
+def test_the_original_controllers_branch_name() -> None:
+    """``promotion-<ns>-<pipeline>-<env>``, verbatim as pipeline-controller formatted it
+    (server/strategy/pullrequest/pullrequest.go), so its open pull request can be found."""
+    assert (
+        naming.original_promotion_branch("flux-system", "podinfo", "prod")
+        == "promotion-flux-system-podinfo-prod"
+    )
+
+
+def test_the_commit_message_names_the_value_written_and_the_revision() -> None:
+    """When the markers get another value than the revision, the body says both and the
+    trailer keeps the revision."""
+    message = naming.commit_message(
+        namespace="ns",
+        pipeline="app",
+        environment="prod",
+        revision="6.6.1+0cc9a8446c95",
+        value="6.6.1",
+        approvals=[],
+    )
+    assert "markers for ns:app:prod to 6.6.1 (revision 6.6.1+0cc9a8446c95)." in message
+    assert message.endswith("Ferryman-Revision: 6.6.1+0cc9a8446c95\n")

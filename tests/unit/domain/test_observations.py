@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from tests import fixtures
 
 from ferryman.api import pipeline, status
 from ferryman.domain import observations
@@ -228,3 +229,126 @@ def test_ready_without_a_revision_is_not_ready_and_says_why() -> None:
     assert result.ready is False
     assert result.revision == ""
     assert result.error == "Kustomization is ready but reports no revision"
+
+
+# ---------------------------------------------------------------- Flux re-applying what it runs
+# Fixtures: tests/fixtures/flux/status/ (see tests/fixtures/README.md for their upstream sources).
+
+KS_APP = pipeline.AppRef(
+    api_version="kustomize.toolkit.fluxcd.io/v1", kind="Kustomization", name="podinfo"
+)
+HR_APP = pipeline.AppRef(
+    api_version="helm.toolkit.fluxcd.io/v2", kind="HelmRelease", name="podinfo"
+)
+STAGING = pipeline.Target(namespace="staging")
+PODINFO = pipeline.Target(namespace="podinfo")
+
+
+def flux(name: str) -> dict[str, Any]:
+    return fixtures.load_json(f"flux/status/{name}.json")  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize(
+    ("app", "target", "before", "during", "keeps"),
+    [
+        pytest.param(
+            KS_APP,
+            STAGING,
+            "kustomization-ready",
+            "kustomization-reconciling",
+            True,
+            id="Kustomization periodic reconcile (Ready=Unknown, same revision) keeps readiness",
+        ),
+        pytest.param(
+            KS_APP,
+            STAGING,
+            "kustomization-ready",
+            "kustomization-new-revision",
+            False,
+            id="Kustomization attempting a new revision is not ready",
+        ),
+        pytest.param(
+            HR_APP,
+            PODINFO,
+            "helmrelease-oci-ready",
+            "helmrelease-periodic-reconcile",
+            True,
+            id="HelmRelease periodic reconcile keeps Ready=True (Reconciling=True only)",
+        ),
+        pytest.param(
+            HR_APP,
+            PODINFO,
+            "helmrelease-oci-ready",
+            "helmrelease-drift-correction",
+            True,
+            id="HelmRelease drift correction (Ready=Unknown, same release) keeps readiness",
+        ),
+        pytest.param(
+            HR_APP,
+            PODINFO,
+            "helmrelease-oci-ready",
+            "helmrelease-upgrading",
+            False,
+            id="HelmRelease upgrading to a new chart version is not ready",
+        ),
+    ],
+)
+def test_a_flux_object_re_applying_its_revision_keeps_its_readiness(
+    app: pipeline.AppRef, target: pipeline.Target, before: str, during: str, keeps: bool
+) -> None:
+    """Ready=Unknown/Progressing while re-applying the revision it runs (last attempted = last
+    applied = running, generation observed) keeps the previous pass's readiness; a genuinely new
+    attempt does not."""
+    previous = observations.target_status(app, target, flux(before))
+    assert previous.ready
+    now = observations.target_status(app, target, flux(during), previous=previous)
+    assert now.ready is keeps
+    assert now.revision == previous.revision
+    assert (now.error == "") is keeps
+
+
+def test_re_applying_keeps_only_readiness_it_had() -> None:
+    """Without a ready previous pass at the same revision, a settling object is not ready."""
+    during = flux("kustomization-reconciling")
+    assert not observations.target_status(KS_APP, STAGING, during).ready
+    failing = observations.target_status(KS_APP, STAGING, during)
+    assert not observations.target_status(KS_APP, STAGING, during, previous=failing).ready
+    elsewhere = observations.target_status(KS_APP, pipeline.Target(namespace="prod"), during)
+    ready_elsewhere = elsewhere.model_copy(update={"ready": True, "error": ""})
+    assert not observations.target_status(KS_APP, STAGING, during, previous=ready_elsewhere).ready
+
+
+def test_a_new_generation_is_a_new_attempt() -> None:
+    """A spec change not yet observed breaks the streak even if the revision is unchanged."""
+    during = flux("kustomization-reconciling")
+    during["metadata"]["generation"] = 2
+    previous = observations.target_status(KS_APP, STAGING, flux("kustomization-ready"))
+    assert not observations.target_status(KS_APP, STAGING, during, previous=previous).ready
+
+
+def test_suspended_objects_are_marked() -> None:
+    """``spec.suspend: true`` is reported on the target; other values are not."""
+    found = flux("kustomization-ready")
+    found["spec"]["suspend"] = True
+    assert observations.target_status(KS_APP, STAGING, found).suspended is True
+    found["spec"]["suspend"] = "yes"
+    assert observations.target_status(KS_APP, STAGING, found).suspended is None
+
+
+def test_revision_path_works_for_every_kind() -> None:
+    """``revisionPath`` overrides the kind's own revision field for HelmRelease and Argo CD too."""
+    helm = HR_APP.model_copy(update={"revision_path": ".status.lastAttemptedRevisionDigest"})
+    seen = observations.observe(helm, flux("helmrelease-oci-ready"))
+    assert seen.revision.startswith("sha256:0cc9a8446c95")
+    argo = ARGO.model_copy(update={"revision_path": ".status.summary.version"})
+    found = {"status": {"sync": {"revision": "a"}, "health": {"status": "Healthy"}}}
+    found["status"]["summary"] = {"version": "b"}
+    assert observations.observe(argo, found) == observations.Observation(ready=True, revision="b")
+
+
+def test_an_unreadable_target_carries_the_reason() -> None:
+    """The reason a target could not be read (a cluster problem) is kept on its status."""
+    got = observations.target_status(
+        KS_APP, STAGING, None, error="GitopsCluster x not found", reason="TargetClusterNotFound"
+    )
+    assert (got.reason, got.error) == ("TargetClusterNotFound", "GitopsCluster x not found")

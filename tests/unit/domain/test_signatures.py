@@ -181,3 +181,23 @@ def test_sign_then_verify_roundtrips(key: bytes, body: bytes, algorithm: str) ->
     header = signatures.sign(key, body, algorithm)
     assert signatures.verify(key, body, header)
     assert not signatures.verify(key, body + b"\x00", header)
+
+
+def test_key_candidates_are_the_raw_and_the_go_trimmed_key() -> None:
+    """Flux < 1.7 signed with strings.TrimSpace(token), Flux >= 1.7 with the raw bytes."""
+    assert signatures.key_candidates(b"k\n") == (b"k\n", b"k")
+    assert signatures.key_candidates(" \u3000k\u2028\x85".encode()) == (
+        " \u3000k\u2028\x85".encode(),
+        b"k",
+    )
+    assert signatures.key_candidates(b"\xffk\x1c") == (b"\xffk\x1c", b"\xffk\x1c")
+
+
+def test_verify_any_accepts_a_signature_under_any_candidate() -> None:
+    """Every candidate is tried; an empty candidate verifies nothing."""
+    body = b"{}"
+    header = signatures.sign(b"k", body)
+    assert signatures.verify_any((b"k\n", b"k"), body, header)
+    assert signatures.verify_any((b"k", b"other"), body, header)
+    assert not signatures.verify_any((b" ", b""), body, header)
+    assert not signatures.verify_any((), body, header)

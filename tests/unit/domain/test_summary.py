@@ -140,3 +140,16 @@ def test_stalled_reports_the_spec_problems_and_keeps_the_rest() -> None:
     assert (ready_of(after).status, ready_of(after).reason) == ("False", conditions.INVALID_SPEC)
     assert after.observed_generation == 4
     assert after.environments == before.environments
+
+
+def test_a_target_with_a_cluster_reason_names_it_in_ready() -> None:
+    """A target that carries the original controller's reason gives Ready that reason."""
+    target = status.TargetStatus(
+        cluster_app_ref=status.ClusterAppReference(
+            api_version="helm.toolkit.fluxcd.io/v2", kind="HelmRelease", name="podinfo"
+        ),
+        ready=False,
+        error='GitopsCluster "default/eu" is not ready',
+        reason="TargetClusterNotReady",
+    )
+    assert rules.target_reason(target) == "TargetClusterNotReady"

@@ -1,6 +1,6 @@
 """A server over the in-memory fakes: the story's pipeline, a webhook key, tokens and RBAC grants.
 
-``Harness`` builds the app from ``adapters.fakes`` and ``adapters.fakes_auth`` and drives it with
+``Harness`` builds the app from ``tests.fakes`` and drives it with
 ``call``, a direct ASGI invocation (no sockets, no threads) fast enough for property tests.
 """
 
@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from prometheus_client import CollectorRegistry
 from tests.fakes import auth as fakes_auth
 from tests.unit.controller import story
 
@@ -55,6 +56,7 @@ class Harness:
     legacy: bool = False
     approval: dict[str, Any] | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    registry: CollectorRegistry | None = None
 
     def __post_init__(self) -> None:
         self.world = story.World(approval=self.approval)
@@ -77,6 +79,7 @@ class Harness:
             trigger=self.trigger,
             clock=self.world.clock,
             options=server_deps.Options(enable_legacy_approval=self.legacy, **self.options),
+            registry=self.registry,
         )
         self.app = server_app.create_app(self.deps)
 
@@ -89,6 +92,7 @@ class Harness:
         body: bytes = b"",
         chunks: list[bytes] | None = None,
         content_length: bool = True,
+        client: str = "127.0.0.1",
     ) -> Reply:
         """One request straight into the ASGI app."""
         raw = [
@@ -108,7 +112,7 @@ class Harness:
             "query_string": b"",
             "root_path": "",
             "headers": raw,
-            "client": ("127.0.0.1", 40000),
+            "client": (client, 40000),
             "server": ("127.0.0.1", 8080),
         }
         queue = [

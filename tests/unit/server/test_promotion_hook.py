@@ -6,6 +6,8 @@ import json
 import logging
 
 import pytest
+from prometheus_client import CollectorRegistry
+from tests import fixtures
 from tests.unit.server import harness
 
 from ferryman.domain import signatures
@@ -152,34 +154,100 @@ async def test_unsigned_event_is_accepted_when_no_secret_ref_is_set() -> None:
 
 
 @pytest.mark.parametrize(
-    ("body", "status"),
+    "body",
     [
-        (b"not json", 400),
-        (b"[1, 2]", 422),
-        (b'{"metadata": {"revision": "1"}}', 422),
-        (harness.flux_event(kind="Kustomization"), 422),
-        (harness.flux_event(name="other"), 422),
-        (harness.flux_event(namespace="prod"), 422),
-        (harness.flux_event(revision=""), 422),
+        b"not json",
+        b"[1, 2]",
+        b'{"involvedObject": "podinfo"}',
+        b'{"metadata": {"revision": 6}}',
+        b'{"timestamp": "yesterday"}',
+        b'{"involvedObject": {"name": ["podinfo"]}}',
     ],
     ids=[
         "not-json",
         "not-object",
+        "object-is-a-string",
+        "revision-is-a-number",
+        "timestamp-not-rfc3339",
+        "name-is-a-list",
+    ],
+)
+async def test_authentic_but_malformed_bodies_are_400(body: bytes) -> None:
+    """A body Go could not decode into a Flux Event is 400, after authentication."""
+    h = harness.Harness()
+    before = h.state()
+    reply = await h.call("POST", URL, headers=sign(body), body=body)
+    assert reply.status == 400
+    assert h.trigger.enqueued == []
+    assert h.state() == before
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b'{"metadata": {"revision": "1"}}', "other-object"),
+        (b"{}", "other-object"),
+        (harness.flux_event(kind="Kustomization"), "other-object"),
+        (harness.flux_event(name="other"), "other-object"),
+        (harness.flux_event(namespace="prod"), "other-namespace"),
+        (harness.flux_event(revision=""), "no-revision"),
+        (fixtures.raw("flux/events/gitrepository-wildcard.json"), "other-object"),
+        (fixtures.raw("flux/events/event-key-func-null-timestamp.json"), "other-object"),
+    ],
+    ids=[
         "no-involved-object",
+        "empty-event",
         "other-kind",
         "other-name",
         "other-namespace",
         "no-revision",
+        "wildcard-alert-source",
+        "flux-test-event-null-timestamp",
     ],
 )
-async def test_authentic_but_unusable_events_are_refused(body: bytes, status: int) -> None:
-    """After authentication: bad JSON is 400, an event not about the app's targets is 422."""
-    h = harness.Harness()
+async def test_authentic_well_formed_but_irrelevant_events_are_202_and_counted(
+    body: bytes, reason: str
+) -> None:
+    """Flux records a refusal as a failed dispatch on the Alert every time, so an event that
+    cannot concern this environment is acknowledged (202), counted by reason, and changes
+    nothing."""
+    registry = CollectorRegistry()
+    h = harness.Harness(registry=registry)
     before = h.state()
     reply = await h.call("POST", URL, headers=sign(body), body=body)
-    assert reply.status == status
+    assert (reply.status, reply.json()["reason"]) == (202, "Ignored")
     assert h.trigger.enqueued == []
     assert h.state() == before
+    sample = registry.get_sample_value(
+        "ferryman_promotion_events_ignored_total", {"reason": reason}
+    )
+    assert sample == 1.0
+
+
+async def test_flux_events_with_null_timestamp_and_missing_fields_are_accepted() -> None:
+    """``"timestamp": null`` (a zero metav1.Time) and absent optional fields still trigger."""
+    h = harness.Harness()
+    event = json.loads(fixtures.raw("flux/events/helmrelease-upgrade-succeeded.json"))
+    event["timestamp"] = None
+    for field in ("severity", "reason", "reportingController", "reportingInstance", "message"):
+        del event[field]
+    event["involvedObject"]["namespace"] = "dev"
+    body = json.dumps(event, separators=(",", ":")).encode()
+    assert (await h.call("POST", URL, headers=sign(body), body=body)).status == 202
+    assert h.trigger.enqueued == [("default", "podinfo")]
+
+
+async def test_a_helm_controller_event_as_notification_controller_forwards_it() -> None:
+    """The exact bytes notification-controller's generic provider posts for a HelmRelease
+    upgrade (tests/fixtures/flux/events) trigger a reconcile of the pipeline."""
+    h = harness.Harness()
+    body = fixtures.raw("flux/events/helmrelease-upgrade-succeeded.json")
+    reply = await h.call("POST", URL, headers=sign(body), body=body)
+    assert (reply.status, reply.json()["reason"]) == (202, "Accepted")
+    assert h.trigger.enqueued == [("default", "podinfo")]
+    canceled = fixtures.raw("flux/events/helmrelease-health-check-canceled.json")
+    reply = await h.call("POST", URL, headers=sign(canceled), body=canceled)
+    assert (reply.status, reply.json()["reason"]) == (202, "Ignored")
 
 
 async def test_group_prefixed_revision_metadata_is_understood() -> None:
@@ -224,3 +292,50 @@ async def test_keys_never_appear_in_responses_logs_or_status(
         assert secret.encode() not in reply.body and signature.encode() not in reply.body
     assert secret not in caplog.text and signature not in caplog.text
     assert secret not in json.dumps(h.world.pipeline())
+
+
+# notification-controller internal/notifier/forwarder_test.go (TestForwarder_Post).
+NC_KEY = b"7152fed34dd6149a7c75a276c510da27cb6f82b0"
+NC_SIGNATURE = "sha256=65b018549b1254e7226d1c08f9567ee45bc9de0fc4e7b1a40253f9a018b08be7"
+
+
+async def test_notification_controllers_own_test_vector_verifies_through_the_endpoint() -> None:
+    """The event bytes and signature of notification-controller's forwarder test pass the HMAC
+    check (then are ignored: the event is about a GitRepository); one flipped bit is a 401."""
+    h = harness.Harness()
+    h.secrets.data[("default", "webhook")] = {"hmac-key": NC_KEY}
+    body = fixtures.raw("flux/events/forwarder-test-vector.json")
+    reply = await h.call("POST", URL, headers={"x-signature": NC_SIGNATURE}, body=body)
+    assert (reply.status, reply.json()["reason"]) == (202, "Ignored")
+    flipped = body.replace(b'"webapp"', b'"webapq"')
+    reply = await h.call("POST", URL, headers={"x-signature": NC_SIGNATURE}, body=flipped)
+    assert reply.status == 401
+
+
+@pytest.mark.parametrize(
+    ("secret", "signed_with"),
+    [
+        (b"s3cr3t\n", b"s3cr3t\n"),
+        (b"s3cr3t\n", b"s3cr3t"),
+        (b"  s3cr3t  ", b"s3cr3t"),
+        (b"  s3cr3t  ", b"  s3cr3t  "),
+        (b"\xc2\xa0s3cr3t\r\n", b"s3cr3t"),
+    ],
+    ids=[
+        "from-file newline, Flux >= 1.7 (raw)",
+        "from-file newline, Flux < 1.7 (trimmed)",
+        "spaces, Flux < 1.7 (trimmed)",
+        "spaces, Flux >= 1.7 (raw)",
+        "no-break space and CRLF, Go's TrimSpace",
+    ],
+)
+async def test_keys_with_whitespace_verify_as_every_flux_version_signs(
+    secret: bytes, signed_with: bytes
+) -> None:
+    """The raw key and the whitespace-trimmed key both verify; another key does not."""
+    h = harness.Harness()
+    h.secrets.data[("default", "webhook")] = {"hmac-key": secret}
+    body = harness.flux_event()
+    assert (await h.call("POST", URL, headers=sign(body, signed_with), body=body)).status == 202
+    other = sign(body, b"s3cr3t-other")
+    assert (await h.call("POST", URL, headers=other, body=body)).status == 401

@@ -73,10 +73,10 @@ class GitopsClusterDirectory:
         label = f'GitopsCluster "{namespace}/{name}"'
         obj = await self._local.get(GITOPS_CLUSTER, namespace, name)
         if obj is None:
-            raise k8s.ClusterUnavailable(f"{label} not found")
+            raise k8s.ClusterNotFound(f"{label} not found")
         ready, why = _ready(obj)
         if not ready:
-            raise k8s.ClusterUnavailable(f"Target cluster '{namespace}/{name}' not ready: {why}")
+            raise k8s.ClusterNotReady(f"Target cluster '{namespace}/{name}' not ready: {why}")
         version, text = await self._secret(namespace, obj.get("spec") or {}, label)
         cached = self._remote.get((namespace, name))
         if cached is not None and cached[0] == version:

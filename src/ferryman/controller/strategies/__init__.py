@@ -10,6 +10,7 @@ A Pipeline environment's ``promotion.strategy`` names one of ``pull-request``, `
         hosts=githost.Hosts(httpx.AsyncClient()),
         secrets=secret_reader,
         events=event_sink,
+        receiver=flux_receiver,  # optional: notification also posts to Flux (--events-addr)
     )
     reconciler = Reconciler(..., strategies=strategies)
 
@@ -39,6 +40,7 @@ def build(
     hosts: git.GitHosts | None = None,
     secrets: promotion.SecretReader | None = None,
     events: k8s.EventSink | None = None,
+    receiver: promotion.EventReceiver | None = None,
 ) -> promotion.PromotionStrategy:
     """The strategy called ``name``, given the ports it needs.
 
@@ -55,7 +57,7 @@ def build(
     if name == notification.NotificationStrategy.name:
         if events is None:
             raise ValueError("notification needs events")
-        return notification.NotificationStrategy(events)
+        return notification.NotificationStrategy(events, receiver)
     raise ValueError(f'unknown promotion strategy "{name}" (known: {", ".join(NAMES)})')
 
 
@@ -65,13 +67,19 @@ def build_all(
     hosts: git.GitHosts | None = None,
     secrets: promotion.SecretReader | None = None,
     events: k8s.EventSink | None = None,
+    receiver: promotion.EventReceiver | None = None,
 ) -> dict[str, promotion.PromotionStrategy]:
     """Every strategy whose ports are given, keyed by its wire name."""
     built: dict[str, promotion.PromotionStrategy] = {}
     for name in NAMES:
         try:
             built[name] = build(
-                name, workspaces=workspaces, hosts=hosts, secrets=secrets, events=events
+                name,
+                workspaces=workspaces,
+                hosts=hosts,
+                secrets=secrets,
+                events=events,
+                receiver=receiver,
             )
         except ValueError:
             continue  # a port this strategy needs was not wired

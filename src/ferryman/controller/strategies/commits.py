@@ -33,6 +33,7 @@ def commit_message(request: promotion.PromotionRequest, change_digest: str = "")
         revision=request.revision,
         approvals=[(approval.user, approval.comment) for approval in request.approvals],
         change_digest=change_digest,
+        value=request.value,
     )
 
 
@@ -45,7 +46,7 @@ async def checked_change(
     marked manifests since): nothing is committed, and the approvals are void. A change already
     made (nothing left to set: an earlier attempt pushed it) is never refused.
     """
-    planned = await workspace.marker_changes(token=request.token, revision=request.revision)
+    planned = await workspace.marker_changes(token=request.token, revision=request.value)
     summary = changes.summary(request.token, planned)
     if planned and changes.voided(request.approvals, summary):
         raise errors.ChangeDiffers(
@@ -68,7 +69,7 @@ async def preview(
     """The change a promotion would make on ``branch`` of ``url`` now (nothing is written)."""
     creds = await credentials(secrets, request.namespace, secret_ref)
     async with workspaces.open(url, branch, creds) as workspace:
-        planned = await workspace.marker_changes(token=request.token, revision=request.revision)
+        planned = await workspace.marker_changes(token=request.token, revision=request.value)
     return changes.summary(request.token, planned)
 
 

@@ -56,9 +56,7 @@ class GitPushStrategy:
         async with self._workspaces.open(spec.url, spec.branch, creds) as workspace:
             for _ in range(MAX_PUSH_ATTEMPTS):
                 change = await commits.checked_change(workspace, request)
-                changed = await workspace.set_markers(
-                    token=request.token, revision=request.revision
-                )
+                changed = await workspace.set_markers(token=request.token, revision=request.value)
                 if not changed:
                     existing = await workspace.find_commit(commits.trailers(request))
                     commit = existing or await workspace.head()

@@ -13,6 +13,12 @@ Steps, each safe to repeat after a crash at any point (DESIGN §4, fault scenari
    the same change on the same base (an earlier attempt pushed it), then nothing is pushed.
 5. Adopt the open pull request for the branch (updating title and description to this revision
    when they differ) or create one. There is never more than one open per environment.
+
+Switching over from the original pipeline-controller: when no pull request is open on
+Ferryman's branch but one the original opened is (head ``promotion-<ns>-<pipeline>-<env>``),
+that one is adopted — its branch receives the commit and it is retitled — instead of opening a
+second pull request for the environment. The description names ``<ns>/<pipeline>/<env>``, which
+Weave GitOps Enterprise's UI matches to list a pipeline's open pull requests.
 """
 
 from __future__ import annotations
@@ -84,11 +90,13 @@ class PullRequestStrategy:
         )
         async with self._workspaces.open(spec.url, spec.base_branch, creds) as workspace:
             change = await commits.checked_change(workspace, request)
-            changed = await workspace.set_markers(token=request.token, revision=request.revision)
+            changed = await workspace.set_markers(token=request.token, revision=request.value)
             existing = await host.find_pull_requests(head=head, base=spec.base_branch)
             if not changed:
                 return await _already_there(workspace, existing, title=title, base=spec.base_branch)
             opened = next((pr for pr in existing if pr.state is git.PullRequestState.OPEN), None)
+            if opened is None:
+                head, opened = await _left_by_original(host, request, head, spec.base_branch)
             if opened is None:
                 _refuse_closed(existing, title=title, request=request)
             commit = await workspace.commit(commits.commit_message(request, change.digest))
@@ -131,6 +139,19 @@ async def _open_or_update(
         result.url,
     )
     return result
+
+
+async def _left_by_original(
+    host: git.GitHost, request: promotion.PromotionRequest, head: str, base: str
+) -> tuple[str, git.PullRequest | None]:
+    """The original controller's open pull request for this environment, with its branch; else
+    Ferryman's branch and ``None``."""
+    original = naming.original_promotion_branch(
+        request.namespace, request.pipeline_name, request.environment
+    )
+    found = await host.find_pull_requests(head=original, base=base)
+    left = next((pr for pr in found if pr.state is git.PullRequestState.OPEN), None)
+    return (original, left) if left is not None else (head, None)
 
 
 async def _already_there(
@@ -192,7 +213,10 @@ def pull_request_body(
         f"- Pipeline: `{_inline(request.namespace)}/{_inline(request.pipeline_name)}`",
         f"- Environments: `{_inline(request.source_environment)}` → "
         f"`{_inline(request.environment)}`",
-        f"- Revision: `{_inline(request.revision)}`",
+        f"- Revision: `{_inline(request.revision)}`"
+        + (
+            f" (written as `{_inline(request.value)}`)" if request.value != request.revision else ""
+        ),
         "",
     ]
     if request.approvals:
@@ -209,6 +233,9 @@ def pull_request_body(
     lines += [f"- `{_inline(name)}`" for name in changed[:MAX_LISTED_FILES]]
     if len(changed) > MAX_LISTED_FILES:
         lines.append(f"- … and {len(changed) - MAX_LISTED_FILES} more")
+    # Weave GitOps Enterprise lists a pipeline's open pull requests by this text.
+    wge = f"{request.namespace}/{request.pipeline_name}/{request.environment}"
+    lines += ["", "<details>", "<summary>metadata</summary>", "", _inline(wge), "</details>"]
     return "\n".join(lines) + "\n"
 
 
