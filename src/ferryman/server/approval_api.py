@@ -22,7 +22,9 @@ from ferryman.api import status
 from ferryman.server import access, bodies, recording
 from ferryman.server.deps import Deps
 
-MAX_COMMENT_BYTES = 4096  # longer comments are refused; the record keeps the first 512 chars
+# The comment is stored whole in status (``status.MAX_COMMENT_LENGTH`` bounds its size there), so
+# a longer one is refused with 422 naming the limit rather than cut.
+MAX_COMMENT_LENGTH = status.MAX_COMMENT_LENGTH
 
 
 class VerdictBody(pydantic.BaseModel):
@@ -31,7 +33,7 @@ class VerdictBody(pydantic.BaseModel):
     model_config = pydantic.ConfigDict(extra="forbid", frozen=True, strict=True)
 
     revision: Annotated[str, Field(min_length=1, max_length=status.MAX_REVISION_LENGTH)]
-    comment: Annotated[str, Field(max_length=MAX_COMMENT_BYTES)] = ""
+    comment: Annotated[str, Field(max_length=MAX_COMMENT_LENGTH)] = ""
 
 
 def routes(deps: Deps) -> list[Route]:

@@ -92,6 +92,7 @@ class Ui:
             csrf=csrf,
             poll=POLL_MILLISECONDS,
             pipeline_url=pipeline_url,
+            max_comment=status.MAX_COMMENT_LENGTH,
             **values,
         )
         response = HTMLResponse(html, status_code=status_code, headers=SECURITY_HEADERS)
@@ -206,13 +207,18 @@ class Ui:
             if action not in verbs:
                 raise errors.HttpError(422, "choose Approve or Reject")
             verb = verbs[action]
+            comment = fields.get("comment", "")
+            if len(comment) > status.MAX_COMMENT_LENGTH:
+                raise errors.HttpError(
+                    422, f"the comment may be at most {status.MAX_COMMENT_LENGTH} characters"
+                )
             await access.require(self.deps, identity, verb.value, namespace=namespace, name=name)
             verdict = recording.Verdict(
                 namespace=namespace,
                 name=name,
                 environment=environment,
                 revision=fields.get("revision", "")[:256],
-                comment=fields.get("comment", "")[: status.MAX_COMMENT_LENGTH],
+                comment=comment,
                 verb=verb,
             )
             await recording.record(self.deps, verdict, identity)

@@ -277,6 +277,20 @@ def test_approver_approves_with_a_comment(world: World) -> None:
     assert "ship it" in world.client.get(PAGE).text
 
 
+def test_item10_comment_over_280_characters_is_refused_on_the_page(world: World) -> None:
+    """The form refuses a comment longer than status keeps (422 naming 280), never cuts it."""
+    world.sign_in("alice-token")
+    csrf = world.client.cookies[session.CSRF_COOKIE]
+    answer = world.client.post(
+        DECIDE,
+        data={"action": "approve", "revision": "6.2.0", "comment": "y" * 281, "csrf": csrf},
+    )
+    assert answer.status_code == 422
+    assert "at most 280 characters" in answer.text
+    assert world.prod().get("approvals", []) == []
+    assert 'maxlength="280"' in world.client.get(PAGE).text
+
+
 def test_stale_revision_shows_the_conflict(world: World) -> None:
     """Approving a revision that no longer waits answers 409 with the API's sentence."""
     world.sign_in("alice-token")
