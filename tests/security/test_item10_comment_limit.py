@@ -7,13 +7,12 @@ The review found the docs promising 512 characters while status kept 280 and the
 from __future__ import annotations
 
 import httpx
-
-from tests.security.conftest import Up
+from tests.security import demo
 
 APPROVE = "/api/v1/namespaces/default/pipelines/podinfo/environments/prod/approve"
 
 
-def test_item10_comment_over_280_characters_is_refused_naming_the_limit(up: Up) -> None:
+def test_item10_comment_over_280_characters_is_refused_naming_the_limit(up: demo.Up) -> None:
     """281 characters: 422 naming 280; 280 characters pass the body check (then 409: not waiting
     for that revision), so nothing is ever cut silently."""
     headers = {"Authorization": f"Bearer {up.tokens['alice']}"}
