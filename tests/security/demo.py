@@ -3,8 +3,8 @@
 ``up`` starts one ``python -m ferryman up`` child for the whole session (fast demo timings), in a
 state directory whose parent any local user may traverse (so the file-permission attack is real),
 with the demo's token file seeded with more users (``gina``, ``mallory``), whom the tests grant
-only what an attack needs. Tests that change the demo's state use their own objects, never the demo pipeline's
-approvals, so their order does not matter.
+only what an attack needs. Tests that change the demo's state use their own objects, never the
+demo pipeline's approvals, so their order does not matter.
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
+from urllib import parse
 
 import click
 import httpx
@@ -28,7 +29,8 @@ import yaml
 from lightkube.config.kubeconfig import KubeConfig, SingleConfig
 from lightkube.core.exceptions import ApiError, ConfigError
 
-from ferryman.adapters.kubernetes import resources
+from ferryman.adapters.kubernetes import resources, urls
+from ferryman.ports import kubernetes as k8s
 
 JSON = dict[str, Any]
 CONFIG_NAME = "config.yaml"
@@ -154,7 +156,8 @@ class PipelineReader(Protocol):
         ...
 
 
-_FAILURES = (ApiError, httpx2.HTTPError, OSError)
+# k8s.NotFound: a name or namespace that no object can have (``urls.segment`` refuses it).
+_FAILURES = (ApiError, httpx2.HTTPError, OSError, k8s.NotFound)
 
 
 class KubePipelineReader:
@@ -165,6 +168,8 @@ class KubePipelineReader:
         self._client = lightkube.Client(single, trust_env=False, timeout=httpx2.Timeout(30.0))
 
     def _failure(self, exc: Exception) -> click.ClickException:
+        if isinstance(exc, k8s.NotFound):
+            return click.ClickException("no pipeline can have that name or namespace")
         if isinstance(exc, ApiError):
             code = exc.status.code
             if code == 404:
@@ -180,7 +185,8 @@ class KubePipelineReader:
     def list(self, namespace: str | None) -> list[JSON]:
         try:
             found = self._client.list(
-                resources.PIPELINE, namespace=namespace if namespace else lightkube.ALL_NS
+                resources.PIPELINE,
+                namespace=urls.segment(namespace) if namespace else lightkube.ALL_NS,
             )
             return [dict(item.to_dict()) for item in found]
         except _FAILURES as exc:
@@ -188,7 +194,10 @@ class KubePipelineReader:
 
     def get(self, namespace: str, name: str) -> JSON | None:
         try:
-            return dict(self._client.get(resources.PIPELINE, name, namespace=namespace).to_dict())
+            found = self._client.get(
+                resources.PIPELINE, urls.segment(name), namespace=urls.segment(namespace)
+            )
+            return dict(found.to_dict())
         except ApiError as exc:
             # A missing object names itself; a missing CRD answers "could not find the resource".
             if exc.status.code == 404 and f'"{name}"' in (exc.status.message or ""):
@@ -217,7 +226,9 @@ class ApprovalClient:
         self, verb: str, *, namespace: str, name: str, environment: str, revision: str, comment: str
     ) -> JSON:
         """POST approve/reject; the promotion record on 202, else a one-sentence error."""
-        path = f"/api/v1/namespaces/{namespace}/pipelines/{name}/environments/{environment}/{verb}"
+        segments = ["api", "v1", "namespaces", namespace, "pipelines", name, "environments"]
+        segments += [environment, verb]
+        path = "/" + "/".join(parse.quote(segment, safe="") for segment in segments)
         try:
             response = self._http.post(path, json={"revision": revision, "comment": comment})
         except httpx.HTTPError as exc:

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 import lightkube
 
-from ferryman.adapters.kubernetes import errors, resources
+from ferryman.adapters.kubernetes import errors, resources, urls
 from ferryman.ports import kubernetes as k8s
 
 REPORTING_CONTROLLER = "pipelines.weave.works/ferryman"
@@ -64,6 +64,8 @@ class LightkubeEventSink:
         }
         try:
             with errors.translated():
+                # lightkube takes the URL's namespace from the body: it must need no escaping.
+                urls.plain(meta["namespace"])
                 await self._client.create(resources.build(resources.EVENT, body))
         except k8s.Conflict:
             return False

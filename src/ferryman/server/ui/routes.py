@@ -24,7 +24,7 @@ from starlette.staticfiles import StaticFiles
 from ferryman.api import pipeline, status
 from ferryman.ports import auth
 from ferryman.ports import kubernetes as k8s
-from ferryman.server import access, errors, reads, recording
+from ferryman.server import access, errors, params, reads, recording
 from ferryman.server.deps import Deps
 from ferryman.server.ui import session, views
 
@@ -175,25 +175,25 @@ class Ui:
         return self.render(request, "_pipelines.html", identity=identity, pipelines=pipelines)
 
     async def page(self, request: Request) -> Response:
+        namespace, name = params.pipeline(request.path_params)
         identity = await self.identity(request)
         if identity is None:
             return self.to_sign_in()
-        params = request.path_params
-        view = await self._pipeline(identity, params["namespace"], params["name"])
+        view = await self._pipeline(identity, namespace, name)
         return self.render(request, "pipeline.html", identity=identity, p=view, error="")
 
     async def page_fragment(self, request: Request) -> Response:
+        namespace, name = params.pipeline(request.path_params)
         identity = await self.identity(request)
         if identity is None:
             return Response(status_code=401, headers=SECURITY_HEADERS)
-        params = request.path_params
-        view = await self._pipeline(identity, params["namespace"], params["name"])
+        view = await self._pipeline(identity, namespace, name)
         return self.render(request, "_pipeline.html", identity=identity, p=view)
 
     async def decide(self, request: Request) -> Response:
         """Approve or reject from the pipeline page; errors are shown on the page."""
-        params = request.path_params
-        namespace, name, environment = params["namespace"], params["name"], params["environment"]
+        namespace, name = params.pipeline(request.path_params)
+        environment = params.environment(request.path_params["environment"])
         try:
             fields = await session.read_form(request)
         except session.FormError as exc:
@@ -207,7 +207,9 @@ class Ui:
             if action not in verbs:
                 raise errors.HttpError(422, "choose Approve or Reject")
             verb = verbs[action]
-            comment = fields.get("comment", "")
+            revision, comment = fields.get("revision", ""), fields.get("comment", "")
+            if not params.is_revision(revision):
+                raise errors.HttpError(422, f"revision: {params.REVISION_RULE}")
             if len(comment) > status.MAX_COMMENT_LENGTH:
                 raise errors.HttpError(
                     422, f"the comment may be at most {status.MAX_COMMENT_LENGTH} characters"
@@ -217,7 +219,7 @@ class Ui:
                 namespace=namespace,
                 name=name,
                 environment=environment,
-                revision=fields.get("revision", "")[:256],
+                revision=revision,
                 comment=comment,
                 verb=verb,
             )
