@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import Final, TextIO
 
 import uvicorn
-import yaml
 
 from ferryman.bootstrap import process
 from ferryman.embedded import demo, flux
@@ -42,7 +41,6 @@ from ferryman.settings import Settings
 
 log = logging.getLogger(__name__)
 
-CLI_CONFIG: Final = "cli.yaml"  # read by the CLI as .ferryman/cli.yaml (see cli/client.py)
 DEFAULT_FAILING: Final = ("6.6.6",)
 
 
@@ -81,13 +79,6 @@ class _QuietServer(uvicorn.Server):
         yield
 
 
-def write_cli_config(state_dir: Path, ui_url: str) -> Path:
-    """Point the CLI at this server (``.ferryman/cli.yaml`` when run from the project root)."""
-    path = state_dir / CLI_CONFIG
-    path.write_text(yaml.safe_dump({"server": ui_url}), encoding="utf-8")
-    return path
-
-
 def write_user_kubeconfigs(
     api: api_server.EmbeddedApiServer, users: list[demo.DemoUser]
 ) -> dict[str, Path]:
@@ -120,6 +111,11 @@ def banner(running: Running, state_dir: Path) -> str:
             f"  ferryman approve podinfo --env prod --kubeconfig {running.kubeconfigs['alice']}"
             f" --server {running.ui_url}"
         )
+    lines += [
+        "",
+        "approve/reject take the server from --server (or FERRYMAN_SERVER), never from a file",
+        f"in the current directory:  export FERRYMAN_SERVER={running.ui_url}",
+    ]
     if running.users:
         lines += ["", "Sign in to the web UI with one of these tokens:"]
         for user in running.users:
@@ -233,7 +229,6 @@ async def run(
         await controller.start()
         stack.push_async_callback(controller.stop)
         ui_url = await _serve_http(config, settings, controller, stack)
-        write_cli_config(config.state_dir, ui_url)
         kubeconfigs = write_user_kubeconfigs(api, users)
         if config.demo:
             _start_flux(config, client, stack)

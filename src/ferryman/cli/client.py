@@ -33,8 +33,6 @@ from ferryman.adapters.kubernetes import resources, urls
 from ferryman.ports import kubernetes as k8s
 
 JSON = dict[str, Any]
-CONFIG_NAME = "config.yaml"
-PROJECT_CONFIG = Path(".ferryman") / "cli.yaml"
 EXEC_TIMEOUT = 60.0
 
 
@@ -116,32 +114,6 @@ def _exec_token(single: SingleConfig) -> str:
     if not isinstance(token, str) or not token:
         raise click.ClickException(f"the kubeconfig exec plugin {plugin.command} gave no token")
     return token
-
-
-def config_paths(cwd: Path | None = None, environ: dict[str, str] | None = None) -> list[Path]:
-    """Where the server URL may be configured, first match wins (see docs/cli.md)."""
-    env = os.environ if environ is None else environ
-    base = Path(env["XDG_CONFIG_HOME"]) if env.get("XDG_CONFIG_HOME") else Path.home() / ".config"
-    return [(cwd or Path.cwd()) / PROJECT_CONFIG, base / "ferryman" / CONFIG_NAME]
-
-
-def server_url(flag: str | None, paths: list[Path] | None = None) -> str:
-    """``--server`` (or ``FERRYMAN_SERVER``, via click), else the first config file naming one."""
-    if flag:
-        return flag.rstrip("/")
-    for path in paths if paths is not None else config_paths():
-        if not path.is_file():
-            continue
-        try:
-            document = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError) as exc:
-            raise click.ClickException(f"cannot read {path}: {exc}") from exc
-        if isinstance(document, dict) and isinstance(document.get("server"), str):
-            return str(document["server"]).rstrip("/")
-    raise click.ClickException(
-        "no Ferryman server is configured: pass --server URL, set FERRYMAN_SERVER, or run "
-        "`ferryman up` (it writes .ferryman/cli.yaml)"
-    )
 
 
 class PipelineReader(Protocol):

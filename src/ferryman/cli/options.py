@@ -1,6 +1,6 @@
 """Options every read/approval command shares (``-n``, ``-A``, ``-o``, ``--kubeconfig``,
-``--context``, ``--server``), so each command declares them the same way and ``kubectl ferryman``
-feels like ``kubectl``."""
+``--context``, ``--server``, ``--config``), so each command declares them the same way and
+``kubectl ferryman`` feels like ``kubectl``."""
 
 from __future__ import annotations
 
@@ -50,10 +50,18 @@ def kube(*, all_namespaces: bool = False, output: bool = True) -> Callable[[F], 
 
 
 def server(func: F) -> F:
-    """Add ``--server`` (also ``FERRYMAN_SERVER``)."""
+    """Add ``--server`` (also ``FERRYMAN_SERVER``) and ``--config`` (see ``cli.servers``)."""
+    decorated = click.option(
+        "--config",
+        type=click.Path(dir_okay=False),
+        default=None,
+        help="CLI config file naming the server (default: ~/.config/ferryman/config.yaml; "
+        "never a file in the current directory).",
+    )(func)
     return click.option(
         "--server",
         default=None,
         envvar="FERRYMAN_SERVER",
-        help="Ferryman server URL (default: $FERRYMAN_SERVER, then the CLI config file).",
-    )(func)
+        help="Ferryman server URL, https:// (http:// only for this machine). Default: "
+        "$FERRYMAN_SERVER, then --config, then ~/.config/ferryman/config.yaml.",
+    )(decorated)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import click
 
 from ferryman.api import status
-from ferryman.cli import client, options, render, show
+from ferryman.cli import client, options, render, servers, show
 
 
 def _waiting_revision(parsed_status: status.PipelineStatus, name: str, environment: str) -> str:
@@ -36,6 +36,7 @@ def _decide(
     kubeconfig: str | None,
     context: str | None,
     server: str | None,
+    config: str | None,
 ) -> None:
     backends = client.backends()
     kube = client.KubeOptions(kubeconfig=kubeconfig, context=context)
@@ -45,7 +46,7 @@ def _decide(
         if parsed.spec.environment(environment) is None:
             raise click.ClickException(f'pipeline "{name}" has no environment "{environment}"')
         revision = _waiting_revision(parsed.status, name, environment)
-    url = client.server_url(server)
+    url = servers.server_url(server, config_file=config)
     record = backends.approvals(url, kube).decide(
         verb,
         namespace=namespace,
@@ -82,6 +83,7 @@ def _command(verb: str, summary: str) -> click.Command:
         kubeconfig: str | None,
         context: str | None,
         server: str | None,
+        config: str | None,
     ) -> None:
         _decide(
             verb,
@@ -94,6 +96,7 @@ def _command(verb: str, summary: str) -> click.Command:
             kubeconfig=kubeconfig,
             context=context,
             server=server,
+            config=config,
         )
 
     return command
