@@ -36,6 +36,7 @@ import uvicorn
 from ferryman.bootstrap import process
 from ferryman.embedded import demo, flux
 from ferryman.embedded.apiserver import kubeconfig as kubeconfig_writer
+from ferryman.embedded.apiserver import private
 from ferryman.embedded.apiserver import server as api_server
 from ferryman.settings import Settings
 
@@ -126,8 +127,7 @@ def banner(running: Running, state_dir: Path) -> str:
 
 async def _start_api(config: UpConfig) -> tuple[api_server.EmbeddedApiServer, list[demo.DemoUser]]:
     """The embedded API server (and, for the demo, its repository and users' tokens)."""
-    state_dir = config.state_dir
-    state_dir.mkdir(parents=True, exist_ok=True)
+    state_dir = private.directory(config.state_dir)  # 0700 before anything is written into it
     users: list[demo.DemoUser] = []
     token_file = None
     if config.demo:
