@@ -6,6 +6,8 @@ start fast and work without a cluster.
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 import ferryman
@@ -16,9 +18,42 @@ from ferryman.cli import demo as demo_cmd
 from ferryman.cli import show as show_cmd
 from ferryman.cli import up as up_cmd
 from ferryman.cli import verdicts as verdicts_cmd
+from ferryman.domain import controls
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def _escape(exc: click.ClickException) -> None:
+    """Escape the control characters of ``exc``'s message in place (keeping its class, exit code
+    and usage hint, which a new exception would lose)."""
+    # click annotates ``message`` Final, yet sets it per instance in __init__; so do we, once.
+    exc.message = controls.printable(exc.message)  # type: ignore[misc]
+
+
+class _Group(click.Group):
+    """The root group: every error message reaches the terminal with its control characters
+    escaped, whatever raised it (a server's or the API's message, an option value)."""
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.ClickException as exc:
+            _escape(exc)
+            raise
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.ClickException as exc:
+            _escape(exc)
+            raise
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 def cli() -> None:
     """Ferryman: GitOps promotion pipelines with all state in the Pipeline's status."""
 

@@ -11,6 +11,7 @@ import click
 
 from ferryman.api import status
 from ferryman.cli import client, options, render, servers, show
+from ferryman.domain import controls
 
 
 def _waiting_revision(parsed_status: status.PipelineStatus, name: str, environment: str) -> str:
@@ -62,7 +63,8 @@ def _decide(
     else:
         done = "approved" if verb == "approve" else "rejected"
         phase = record.get("phase", "")
-        click.echo(f'{revision} {done} for "{environment}" of pipeline "{name}" (phase {phase}).')
+        line = f'{revision} {done} for "{environment}" of pipeline "{name}" (phase {phase}).'
+        click.echo(controls.printable(line))
 
 
 def _command(verb: str, summary: str) -> click.Command:
