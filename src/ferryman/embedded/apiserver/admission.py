@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from ferryman.embedded.apiserver import crds, errors
+from ferryman.embedded.apiserver import auth, crds, errors
 from ferryman.embedded.apiserver.errors import StatusCause
 from ferryman.embedded.apiserver.registry import ResourceType
 
@@ -38,12 +38,13 @@ _FIELD_VALIDATION = {"Strict", "Warn", "Ignore"}
 
 @dataclass(frozen=True)
 class WriteOptions:
-    """Query options every write accepts."""
+    """Query options every write accepts, and who asks (``None``: the server itself)."""
 
     dry_run: bool = False
     field_manager: str = ""
     field_validation: str = "Warn"
     force: bool = False
+    requester: auth.User | None = None  # RBAC writes are checked for escalation against them
 
     def __post_init__(self) -> None:
         if self.field_validation not in _FIELD_VALIDATION:

@@ -21,6 +21,7 @@ from ferryman.embedded.apiserver import (
     authz,
     discovery,
     errors,
+    escalation,
     faults,
     impersonation,
     openapi,
@@ -79,6 +80,11 @@ class ApiServerApp:
             tokens,
             authorizer or authz.RBACAuthorizer(self.rbac_store),
             rbac_store=self.rbac_store,
+        )
+        # escalate/bind are asked of the current hook (tests may replace it), the rules the
+        # requester holds of the stored RBAC objects, as kube-apiserver does.
+        self.api.escalation = escalation.Guard(
+            self.rbac_store, lambda attributes: self.handlers.authorizer(attributes)
         )
 
     @property

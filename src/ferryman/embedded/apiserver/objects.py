@@ -27,6 +27,7 @@ from ferryman.embedded.apiserver import (
     bootstrap_policy,
     crds,
     errors,
+    escalation,
     eventsconv,
     fieldpaths,
     managedfields,
@@ -107,6 +108,8 @@ class ObjectApi:
         self.store = store
         self.registry = registry
         self._clock = clock or (lambda: datetime.now(UTC))
+        # RBAC escalation checks (set by the app, which owns the authorizer hook); None: none.
+        self.escalation: escalation.Guard | None = None
 
     def now(self) -> str:
         """The current time as a metav1.Time string."""
@@ -257,6 +260,7 @@ class ObjectApi:
             )
         obj = self._to_storage(rt, obj)
         meta = obj["metadata"]
+        self._check_escalation(rt, obj, None, opts, namespace=ns if rt.namespaced else "")
         admission.validate_metadata(rt, obj)
         if self.store.get(rt.gr, ns if rt.namespaced else "", meta["name"]) is not None:
             raise errors.already_exists(rt.plural, rt.group, meta["name"])
@@ -306,6 +310,28 @@ class ObjectApi:
                 self.registry.set_crd(meta["name"], crds.types_for(obj))
             obj = self._after_write(rt, obj)
         return Result(self.view(rt, obj), warnings, created=True)
+
+    def _check_escalation(
+        self,
+        rt: ResourceType,
+        obj: dict[str, Any],
+        old: dict[str, Any] | None,
+        opts: WriteOptions,
+        *,
+        namespace: str,
+        name: str = "",
+    ) -> None:
+        """RBAC writes by a user: no granting what they do not hold (``escalation``)."""
+        if (
+            self.escalation is None
+            or opts.requester is None
+            or rt.group != authz.RBAC_GROUP
+            or rt.plural not in escalation.CHECKED_RESOURCES
+        ):
+            return
+        self.escalation.check(
+            rt.plural, obj, old, requester=opts.requester, namespace=namespace, request_name=name
+        )
 
     def _check_namespace_open(self, rt: ResourceType, ns: str, name: str) -> None:
         namespace = self.store.get(NAMESPACES, "", ns)
@@ -510,6 +536,9 @@ class ObjectApi:
                         )
                     ],
                 )
+        self._check_escalation(
+            rt, new, old, opts, namespace=old_meta.get("namespace", ""), name=old_meta["name"]
+        )
         now = self.now()
         warnings = admission.admit(rt, new, old, opts, now=now)
         if rt.generation and _spec_part(new) != _spec_part(old):
