@@ -32,6 +32,7 @@ from ferryman.controller import strategies as strategy_registry
 from ferryman.ports import promotion
 from ferryman.server import app as server_app
 from ferryman.server import deps as server_deps_mod
+from ferryman.server import limits
 from ferryman.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -226,9 +227,7 @@ class QueueTrigger:
         self.controller.manager.queue.add((namespace, name))
 
 
-def server_deps(
-    settings: Settings, controller: Controller, *, max_concurrency: int = 256
-) -> server_deps_mod.Deps:
+def server_deps(settings: Settings, controller: Controller) -> server_deps_mod.Deps:
     """What the webhook/approval/UI server of one replica needs, wired to real adapters.
 
     It shares the controller's client to its cluster (TokenReview, SubjectAccessReview, Secrets,
@@ -244,17 +243,12 @@ def server_deps(
         reviewer=auth_adapter.LightkubeAccessReviewer(local.client),
         trigger=QueueTrigger(controller),
         clock=clock_adapter.SystemClock(),
-        options=server_deps_mod.Options(
-            enable_legacy_approval=settings.enable_legacy_approval,
-            max_concurrency=max_concurrency,
-        ),
+        options=server_deps_mod.Options(enable_legacy_approval=settings.enable_legacy_approval),
         registry=controller.manager.metrics.registry,
     )
 
 
-def server_config(
-    settings: Settings, controller: Controller, *, max_concurrency: int = 256
-) -> uvicorn.Config:
+def server_config(settings: Settings, controller: Controller) -> uvicorn.Config:
     """The webhook/approval/UI server of one replica, on ``settings.http_addr``.
 
     uvicorn bounds what the app cannot: header size (llhttp's limit), idle keep-alive
@@ -262,7 +256,7 @@ def server_config(
     shutdown drain time (5 s). Proxy headers are ignored: nothing is keyed on client-supplied
     addresses.
     """
-    deps = server_deps(settings, controller, max_concurrency=max_concurrency)
+    deps = server_deps(settings, controller)
     host, port = settings.address("http")
     return uvicorn.Config(
         server_app.create_site(deps),
@@ -274,13 +268,11 @@ def server_config(
         server_header=False,
         timeout_keep_alive=5,
         timeout_graceful_shutdown=5,
-        limit_concurrency=max_concurrency * 4,
+        limit_concurrency=limits.total_concurrency(deps.options.limits) * 4,
         http="httptools",  # C parser: ~1.5x the webhook throughput of h11 (docs/performance.md)
     )
 
 
-def build_server(
-    settings: Settings, controller: Controller, *, max_concurrency: int = 256
-) -> uvicorn.Server:
+def build_server(settings: Settings, controller: Controller) -> uvicorn.Server:
     """The server of ``server_config`` (uvicorn handles the process's signals while it serves)."""
-    return uvicorn.Server(server_config(settings, controller, max_concurrency=max_concurrency))
+    return uvicorn.Server(server_config(settings, controller))

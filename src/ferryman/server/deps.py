@@ -6,6 +6,7 @@ the fakes of ``tests/fakes``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry
@@ -13,7 +14,7 @@ from prometheus_client import CollectorRegistry
 from ferryman.ports import auth, promotion
 from ferryman.ports import clock as clock_port
 from ferryman.ports import kubernetes as k8s
-from ferryman.server import limits
+from ferryman.server import limits as limits_mod
 
 
 @dataclass(frozen=True)
@@ -21,9 +22,10 @@ class Options:
     """Switches and bounds of the HTTP server."""
 
     enable_legacy_approval: bool = False  # serve /approval/... (replayable; off by default)
-    max_body_bytes: int = limits.MAX_BODY_BYTES
-    max_concurrency: int = limits.MAX_CONCURRENCY
-    body_read_timeout: float = limits.BODY_READ_TIMEOUT
+    # Per route family (``families``): concurrency pool, body size and whole-body deadline.
+    limits: Mapping[str, limits_mod.RouteLimits] = field(
+        default_factory=lambda: dict(limits_mod.DEFAULT_LIMITS)
+    )
     max_write_attempts: int = 5  # status writes retried on 409 before giving up
 
 
