@@ -35,6 +35,9 @@ class Settings:
     health_addr: str = ":9440"
     http_addr: str = ":8080"
     enable_legacy_approval: bool = False
+    # The Secret holding the web UI's session key and sign-outs, shared by every replica.
+    session_namespace: str = "ferryman-system"
+    session_secret: str = "ferryman-ui-sessions"  # noqa: S105 - a Secret's name, not a secret
     git_cache_dir: str | None = None
     identity: str = field(default_factory=lambda: f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}")
 
@@ -51,6 +54,8 @@ class Settings:
             "metrics_addr",
             "health_addr",
             "http_addr",
+            "session_namespace",
+            "session_secret",
         ):
             variable = f"FERRYMAN_{name.upper()}"
             if variable in env:

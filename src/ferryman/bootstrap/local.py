@@ -12,7 +12,8 @@ Parts, started in this order and stopped in reverse:
 2. the demo (unless ``demo=False``): its Git repository, users, RBAC and Pipeline, each created
    only when missing, so a restart resumes where the last run stopped;
 3. the controller (informers, reconciler, the ``git-push`` and ``notification`` strategies);
-4. the HTTP server: web UI, approval API, read API and Flux webhook on one port;
+4. the HTTP server: web UI, approval API, read API and Flux webhook on one port (its UI sessions
+   in a Secret of namespace ``ferryman-system``, created here, as on a cluster);
 5. the local Flux applier (``embedded.flux``) for the demo repository.
 
 State lives only in the API server's database and the Git repository, both on disk; every
@@ -43,6 +44,7 @@ from ferryman.settings import Settings
 log = logging.getLogger(__name__)
 
 DEFAULT_FAILING: Final = ("6.6.6",)
+SYSTEM_NAMESPACE: Final = Settings().session_namespace  # ferryman-system, as on a cluster
 
 
 @dataclasses.dataclass(frozen=True)
@@ -153,6 +155,9 @@ async def _install(config: UpConfig, client: flux.KubeClient) -> None:
         )
     else:
         created = await asyncio.to_thread(demo.create_missing, client, demo.crds(config.crd_dir))
+    # Where the UI's session Secret lives (the server creates the Secret itself on first use).
+    system = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": SYSTEM_NAMESPACE}}
+    created += await asyncio.to_thread(demo.create_missing, client, [system])
     for name in created:
         log.info("Created %s", name)
 

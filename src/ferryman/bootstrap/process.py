@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,7 +27,7 @@ from ferryman.adapters import clock as clock_adapter
 from ferryman.adapters import githost, gitrepo
 from ferryman.adapters.kubernetes import auth as auth_adapter
 from ferryman.adapters.kubernetes import cluster as cluster_adapter
-from ferryman.adapters.kubernetes import clusters, events, leases, pipelines, secrets
+from ferryman.adapters.kubernetes import clusters, events, leases, pipelines, secrets, sessions
 from ferryman.controller import echoes, leader, manager, reconciler
 from ferryman.controller import strategies as strategy_registry
 from ferryman.ports import promotion
@@ -49,6 +50,7 @@ class Controller:
     cluster: cluster_adapter.LightkubeCluster  # the local cluster; closed with ``directory``
     http: httpx.AsyncClient | None = None
     servers: list[uvicorn.Server] = field(default_factory=list)
+    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)  # at stop
 
     async def start(self) -> None:
         """Start informers, workers and leader election; return once Pipelines are cached."""
@@ -59,6 +61,8 @@ class Controller:
         for server in self.servers:
             server.should_exit = True
         await self.manager.stop()
+        for close in self.closers:
+            await close()
         await self.directory.close()
         if self.http is not None:
             await self.http.aclose()
@@ -234,6 +238,10 @@ def server_deps(settings: Settings, controller: Controller) -> server_deps_mod.D
     status writes) and enqueues reconciles into ``controller``'s work queue.
     """
     local = controller.cluster
+    ui_sessions = sessions.SecretSessionStore(
+        local.client, namespace=settings.session_namespace, name=settings.session_secret
+    )
+    controller.closers.append(ui_sessions.close)
     return server_deps_mod.Deps(
         store=pipelines.LightkubePipelineStore(local.client),
         cluster=local,
@@ -243,6 +251,7 @@ def server_deps(settings: Settings, controller: Controller) -> server_deps_mod.D
         reviewer=auth_adapter.LightkubeAccessReviewer(local.client),
         trigger=QueueTrigger(controller),
         clock=clock_adapter.SystemClock(),
+        sessions=ui_sessions,
         options=server_deps_mod.Options(enable_legacy_approval=settings.enable_legacy_approval),
         registry=controller.manager.metrics.registry,
     )

@@ -14,6 +14,7 @@ from prometheus_client import CollectorRegistry
 from ferryman.ports import auth, promotion
 from ferryman.ports import clock as clock_port
 from ferryman.ports import kubernetes as k8s
+from ferryman.ports import sessions as sessions_port
 from ferryman.server import limits as limits_mod
 
 
@@ -41,5 +42,6 @@ class Deps:
     reviewer: auth.AccessReviewer  # SubjectAccessReview
     trigger: auth.Trigger  # ask the controller to reconcile a pipeline
     clock: clock_port.Clock
+    sessions: sessions_port.SessionStore  # UI sessions: sealing key, sign-outs (all replicas)
     options: Options = field(default_factory=Options)
     registry: CollectorRegistry | None = None  # where request metrics go (None: not counted)

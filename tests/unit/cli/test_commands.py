@@ -161,7 +161,10 @@ async def test_approve_defaults_to_the_waiting_revision_and_sends_the_token() ->
             ["approve", "podinfo", "--env", "staging", "--server", "https://f"],
             'Error: environment "staging" of pipeline "podinfo" is not waiting for approval',
         ),
-        (["approve", "podinfo", "--env", "prod", "--server", "https://f"], "Error: not on the list"),
+        (
+            ["approve", "podinfo", "--env", "prod", "--server", "https://f"],
+            "Error: not on the list",
+        ),
         (
             ["reject", "podinfo", "--env", "prod", "--revision", "1", "--server", "https://f"],
             "Error: not on the list",

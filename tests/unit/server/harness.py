@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tests.fakes import auth as fakes_auth
+from tests.fakes import sessions as fakes_sessions
 from tests.unit.controller import story
 
 from ferryman.ports import auth
@@ -73,6 +74,7 @@ class Harness:
             reviewer=self.reviewer,
             trigger=self.trigger,
             clock=self.world.clock,
+            sessions=fakes_sessions.FakeSessions(),
             options=server_deps.Options(enable_legacy_approval=self.legacy, **self.options),
         )
         self.app = server_app.create_app(self.deps)

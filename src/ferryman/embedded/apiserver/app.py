@@ -9,6 +9,7 @@ loop thread; its Python fault-injection methods must be called there (``server.p
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from typing import Any
 
@@ -26,6 +27,7 @@ from ferryman.embedded.apiserver import (
     impersonation,
     openapi,
     routing,
+    selectors,
 )
 from ferryman.embedded.apiserver.handlers import JSON, ResourceHandlers, json_response
 from ferryman.embedded.apiserver.objects import ObjectApi
@@ -160,7 +162,10 @@ class ApiServerApp:
                     await asyncio.sleep(rule.latency_ms / 1000)
                 if rule.code:
                     raise rule.error()
-        self._authorize(user, info)
+        named = ""
+        if info.verb in ("list", "watch") and not info.name:  # a watch of one named object
+            named = selectors.exact_name(request.query_params.get("fieldSelector"))
+        self._authorize(user, dataclasses.replace(info, name=named) if named else info)
         if info.is_resource_request and info.resource:
             body = (
                 await self._read_body(request)

@@ -84,7 +84,7 @@ class Ui:
         **values: Any,
     ) -> HTMLResponse:
         """A page with the CSRF token its forms need and the security headers."""
-        csrf, fresh = session.csrf_token(request)
+        csrf, fresh = session.csrf_token(request, context(request))
         groups = [g for g in identity.groups if g not in HIDDEN_GROUPS] if identity else []
         html = self.env.get_template(template).render(
             user=identity,
@@ -101,17 +101,33 @@ class Ui:
         return response
 
     def to_sign_in(self) -> Response:
-        """Send the browser to the sign-in page (and drop a token that no longer works)."""
+        """Send the browser to the sign-in page (and drop a session that no longer works)."""
         response = RedirectResponse("/signin", status_code=303, headers=SECURITY_HEADERS)
-        session.sign_out(response)
+        session.end(response)
         return response
+
+    def now(self) -> int:
+        """The current time in Unix seconds (sessions are timed in them)."""
+        return int(self.deps.clock.now().timestamp())
+
+    async def load(self, request: Request) -> None:
+        """Open the request's session against the shared key and revocation list (kept in
+        ``request.state`` for the handler and the page it renders)."""
+        state = await self.deps.sessions.current()
+        request.state.ui = session.load(request, state, now=self.now())
 
     async def identity(self, request: Request) -> auth.Identity | None:
         """The signed-in user (TokenReview of the session's token), ``None`` when signed out."""
-        token = session.session_token(request)
-        if token is None:
+        found = context(request).session
+        if found is None:
             return None
-        return await self.deps.authenticator.authenticate(token)
+        return await self.deps.authenticator.authenticate(found.token)
+
+    async def form(self, request: Request) -> dict[str, str]:
+        """The posted form, checked against this request's CSRF token (``FormError``)."""
+        return await session.read_form(
+            request, expected=session.expected_csrf(request, context(request))
+        )
 
     # ------------------------------------------------------------------ reads
     async def _list(self, identity: auth.Identity) -> list[views.PipelineView]:
@@ -195,7 +211,7 @@ class Ui:
         namespace, name = params.pipeline(request.path_params)
         environment = params.environment(request.path_params["environment"])
         try:
-            fields = await session.read_form(request)
+            fields = await self.form(request)
         except session.FormError as exc:
             return self.render(request, "error.html", status_code=403, message=str(exc))
         identity = await self.identity(request)
@@ -242,32 +258,48 @@ class Ui:
         return self.render(request, "signin.html", error="")
 
     async def sign_in(self, request: Request) -> Response:
+        """A new session (new id, new CSRF token) for a token the API server accepts."""
         try:
-            fields = await session.read_form(request)
+            fields = await self.form(request)
         except session.FormError as exc:
             return self.render(request, "signin.html", status_code=403, error=str(exc))
         token = fields.get("token", "").strip()
         identity = None
         if token and len(token) <= session.MAX_TOKEN_LENGTH:
             identity = await self.deps.authenticator.authenticate(token)
-        if identity is None:
+        state = context(request).state
+        if identity is None or state is None:
             return self.render(
                 request,
                 "signin.html",
                 status_code=401,
                 error="The API server did not accept this token.",
             )
-        log.info("Signed in to the UI user=%s", identity.user)
         response = RedirectResponse("/", status_code=303, headers=SECURITY_HEADERS)
-        session.sign_in(response, token)
+        try:
+            session.start(response, state, token, now=self.now())
+        except session.FormError as exc:
+            return self.render(request, "signin.html", status_code=400, error=str(exc))
+        log.info("Signed in to the UI user=%s", identity.user)
         return response
 
     async def sign_out(self, request: Request) -> Response:
+        """Revoke the session on every replica, then forget the cookie."""
         try:
-            await session.read_form(request)
+            await self.form(request)
         except session.FormError as exc:
             return self.render(request, "error.html", status_code=403, message=str(exc))
+        found = context(request).session
+        if found is not None:
+            await self.deps.sessions.revoke(found.id, found.expires)
+            log.info("Signed out of the UI")
         return self.to_sign_in()
+
+
+def context(request: Request) -> session.Context:
+    """The session context ``Ui.load`` put on the request (empty before or without it)."""
+    found = getattr(request.state, "ui", None)
+    return found if isinstance(found, session.Context) else session.Context()
 
 
 def _guarded(
@@ -277,6 +309,7 @@ def _guarded(
 
     async def run(request: Request) -> Response:
         try:
+            await ui.load(request)
             return await handler(request)
         except errors.HttpError as exc:
             return ui.render(request, "error.html", status_code=exc.status, message=exc.message)
