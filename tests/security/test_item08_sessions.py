@@ -21,6 +21,8 @@ from tests.integration.install.rbac_store import ManifestRBAC, authorizer
 from tests.integration.kube import Kube
 from tests.security import servers
 
+from ferryman.adapters.kubernetes import cluster as cluster_adapter
+from ferryman.adapters.kubernetes import sessions as ui_sessions
 from ferryman.embedded.apiserver import testing
 
 TOKEN = "alice-token-0123456789abcdef"
@@ -120,3 +122,38 @@ async def test_item8_two_replicas_share_sessions_and_sign_out_ends_every_copy(
             assert answer.status_code == 303 and answer.headers["location"] == "/signin"
             assert (await thief.go(f"{b}/")).status_code == 303
     assert denied == []
+
+
+async def test_item8_revocation_list_drops_expired_entries_and_fails_closed_when_full(
+    tmp_path: Path,
+) -> None:
+    """Sign-outs past their expiry leave the list; a full list voids every session issued so far
+    instead of forgetting a sign-out (the Secret stays small, nothing revoked comes back)."""
+    now = [1_800_000_000.0]
+    with testing.serve(tmp_path / "api") as api:
+        kube = Kube(api.kubeconfig_path)
+        try:
+            await kube.create(
+                {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}}
+            )
+        finally:
+            await kube.close()
+        local = cluster_adapter.LightkubeCluster.connect("", path=str(api.kubeconfig_path))
+        store = ui_sessions.SecretSessionStore(
+            local.client, namespace=NAMESPACE, clock=lambda: now[0], max_revoked=2
+        )
+        try:
+            first = await store.current()
+            await store.revoke("a" * 22, int(now[0]) + 10)
+            now[0] += 20  # the first sign-out's session has expired meanwhile
+            await store.revoke("b" * 22, int(now[0]) + 10)
+            state = await store.current()
+            assert set(state.revoked) == {"b" * 22} and state.key == first.key
+            await store.revoke("c" * 22, int(now[0]) + 10)
+            await store.revoke("d" * 22, int(now[0]) + 10)  # the list is full
+            state = await store.current()
+            assert state.revoked == {} and state.not_before == int(now[0]) + 1
+            assert not state.valid("e" * 22, int(now[0]))
+        finally:
+            await store.close()
+            await local.close()

@@ -83,8 +83,10 @@ class SecretSessionStore:
         namespace: str,
         name: str = SECRET_NAME,
         clock: Callable[[], float] = time.time,
+        max_revoked: int = MAX_REVOKED,
     ) -> None:
         self._client = client
+        self._max_revoked = max_revoked
         self._namespace = urls.plain(namespace)
         self._name = urls.plain(name)
         self._clock = clock
@@ -109,7 +111,7 @@ class SecretSessionStore:
             _REVOKED + old: None for old, until in state.revoked.items() if until <= now
         }
         live = len(state.revoked) - len(patch)
-        if live + 1 > MAX_REVOKED:
+        if live + 1 > self._max_revoked:
             patch = {_REVOKED + old: None for old in state.revoked}
             patch["not-before"] = _text(now + 1)
             log.warning("UI sign-out list full: every session issued so far is ended")
