@@ -12,7 +12,8 @@ both then read the one that won). A sign-out is one JSON merge patch adding its 
 expired ones, so sign-outs on two replicas at once never overwrite each other. Each replica
 watches the Secret by name (``fieldSelector=metadata.name=…``, so RBAC can grant it through
 ``resourceNames``) and answers from that cache; while its watch is down it reads the Secret on
-every call instead, so it never trusts a stale list. RBAC this needs: ``config/rbac/
+every call instead, and it reads it again at least once a minute in any case, so a stalled watch
+cannot keep a stale list for long. RBAC this needs: ``config/rbac/
 ui_sessions_role.yaml``.
 """
 
@@ -44,6 +45,9 @@ MAX_REVOKED: Final = 2000  # ~80 KiB of Secret; past it, every session issued so
 _REVOKED: Final = "revoked."
 _SESSION_ID: Final = re.compile(r"[A-Za-z0-9_-]{16,64}")
 _RETRY_MAX: Final = 30.0
+# A watch can stall without an error; the cache is trusted at most this long after the last event
+# or read, so a silently dead watch delays a sign-out on another replica by a minute at most.
+RESYNC_SECONDS: Final = 60.0
 
 
 def _text(value: int) -> str:
@@ -92,14 +96,16 @@ class SecretSessionStore:
         self._clock = clock
         self._state: sessions.SessionState | None = None
         self._synced = False  # the watch is connected and has delivered the Secret
+        self._fresh_until = 0.0  # monotonic time until which the cache is trusted
         self._watcher: asyncio.Task[None] | None = None
 
     async def current(self) -> sessions.SessionState:
         if self._watcher is None:
             self._watcher = asyncio.create_task(self._watch(), name="ui-session-secret-watch")
-        if self._synced and self._state is not None:
+        if self._synced and self._state is not None and time.monotonic() < self._fresh_until:
             return self._state
         self._state = await self._read_or_create()
+        self._fresh_until = time.monotonic() + RESYNC_SECONDS
         return self._state
 
     async def revoke(self, session_id: str, expires: int) -> None:
@@ -181,6 +187,7 @@ class SecretSessionStore:
                             self._state, self._synced = None, False
                         else:
                             self._state, self._synced = parse(dict(obj.to_dict())), True
+                            self._fresh_until = time.monotonic() + RESYNC_SECONDS
                         delay = 0.5
             except k8s.KubernetesError as exc:
                 log.warning("UI session Secret watch failed error=%s", type(exc).__name__)
