@@ -61,6 +61,9 @@ class Settings:
     events_addr: str | None = None
     promotion_hook_rate_limit: int = 20  # requests per interval, client and pipeline env; 0: off
     promotion_hook_rate_limit_interval: float = 30.0  # seconds
+    # The Secret holding the web UI's session key and sign-outs, shared by every replica.
+    session_namespace: str = "ferryman-system"
+    session_secret: str = "ferryman-ui-sessions"  # noqa: S105 - a Secret's name, not a secret
     git_cache_dir: str | None = None
     identity: str = field(default_factory=lambda: f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}")
 
@@ -78,6 +81,8 @@ class Settings:
             "health_addr",
             "http_addr",
             "events_addr",
+            "session_namespace",
+            "session_secret",
         ):
             variable = f"FERRYMAN_{name.upper()}"
             if variable in env:

@@ -21,9 +21,11 @@ works as it is:
   secret-free script, ``SSH_ASKPASS_REQUIRE=force``); the key file stays encrypted on disk.
 - Local repositories (a path or ``file://``) need nothing.
 
-Every file holding a secret is created mode 0600 in a private temporary directory (0700) that
-is removed when the operation ends. ``scrub`` removes secret values and URL user-info from any
-text before it becomes an error message, as a second line of defence.
+``scrub`` removes secret values — also base64- and percent-encoded, as a hostile server echoing
+an ``Authorization`` header would return them — and URL user-info from any text before it becomes
+an error message, as a second line of defence should git or a server ever echo one. Every file
+holding a secret is created mode 0600 in a private temporary directory (0700) that is removed
+when the operation ends.
 """
 
 from __future__ import annotations
@@ -64,6 +66,7 @@ esac
 DEFAULT_TOKEN_USER: Final = "ferryman"  # noqa: S105 -- a user name, not a password
 _USERINFO: Final = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@")
 _SCP_LIKE: Final = re.compile(r"^[A-Za-z0-9._-]+@[^:/]+:")
+_PERCENT: Final = re.compile(r"%[0-9A-F]{2}")
 REDACTED: Final = "***"
 # How cryptography says a passphrase did not open a key (PEM: "Incorrect password, could not
 # decrypt key"; OpenSSH: "Corrupt data: broken checksum").
@@ -292,22 +295,36 @@ def _private_file(path: Path, content: str) -> Path:
 
 
 def scrub(text: str, secrets: Iterable[str]) -> str:
-    """``text`` without URL user-info and without any of ``secrets`` (longest first).
-
-    Each secret is also removed in its base64 and URL-encoded forms (an ``Authorization``
-    header or a URL could carry it so).
-    """
+    """``text`` without URL user-info and without any of ``secrets`` in any form ``encoded_forms``
+    knows (longest first)."""
     cleaned = _USERINFO.sub(lambda match: f"{match['scheme']}{REDACTED}@", text)
-    forms = {
-        form
-        for value in secrets
-        if value
-        for form in (
-            value,
-            base64.b64encode(value.encode("utf-8")).decode("ascii"),
-            parse.quote(value, safe=""),
-        )
-    }
-    for secret in sorted(forms, key=len, reverse=True):
-        cleaned = cleaned.replace(secret, REDACTED)
+    forms = {form for value in secrets if value for form in encoded_forms(value)}
+    for form in sorted(forms, key=len, reverse=True):
+        cleaned = cleaned.replace(form, REDACTED)
     return cleaned
+
+
+# Base64 runs shorter than this are not scrubbed: they would match ordinary words.
+MIN_ENCODED_RUN: Final = 8
+
+
+def encoded_forms(secret: str) -> set[str]:
+    """``secret`` as a hostile server could echo it: plain, percent-encoded (upper- and lower-case
+    hex, ``+`` for spaces) and base64 (standard and URL-safe alphabets).
+
+    Base64 of a secret inside a longer value — ``Authorization: Basic base64(user:password)`` — has
+    different characters depending on the secret's offset modulo 3, so for each of the three
+    offsets the run of characters that depend on the secret's bytes alone is taken.
+    """
+    forms = {secret, parse.quote(secret, safe=""), parse.quote_plus(secret), parse.quote(secret)}
+    forms |= {_PERCENT.sub(lambda m: m.group().lower(), form) for form in list(forms)}
+    raw = secret.encode("utf-8")
+    for encode in (base64.b64encode, base64.urlsafe_b64encode):
+        forms.add(encode(raw).decode("ascii"))
+        for offset in range(3):
+            encoded = encode(b"\0" * offset + raw).decode("ascii")
+            first = -(-8 * offset // 6)  # the first character made of secret bits only
+            last = 8 * (offset + len(raw)) // 6  # past the last one not touched by what follows
+            if last - first >= MIN_ENCODED_RUN:
+                forms.add(encoded[first:last])
+    return {form for form in forms if form}

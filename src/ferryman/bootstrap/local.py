@@ -12,7 +12,8 @@ Parts, started in this order and stopped in reverse:
 2. the demo (unless ``demo=False``): its Git repository, users, RBAC and Pipeline, each created
    only when missing, so a restart resumes where the last run stopped;
 3. the controller (informers, reconciler, the ``git-push`` and ``notification`` strategies);
-4. the HTTP server: web UI, approval API, read API and Flux webhook on one port;
+4. the HTTP server: web UI, approval API, read API and Flux webhook on one port (its UI sessions
+   in a Secret of namespace ``ferryman-system``, created here, as on a cluster);
 5. the local Flux applier (``embedded.flux``) for the demo repository.
 
 State lives only in the API server's database and the Git repository, both on disk; every
@@ -32,18 +33,18 @@ from pathlib import Path
 from typing import Final, TextIO
 
 import uvicorn
-import yaml
 
 from ferryman.bootstrap import process
 from ferryman.embedded import demo, flux
 from ferryman.embedded.apiserver import kubeconfig as kubeconfig_writer
+from ferryman.embedded.apiserver import private
 from ferryman.embedded.apiserver import server as api_server
 from ferryman.settings import Settings
 
 log = logging.getLogger(__name__)
 
-CLI_CONFIG: Final = "cli.yaml"  # read by the CLI as .ferryman/cli.yaml (see cli/client.py)
 DEFAULT_FAILING: Final = ("6.6.6",)
+SYSTEM_NAMESPACE: Final = Settings().session_namespace  # ferryman-system, as on a cluster
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,13 +82,6 @@ class _QuietServer(uvicorn.Server):
         yield
 
 
-def write_cli_config(state_dir: Path, ui_url: str) -> Path:
-    """Point the CLI at this server (``.ferryman/cli.yaml`` when run from the project root)."""
-    path = state_dir / CLI_CONFIG
-    path.write_text(yaml.safe_dump({"server": ui_url}), encoding="utf-8")
-    return path
-
-
 def write_user_kubeconfigs(
     api: api_server.EmbeddedApiServer, users: list[demo.DemoUser]
 ) -> dict[str, Path]:
@@ -120,6 +114,11 @@ def banner(running: Running, state_dir: Path) -> str:
             f"  ferryman approve podinfo --env prod --kubeconfig {running.kubeconfigs['alice']}"
             f" --server {running.ui_url}"
         )
+    lines += [
+        "",
+        "approve/reject take the server from --server (or FERRYMAN_SERVER), never from a file",
+        f"in the current directory:  export FERRYMAN_SERVER={running.ui_url}",
+    ]
     if running.users:
         lines += ["", "Sign in to the web UI with one of these tokens:"]
         for user in running.users:
@@ -130,8 +129,7 @@ def banner(running: Running, state_dir: Path) -> str:
 
 async def _start_api(config: UpConfig) -> tuple[api_server.EmbeddedApiServer, list[demo.DemoUser]]:
     """The embedded API server (and, for the demo, its repository and users' tokens)."""
-    state_dir = config.state_dir
-    state_dir.mkdir(parents=True, exist_ok=True)
+    state_dir = private.directory(config.state_dir)  # 0700 before anything is written into it
     users: list[demo.DemoUser] = []
     token_file = None
     if config.demo:
@@ -157,6 +155,9 @@ async def _install(config: UpConfig, client: flux.KubeClient) -> None:
         )
     else:
         created = await asyncio.to_thread(demo.create_missing, client, demo.crds(config.crd_dir))
+    # Where the UI's session Secret lives (the server creates the Secret itself on first use).
+    system = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": SYSTEM_NAMESPACE}}
+    created += await asyncio.to_thread(demo.create_missing, client, [system])
     for name in created:
         log.info("Created %s", name)
 
@@ -233,7 +234,6 @@ async def run(
         await controller.start()
         stack.push_async_callback(controller.stop)
         ui_url = await _serve_http(config, settings, controller, stack)
-        write_cli_config(config.state_dir, ui_url)
         kubeconfigs = write_user_kubeconfigs(api, users)
         if config.demo:
             _start_flux(config, client, stack)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,12 +27,13 @@ from ferryman.adapters import clock as clock_adapter
 from ferryman.adapters import flux_receiver, githost, gitrepo
 from ferryman.adapters.kubernetes import auth as auth_adapter
 from ferryman.adapters.kubernetes import cluster as cluster_adapter
-from ferryman.adapters.kubernetes import clusters, events, leases, pipelines, secrets
+from ferryman.adapters.kubernetes import clusters, events, leases, pipelines, secrets, sessions
 from ferryman.controller import echoes, leader, manager, reconciler
 from ferryman.controller import strategies as strategy_registry
 from ferryman.ports import promotion
 from ferryman.server import app as server_app
 from ferryman.server import deps as server_deps_mod
+from ferryman.server import limits
 from ferryman.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -49,6 +51,7 @@ class Controller:
     http: httpx.AsyncClient | None = None
     hosts: githost.Hosts | None = None  # owns the clients made for Secrets' CA certificates
     servers: list[uvicorn.Server] = field(default_factory=list)
+    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)  # at stop
 
     async def start(self) -> None:
         """Start informers, workers and leader election; return once Pipelines are cached."""
@@ -59,6 +62,8 @@ class Controller:
         for server in self.servers:
             server.should_exit = True
         await self.manager.stop()
+        for close in self.closers:
+            await close()
         await self.directory.close()
         if self.hosts is not None:
             await self.hosts.aclose()
@@ -236,15 +241,17 @@ class QueueTrigger:
         self.controller.manager.queue.add((namespace, name))
 
 
-def server_deps(
-    settings: Settings, controller: Controller, *, max_concurrency: int = 256
-) -> server_deps_mod.Deps:
+def server_deps(settings: Settings, controller: Controller) -> server_deps_mod.Deps:
     """What the webhook/approval/UI server of one replica needs, wired to real adapters.
 
     It shares the controller's client to its cluster (TokenReview, SubjectAccessReview, Secrets,
     status writes) and enqueues reconciles into ``controller``'s work queue.
     """
     local = controller.cluster
+    ui_sessions = sessions.SecretSessionStore(
+        local.client, namespace=settings.session_namespace, name=settings.session_secret
+    )
+    controller.closers.append(ui_sessions.close)
     return server_deps_mod.Deps(
         store=pipelines.LightkubePipelineStore(local.client),
         cluster=local,
@@ -254,9 +261,9 @@ def server_deps(
         reviewer=auth_adapter.LightkubeAccessReviewer(local.client),
         trigger=QueueTrigger(controller),
         clock=clock_adapter.SystemClock(),
+        sessions=ui_sessions,
         options=server_deps_mod.Options(
             enable_legacy_approval=settings.enable_legacy_approval,
-            max_concurrency=max_concurrency,
             hook_rate_limit=settings.promotion_hook_rate_limit,
             hook_rate_interval=settings.promotion_hook_rate_limit_interval,
         ),
@@ -264,9 +271,7 @@ def server_deps(
     )
 
 
-def server_config(
-    settings: Settings, controller: Controller, *, max_concurrency: int = 256
-) -> uvicorn.Config:
+def server_config(settings: Settings, controller: Controller) -> uvicorn.Config:
     """The webhook/approval/UI server of one replica, on ``settings.http_addr``.
 
     uvicorn bounds what the app cannot: header size (llhttp's limit), idle keep-alive
@@ -274,7 +279,7 @@ def server_config(
     shutdown drain time (5 s). Proxy headers are ignored: nothing is keyed on client-supplied
     addresses.
     """
-    deps = server_deps(settings, controller, max_concurrency=max_concurrency)
+    deps = server_deps(settings, controller)
     host, port = settings.address("http")
     return uvicorn.Config(
         server_app.create_site(deps),
@@ -286,13 +291,11 @@ def server_config(
         server_header=False,
         timeout_keep_alive=5,
         timeout_graceful_shutdown=5,
-        limit_concurrency=max_concurrency * 4,
+        limit_concurrency=limits.total_concurrency(deps.options.limits) * 4,
         http="httptools",  # C parser: ~1.5x the webhook throughput of h11 (docs/performance.md)
     )
 
 
-def build_server(
-    settings: Settings, controller: Controller, *, max_concurrency: int = 256
-) -> uvicorn.Server:
+def build_server(settings: Settings, controller: Controller) -> uvicorn.Server:
     """The server of ``server_config`` (uvicorn handles the process's signals while it serves)."""
-    return uvicorn.Server(server_config(settings, controller, max_concurrency=max_concurrency))
+    return uvicorn.Server(server_config(settings, controller))

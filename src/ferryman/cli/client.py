@@ -15,11 +15,11 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
+from urllib import parse
 
 import click
 import httpx
@@ -29,11 +29,10 @@ import yaml
 from lightkube.config.kubeconfig import KubeConfig, SingleConfig
 from lightkube.core.exceptions import ApiError, ConfigError
 
-from ferryman.adapters.kubernetes import resources
+from ferryman.adapters.kubernetes import resources, urls
+from ferryman.ports import kubernetes as k8s
 
 JSON = dict[str, Any]
-CONFIG_NAME = "config.yaml"
-PROJECT_CONFIG = Path(".ferryman") / "cli.yaml"
 EXEC_TIMEOUT = 60.0
 
 
@@ -117,32 +116,6 @@ def _exec_token(single: SingleConfig) -> str:
     return token
 
 
-def config_paths(cwd: Path | None = None, environ: dict[str, str] | None = None) -> list[Path]:
-    """Where the server URL may be configured, first match wins (see docs/cli.md)."""
-    env = os.environ if environ is None else environ
-    base = Path(env["XDG_CONFIG_HOME"]) if env.get("XDG_CONFIG_HOME") else Path.home() / ".config"
-    return [(cwd or Path.cwd()) / PROJECT_CONFIG, base / "ferryman" / CONFIG_NAME]
-
-
-def server_url(flag: str | None, paths: list[Path] | None = None) -> str:
-    """``--server`` (or ``FERRYMAN_SERVER``, via click), else the first config file naming one."""
-    if flag:
-        return flag.rstrip("/")
-    for path in paths if paths is not None else config_paths():
-        if not path.is_file():
-            continue
-        try:
-            document = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError) as exc:
-            raise click.ClickException(f"cannot read {path}: {exc}") from exc
-        if isinstance(document, dict) and isinstance(document.get("server"), str):
-            return str(document["server"]).rstrip("/")
-    raise click.ClickException(
-        "no Ferryman server is configured: pass --server URL, set FERRYMAN_SERVER, or run "
-        "`ferryman up` (it writes .ferryman/cli.yaml)"
-    )
-
-
 class PipelineReader(Protocol):
     """Reads Pipelines."""
 
@@ -155,7 +128,8 @@ class PipelineReader(Protocol):
         ...
 
 
-_FAILURES = (ApiError, httpx2.HTTPError, OSError)
+# k8s.NotFound: a name or namespace that no object can have (``urls.segment`` refuses it).
+_FAILURES = (ApiError, httpx2.HTTPError, OSError, k8s.NotFound)
 
 
 class KubePipelineReader:
@@ -166,6 +140,8 @@ class KubePipelineReader:
         self._client = lightkube.Client(single, trust_env=False, timeout=httpx2.Timeout(30.0))
 
     def _failure(self, exc: Exception) -> click.ClickException:
+        if isinstance(exc, k8s.NotFound):
+            return click.ClickException("no pipeline can have that name or namespace")
         if isinstance(exc, ApiError):
             code = exc.status.code
             if code == 404:
@@ -181,7 +157,8 @@ class KubePipelineReader:
     def list(self, namespace: str | None) -> list[JSON]:
         try:
             found = self._client.list(
-                resources.PIPELINE, namespace=namespace if namespace else lightkube.ALL_NS
+                resources.PIPELINE,
+                namespace=urls.segment(namespace) if namespace else lightkube.ALL_NS,
             )
             return [dict(item.to_dict()) for item in found]
         except _FAILURES as exc:
@@ -189,7 +166,10 @@ class KubePipelineReader:
 
     def get(self, namespace: str, name: str) -> JSON | None:
         try:
-            return dict(self._client.get(resources.PIPELINE, name, namespace=namespace).to_dict())
+            found = self._client.get(
+                resources.PIPELINE, urls.segment(name), namespace=urls.segment(namespace)
+            )
+            return dict(found.to_dict())
         except ApiError as exc:
             # A missing object names itself; a missing CRD answers "could not find the resource".
             if exc.status.code == 404 and f'"{name}"' in (exc.status.message or ""):
@@ -248,7 +228,7 @@ def environment_path(namespace: str, name: str, environment: str, action: str) -
     """``/api/v1/namespaces/<ns>/pipelines/<name>/environments/<env>/<action>``, each segment
     quoted (a ``?`` or ``/`` in a value can never reach another route or object)."""
     segments = ("api", "v1", "namespaces", namespace, "pipelines", name, "environments")
-    quoted = [urllib.parse.quote(part, safe="") for part in (*segments, environment, action)]
+    quoted = [parse.quote(part, safe="") for part in (*segments, environment, action)]
     return "/" + "/".join(quoted)
 
 

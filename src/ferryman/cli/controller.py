@@ -34,6 +34,11 @@ def _interval(ctx: click.Context, param: click.Parameter, value: str | None) -> 
 @click.option("--workers", type=click.IntRange(1, 64), default=None, help="Concurrent reconciles.")
 @click.option("--leader-elect", is_flag=True, default=None, help="Elect a leader via a Lease.")
 @click.option("--lease-namespace", default=None, help="Namespace of the leader-election Lease.")
+@click.option(
+    "--session-namespace",
+    default=None,
+    help="Namespace of the web UI's session Secret, shared by replicas (default ferryman-system).",
+)
 @click.option("--metrics-addr", default=None, help="[host]:port of /metrics (default :9090).")
 @click.option(
     "--health-addr", default=None, help="[host]:port of /healthz, /readyz (default :9440)."

@@ -6,6 +6,8 @@ start fast and work without a cluster.
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 import ferryman
@@ -18,13 +20,47 @@ from ferryman.cli import options
 from ferryman.cli import show as show_cmd
 from ferryman.cli import up as up_cmd
 from ferryman.cli import verdicts as verdicts_cmd
+from ferryman.domain import controls
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def _escape(exc: click.ClickException) -> None:
+    """Escape the control characters of ``exc``'s message in place (keeping its class, exit code
+    and usage hint, which a new exception would lose)."""
+    # click annotates ``message`` Final, yet sets it per instance in __init__; so do we, once.
+    exc.message = controls.printable(exc.message)  # type: ignore[misc]
+
+
+class _Group(click.Group):
+    """The root group: every error message reaches the terminal with its control characters
+    escaped, whatever raised it (a server's or the API's message, an option value)."""
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.ClickException as exc:
+            _escape(exc)
+            raise
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.ClickException as exc:
+            _escape(exc)
+            raise
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--kubeconfig", default=None, help="Kubeconfig file, for every subcommand.")
 @click.option("--context", default=None, help="Kubeconfig context, for every subcommand.")
 @click.option("-n", "--namespace", default=None, help="Namespace, for every subcommand.")
 @click.option("--server", default=None, help="Ferryman server URL, for every subcommand.")
+@click.option("--config", default=None, help="CLI config file naming the server.")
 @click.pass_context
 def cli(
     ctx: click.Context,
@@ -32,10 +68,16 @@ def cli(
     context: str | None,
     namespace: str | None,
     server: str | None,
+    config: str | None,
 ) -> None:
     """Ferryman: GitOps promotion pipelines with all state in the Pipeline's status."""
     options.remember(
-        ctx, kubeconfig=kubeconfig, context=context, namespace=namespace, server=server
+        ctx,
+        kubeconfig=kubeconfig,
+        context=context,
+        namespace=namespace,
+        server=server,
+        config=config,
     )
 
 

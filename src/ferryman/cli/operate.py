@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from ferryman.cli import client, options, render
+from ferryman.cli import client, options, render, servers
 
 _DONE = {
     "hold": "held",
@@ -32,12 +32,13 @@ def _call(
     kubeconfig: str | None,
     context: str | None,
     server: str | None,
+    config: str | None,
     body: dict[str, Any] | None,
 ) -> dict[str, Any]:
     backends = client.backends()
     kube = client.KubeOptions(kubeconfig=kubeconfig, context=context)
     namespace = namespace or backends.namespace(kube)
-    api = backends.approvals(client.server_url(server), kube)
+    api = backends.approvals(servers.server_url(server, config_file=config), kube)
     path = client.environment_path(namespace, name, environment, action)
     return api.send("POST" if body is not None else "GET", path, body)
 
@@ -49,7 +50,8 @@ def _summary(action: str, name: str, environment: str, answer: dict[str, Any]) -
         if action in ("promote", "rollback") and "revision" in hold
         else ""
     )
-    return f'environment "{environment}" of pipeline "{name}" {_DONE[action]}{at}.'
+    sentence = f'environment "{environment}" of pipeline "{name}" {_DONE[action]}{at}.'
+    return render.join_lines([sentence])
 
 
 def _emit(answer: dict[str, Any], output: str, sentence: Callable[[], str]) -> None:

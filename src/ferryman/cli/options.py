@@ -1,11 +1,12 @@
 """Options every read/approval command shares (``-n``, ``-A``, ``-o``, ``--kubeconfig``,
-``--context``, ``--server``), so each command declares them the same way and ``kubectl ferryman``
-feels like ``kubectl``.
+``--context``, ``--server``, ``--config``), so each command declares them the same way and
+``kubectl ferryman`` feels like ``kubectl``.
 
-As with kubectl, ``--kubeconfig``, ``--context``, ``-n`` and ``--server`` may also come before the
-subcommand (``ferryman --kubeconfig k describe pipeline p``): the root command keeps them in
-``GLOBALS`` of the click context's shared ``meta``, and each subcommand option takes them when it
-was not given itself — a flag wins over ``$KUBECONFIG``/``$FERRYMAN_SERVER``, as in kubectl.
+As with kubectl, ``--kubeconfig``, ``--context``, ``-n``, ``--server`` and ``--config`` may also
+come before the subcommand (``ferryman --kubeconfig k describe pipeline p``): the root command
+keeps them in ``GLOBALS`` of the click context's shared ``meta``, and each subcommand option takes
+them when it was not given itself — a flag wins over ``$KUBECONFIG``/``$FERRYMAN_SERVER``, as in
+kubectl.
 """
 
 from __future__ import annotations
@@ -79,11 +80,20 @@ def kube(*, all_namespaces: bool = False, output: bool = True) -> Callable[[F], 
 
 
 def server(func: F) -> F:
-    """Add ``--server`` (also ``FERRYMAN_SERVER``)."""
+    """Add ``--server`` (also ``FERRYMAN_SERVER``) and ``--config`` (see ``cli.servers``)."""
+    decorated = click.option(
+        "--config",
+        type=click.Path(dir_okay=False),
+        default=None,
+        callback=inherit,
+        help="CLI config file naming the server (default: ~/.config/ferryman/config.yaml; "
+        "never a file in the current directory).",
+    )(func)
     return click.option(
         "--server",
         default=None,
         envvar="FERRYMAN_SERVER",
         callback=inherit,
-        help="Ferryman server URL (default: $FERRYMAN_SERVER, then the CLI config file).",
-    )(func)
+        help="Ferryman server URL, https:// (http:// only for this machine). Default: "
+        "$FERRYMAN_SERVER, then --config, then ~/.config/ferryman/config.yaml.",
+    )(decorated)

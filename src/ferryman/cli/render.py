@@ -2,6 +2,12 @@
 
 Functions take parsed ``api`` models (or plain rows) and return strings, so they are tested
 without click and without a cluster. Tables are plain, kubectl-style aligned columns.
+
+Every value shown comes from a Pipeline someone else wrote (comments, revisions, messages), so no
+control character of it may reach the terminal: ``table`` escapes each cell and ``join_lines``
+each line before they are joined (``domain.controls.printable``), which turns an injected newline,
+carriage return or ESC sequence into visible text. JSON and YAML escape control characters
+themselves.
 """
 
 from __future__ import annotations
@@ -14,13 +20,20 @@ from typing import Any
 import yaml
 
 from ferryman.api import conditions, pipeline, status
-from ferryman.domain import holds, policy, records
+from ferryman.domain import controls, holds, policy, records
 
 NONE = "-"
 
 
+def join_lines(parts: Sequence[str]) -> str:
+    """One line per part, each with its control characters escaped (see the module docstring)."""
+    return "\n".join(controls.printable(part) for part in parts)
+
+
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """Columns padded to the widest cell, three spaces apart, like ``kubectl get``."""
+    """Columns padded to the widest cell, three spaces apart, like ``kubectl get``; every cell's
+    control characters are escaped first."""
+    rows = [[controls.printable(cell) for cell in row] for row in rows]
     widths = [len(h) for h in headers]
     for row in rows:
         widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=True)]
@@ -181,7 +194,7 @@ def describe(item: pipeline.Pipeline) -> str:
             lines.append(f"    Hold:       {holds.describe(current.hold)}")
         if current.promotion is not None:
             lines.extend(_record_lines(current.promotion))
-    return "\n".join(lines)
+    return join_lines(lines)
 
 
 def change(name: str, answer: dict[str, Any]) -> str:
@@ -189,11 +202,11 @@ def change(name: str, answer: dict[str, Any]) -> str:
     environment = answer.get("environment", "")
     revision = answer.get("revision")
     if revision is None:
-        return f'environment "{environment}" of pipeline "{name}" has no promotion.'
+        return join_lines([f'environment "{environment}" of pipeline "{name}" has no promotion.'])
     head = f'{revision} into "{environment}" of pipeline "{name}" ({answer.get("phase", NONE)})'
     summary = answer.get("change")
     if not isinstance(summary, dict):
-        return f"{head}: the change is not known yet."
+        return join_lines([f"{head}: the change is not known yet."])
     rows = [
         [str(line.get("path", "")), str(line.get("old", "")), str(line.get("new", ""))]
         for line in summary.get("lines") or []
@@ -201,7 +214,7 @@ def change(name: str, answer: dict[str, Any]) -> str:
     counted = int(summary.get("markers") or 0)
     more = f"\n… and {counted - len(rows)} more" if counted > len(rows) else ""
     digest = f"change digest {summary.get('digest', NONE)}"
-    return f"{head}, {digest}:\n" + table(["FILE", "FROM", "TO"], rows) + more
+    return join_lines([f"{head}, {digest}:"]) + "\n" + table(["FILE", "FROM", "TO"], rows) + more
 
 
 def history_table(item: pipeline.Pipeline) -> str:
@@ -255,4 +268,4 @@ def why(item: pipeline.Pipeline, environment: str | None) -> str:
             lines.append(
                 f"{name}: nothing is held back (runs {current.revision or 'nothing yet'})."
             )
-    return "\n".join(lines)
+    return join_lines(lines)

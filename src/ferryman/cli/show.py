@@ -13,6 +13,7 @@ import pydantic
 
 from ferryman.api import pipeline
 from ferryman.cli import client, options, render
+from ferryman.domain import controls
 
 
 def _parse(obj: dict[str, Any]) -> pipeline.Pipeline:
@@ -76,7 +77,7 @@ def get_pipelines(
         return
     if not objs:
         scope = "any namespace" if where is None else f'namespace "{where}"'
-        click.echo(f"No pipelines found in {scope}.")
+        click.echo(controls.printable(f"No pipelines found in {scope}."))
         return
     click.echo(render.pipelines_table([_parse(o) for o in objs], all_namespaces=where is None))
 
@@ -108,7 +109,7 @@ def history(
     if _emit((obj.get("status") or {}).get("history", []), output):
         return
     if not parsed.status.history:
-        click.echo(f'Pipeline "{name}" has no finished promotions yet.')
+        click.echo(controls.printable(f'Pipeline "{name}" has no finished promotions yet.'))
         return
     click.echo(render.history_table(parsed))
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import click
 
 from ferryman.api import status
-from ferryman.cli import client, options, render, show
+from ferryman.cli import client, options, render, servers, show
+from ferryman.domain import controls
 
 
 def _waiting_revision(parsed_status: status.PipelineStatus, name: str, environment: str) -> str:
@@ -36,6 +37,7 @@ def _decide(
     kubeconfig: str | None,
     context: str | None,
     server: str | None,
+    config: str | None,
 ) -> None:
     backends = client.backends()
     kube = client.KubeOptions(kubeconfig=kubeconfig, context=context)
@@ -45,7 +47,7 @@ def _decide(
         if parsed.spec.environment(environment) is None:
             raise click.ClickException(f'pipeline "{name}" has no environment "{environment}"')
         revision = _waiting_revision(parsed.status, name, environment)
-    url = client.server_url(server)
+    url = servers.server_url(server, config_file=config)
     record = backends.approvals(url, kube).decide(
         verb,
         namespace=namespace,
@@ -61,7 +63,8 @@ def _decide(
     else:
         done = "approved" if verb == "approve" else "rejected"
         phase = record.get("phase", "")
-        click.echo(f'{revision} {done} for "{environment}" of pipeline "{name}" (phase {phase}).')
+        line = f'{revision} {done} for "{environment}" of pipeline "{name}" (phase {phase}).'
+        click.echo(controls.printable(line))
 
 
 def _command(verb: str, summary: str) -> click.Command:
@@ -82,6 +85,7 @@ def _command(verb: str, summary: str) -> click.Command:
         kubeconfig: str | None,
         context: str | None,
         server: str | None,
+        config: str | None,
     ) -> None:
         _decide(
             verb,
@@ -94,6 +98,7 @@ def _command(verb: str, summary: str) -> click.Command:
             kubeconfig=kubeconfig,
             context=context,
             server=server,
+            config=config,
         )
 
     return command

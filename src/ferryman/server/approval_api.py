@@ -19,10 +19,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ferryman.api import status
-from ferryman.server import access, bodies, recording
+from ferryman.server import access, bodies, errors, params, recording
 from ferryman.server.deps import Deps
 
-MAX_COMMENT_BYTES = 4096  # longer comments are refused; the record keeps the first 512 chars
+# The comment is stored whole in status (``status.MAX_COMMENT_LENGTH`` bounds its size there), so
+# a longer one is refused with 422 naming the limit rather than cut.
+MAX_COMMENT_LENGTH = status.MAX_COMMENT_LENGTH
 
 
 class VerdictBody(pydantic.BaseModel):
@@ -31,7 +33,7 @@ class VerdictBody(pydantic.BaseModel):
     model_config = pydantic.ConfigDict(extra="forbid", frozen=True, strict=True)
 
     revision: Annotated[str, Field(min_length=1, max_length=status.MAX_REVISION_LENGTH)]
-    comment: Annotated[str, Field(max_length=MAX_COMMENT_BYTES)] = ""
+    comment: Annotated[str, Field(max_length=MAX_COMMENT_LENGTH)] = ""
 
 
 def routes(deps: Deps) -> list[Route]:
@@ -39,21 +41,22 @@ def routes(deps: Deps) -> list[Route]:
 
     def handler(verb: recording.Verb) -> Callable[[Request], Awaitable[Response]]:
         async def decide(request: Request) -> Response:
-            params = request.path_params
+            namespace, name = params.pipeline(request.path_params)
+            environment = params.environment(request.path_params["environment"])
             identity = await access.identify(deps, request)
-            await access.require(
-                deps, identity, verb.value, namespace=params["namespace"], name=params["name"]
-            )
+            await access.require(deps, identity, verb.value, namespace=namespace, name=name)
             body = bodies.parse(
                 await request.body(),
                 VerdictBody,
                 what='a JSON object like {"revision": "1.2.3"}',
                 malformed=422,
             )
+            if not params.is_revision(body.revision):
+                raise errors.HttpError(422, f"revision: {params.REVISION_RULE}")
             verdict = recording.Verdict(
-                namespace=params["namespace"],
-                name=params["name"],
-                environment=params["environment"],
+                namespace=namespace,
+                name=name,
+                environment=environment,
                 revision=body.revision,
                 comment=body.comment,
                 verb=verb,

@@ -6,6 +6,7 @@ the fakes of ``tests/fakes``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry
@@ -13,7 +14,9 @@ from prometheus_client import CollectorRegistry
 from ferryman.ports import auth, promotion
 from ferryman.ports import clock as clock_port
 from ferryman.ports import kubernetes as k8s
-from ferryman.server import hook_limits, limits
+from ferryman.ports import sessions as sessions_port
+from ferryman.server import hook_limits
+from ferryman.server import limits as limits_mod
 
 
 @dataclass(frozen=True)
@@ -21,9 +24,10 @@ class Options:
     """Switches and bounds of the HTTP server."""
 
     enable_legacy_approval: bool = False  # serve /approval/... (replayable; off by default)
-    max_body_bytes: int = limits.MAX_BODY_BYTES
-    max_concurrency: int = limits.MAX_CONCURRENCY
-    body_read_timeout: float = limits.BODY_READ_TIMEOUT
+    # Per route family (``families``): concurrency pool, body size and whole-body deadline.
+    limits: Mapping[str, limits_mod.RouteLimits] = field(
+        default_factory=lambda: dict(limits_mod.DEFAULT_LIMITS)
+    )
     max_write_attempts: int = 5  # status writes retried on 409 before giving up
     hook_rate_limit: int = hook_limits.DEFAULT_LIMIT  # per client and pipeline env; 0: off
     hook_rate_interval: float = hook_limits.DEFAULT_INTERVAL  # seconds
@@ -41,5 +45,6 @@ class Deps:
     reviewer: auth.AccessReviewer  # SubjectAccessReview
     trigger: auth.Trigger  # ask the controller to reconcile a pipeline
     clock: clock_port.Clock
+    sessions: sessions_port.SessionStore  # UI sessions: sealing key, sign-outs (all replicas)
     options: Options = field(default_factory=Options)
     registry: CollectorRegistry | None = None  # where request metrics go (None: not counted)

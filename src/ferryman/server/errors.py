@@ -5,8 +5,9 @@
     └── Unauthorized()           every authentication failure, with one fixed body (no oracle)
 
 Starlette's own ``HTTPException`` (unknown path 404, wrong method 405) and the ports' errors
-(``Unavailable`` and friends: 503, fail closed) are rendered the same way. No response ever echoes
-the request's path, headers or body, so nothing a caller sends is reflected back.
+(``Unavailable`` and friends: 503, fail closed) are rendered the same way. A message may name the
+namespace, pipeline and environment of the path (JSON-escaped like every value); it never echoes
+the request's headers, query or body, nor a path that did not route.
 """
 
 from __future__ import annotations

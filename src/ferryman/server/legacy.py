@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ferryman.ports import auth
-from ferryman.server import recording, signing
+from ferryman.server import params, recording, signing
 from ferryman.server.deps import Deps
 
 log = logging.getLogger(__name__)
@@ -33,23 +33,25 @@ def routes(deps: Deps) -> list[Route]:
     log.warning(WARNING)
 
     async def legacy_approve(request: Request) -> Response:
-        params = request.path_params
+        namespace, name = params.pipeline(request.path_params)
+        environment = params.environment(request.path_params["environment"])
+        revision = params.revision(request.path_params["revision"])
         body = await request.body()
         await signing.authenticate(
             store=deps.store,
             secrets=deps.secrets,
-            namespace=params["namespace"],
-            name=params["name"],
-            environment=params["environment"],
+            namespace=namespace,
+            name=name,
+            environment=environment,
             body=body,
             signature=request.headers.get("x-signature"),
             require_key=True,
         )
         verdict = recording.Verdict(
-            namespace=params["namespace"],
-            name=params["name"],
-            environment=params["environment"],
-            revision=params["revision"],
+            namespace=namespace,
+            name=name,
+            environment=environment,
+            revision=revision,
             comment="",
             verb=recording.Verb.APPROVE,
         )

@@ -26,7 +26,7 @@ from ferryman.api import pipeline, status
 from ferryman.domain import holds
 from ferryman.ports import auth
 from ferryman.ports import kubernetes as k8s
-from ferryman.server import access, bodies, errors, writes
+from ferryman.server import access, bodies, errors, params, writes
 from ferryman.server.deps import Deps
 
 log = logging.getLogger(__name__)
@@ -153,6 +153,8 @@ async def perform(
         await access.require(deps, identity, "force", namespace=namespace, name=name)
     if action == "promote" and body.revision is None:
         raise errors.HttpError(422, "revision: a revision to promote is required")
+    if body.revision is not None and not params.is_revision(body.revision):
+        raise errors.HttpError(422, f"revision: {params.REVISION_RULE}")
     change = _change(action, body, environment, identity, deps)
     written = await writes.write(deps, namespace, name, change, doing="acting on it")
     if written.changed:
@@ -162,8 +164,8 @@ async def perform(
 
 def _handler(deps: Deps, action: str) -> Callable[[Request], Awaitable[Response]]:
     async def act(request: Request) -> Response:
-        params = request.path_params
-        namespace, name, environment = params["namespace"], params["name"], params["environment"]
+        namespace, name = params.pipeline(request.path_params)
+        environment = params.environment(request.path_params["environment"])
         identity = await access.identify(deps, request)
         await access.require(deps, identity, verb_of(action), namespace=namespace, name=name)
         body = _body(await request.body())
@@ -188,8 +190,8 @@ def routes(deps: Deps) -> list[Route]:
     """The operator routes and the diff."""
 
     async def diff(request: Request) -> Response:
-        params = request.path_params
-        namespace, name, environment = params["namespace"], params["name"], params["environment"]
+        namespace, name = params.pipeline(request.path_params)
+        environment = params.environment(request.path_params["environment"])
         identity = await access.identify(deps, request)
         await access.require(deps, identity, "get", namespace=namespace, name=name)
         obj = await deps.store.get(namespace, name)

@@ -26,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ferryman.server import errors, flux_events, metrics, signing
+from ferryman.server import errors, flux_events, metrics, params, signing
 from ferryman.server.deps import Deps
 
 log = logging.getLogger(__name__)
@@ -36,9 +36,8 @@ def routes(deps: Deps, counters: metrics.HookMetrics | None = None) -> list[Rout
     """The event receiver's route (``counters``: where ignored events are counted)."""
 
     async def receive_event(request: Request) -> Response:
-        namespace = request.path_params["namespace"]
-        name = request.path_params["name"]
-        environment = request.path_params["environment"]
+        namespace, name = params.pipeline(request.path_params)
+        environment = params.environment(request.path_params["environment"])
         body = await request.body()
         found = await signing.authenticate(
             store=deps.store,

@@ -14,7 +14,7 @@ from starlette.routing import Route
 
 from ferryman.api import pipeline
 from ferryman.ports import kubernetes as k8s
-from ferryman.server import access, errors
+from ferryman.server import access, errors, params
 from ferryman.server.deps import Deps
 
 PIPELINE_KIND = k8s.Kind(pipeline.API_VERSION, pipeline.KIND)
@@ -45,14 +45,13 @@ def routes(deps: Deps) -> list[Route]:
         return await listing(None)
 
     async def list_namespace(request: Request) -> Response:
-        namespace = request.path_params["namespace"]
+        namespace = params.namespace(request.path_params["namespace"])
         identity = await access.identify(deps, request)
         await access.require(deps, identity, "list", namespace=namespace)
         return await listing(namespace)
 
     async def get_one(request: Request) -> Response:
-        namespace = request.path_params["namespace"]
-        name = request.path_params["name"]
+        namespace, name = params.pipeline(request.path_params)
         identity = await access.identify(deps, request)
         await access.require(deps, identity, "get", namespace=namespace, name=name)
         obj = await deps.store.get(namespace, name)

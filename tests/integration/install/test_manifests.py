@@ -34,7 +34,9 @@ def test_the_default_install_has_every_part(rendered: Rendered) -> None:
         ("Deployment", "ferryman-controller"),
         ("Namespace", NAMESPACE),
         ("Role", "ferryman-leader-election"),
+        ("Role", "ferryman-ui-sessions"),
         ("RoleBinding", "ferryman-leader-election"),
+        ("RoleBinding", "ferryman-ui-sessions"),
         ("Service", "ferryman"),
         ("ServiceAccount", SERVICE_ACCOUNT),
     ]
@@ -154,6 +156,27 @@ CONTROLLER_CASES: list[tuple[str, dict[str, Any], bool]] = [
         True,
     ),
     ("never reads ConfigMaps", {"verb": "get", "group": "", "resource": "configmaps"}, False),
+    *[
+        (
+            f"{what} ({verb} secrets/{name or '*'} in {namespace})",
+            {
+                "verb": verb,
+                "group": "",
+                "resource": "secrets",
+                "namespace": namespace,
+                "name": name,
+            },
+            allowed,
+        )
+        for what, verb, namespace, name, allowed in [
+            ("watches the UI session Secret", "watch", NAMESPACE, "ferryman-ui-sessions", True),
+            ("records sign-outs", "patch", NAMESPACE, "ferryman-ui-sessions", True),
+            ("creates it on first use", "create", NAMESPACE, "", True),
+            ("no other Secret is watched", "watch", NAMESPACE, "", False),
+            ("no other Secret is patched", "patch", NAMESPACE, "other", False),
+            ("no Secret is created elsewhere", "create", "team", "", False),
+        ]
+    ],
 ]
 
 
@@ -172,7 +195,7 @@ def test_controller_service_account_permissions(
         api_group=request_.get("group", PIPELINES),
         resource=request_["resource"],
         subresource=request_.get("subresource", ""),
-        name="" if request_["verb"] in ("list", "watch", "create") else "x",
+        name=request_.get("name", "" if request_["verb"] in ("list", "watch", "create") else "x"),
     )
     assert rbac.authorize(ManifestRBAC(rendered.objects), attributes).allowed is allowed
 

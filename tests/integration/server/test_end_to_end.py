@@ -19,6 +19,7 @@ import httpx
 import uvicorn
 import yaml
 from tests.fakes import auth as fakes_auth
+from tests.fakes import sessions as fakes_sessions
 from tests.integration.kube import Kube
 from tests.unit.server import harness
 
@@ -128,6 +129,7 @@ async def ferryman_server(kubeconfig: Path) -> AsyncIterator[tuple[str, fakes_au
         reviewer=auth_adapter.LightkubeAccessReviewer(local.client),
         trigger=trigger,
         clock=clock_adapter.SystemClock(),
+        sessions=fakes_sessions.FakeSessions(),
     )
     config = uvicorn.Config(
         server_app.create_app(deps), host="127.0.0.1", port=0, log_level="warning"

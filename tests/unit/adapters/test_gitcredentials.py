@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import shlex
 import shutil
 import stat
@@ -119,3 +120,22 @@ def test_secrets_are_scrubbed_in_plain_base64_and_url_encoded_forms() -> None:
     """A secret echoed in an Authorization header or a URL is still removed."""
     text = "Basic cHctMQ== and p%40ss%2F1 and pw-1"
     assert gitcredentials.scrub(text, ["pw-1", "p@ss/1"]) == "Basic *** and *** and ***"
+
+
+@pytest.mark.parametrize("prefix", ["", "a:", "ab:", "abc:", "ferryman:"])
+def test_base64_of_a_secret_inside_longer_values_is_scrubbed_at_every_offset(prefix: str) -> None:
+    """``Basic base64(user:password)`` hides the password at offset len(user)+1 modulo 3: each
+    alignment's secret-only run is scrubbed (standard and URL-safe alphabets)."""
+    secret = "pa55/w0rd+?~long-enough"
+    for encode in (base64.b64encode, base64.urlsafe_b64encode):
+        encoded = encode((prefix + secret).encode()).decode()
+        cleaned = gitcredentials.scrub(f"echo: {encoded}", [secret])
+        assert gitcredentials.REDACTED in cleaned
+        assert encode(secret.encode()).decode()[2:-2] not in cleaned
+
+
+def test_percent_encoded_secrets_are_scrubbed() -> None:
+    """Upper- and lower-case percent-encoding and form encoding of a secret are removed."""
+    secret = "p@ss word/+"
+    for form in ("p%40ss%20word%2F%2B", "p%40ss%20word%2f%2b", "p%40ss+word%2F%2B"):
+        assert gitcredentials.scrub(form, [secret]) == gitcredentials.REDACTED

@@ -13,7 +13,7 @@ import yaml
 from click.testing import CliRunner
 from tests.unit.server import harness
 
-from ferryman.cli import client
+from ferryman.cli import client, servers
 from ferryman.cli.main import cli
 
 
@@ -152,7 +152,7 @@ async def test_approve_defaults_to_the_waiting_revision_and_sends_the_token() ->
             "--comment",
             "ship it",
             "--server",
-            "http://f:8080",
+            "https://f:8080",
         ],
         backends_for([obj], handler),
     )
@@ -177,12 +177,15 @@ async def test_approve_defaults_to_the_waiting_revision_and_sends_the_token() ->
         ),
         (["why", "podinfo", "--env", "qa"], 'Error: pipeline "podinfo" has no environment "qa"'),
         (
-            ["approve", "podinfo", "--env", "staging", "--server", "http://f"],
+            ["approve", "podinfo", "--env", "staging", "--server", "https://f"],
             'Error: environment "staging" of pipeline "podinfo" is not waiting for approval',
         ),
-        (["approve", "podinfo", "--env", "prod", "--server", "http://f"], "Error: not on the list"),
         (
-            ["reject", "podinfo", "--env", "prod", "--revision", "1", "--server", "http://f"],
+            ["approve", "podinfo", "--env", "prod", "--server", "https://f"],
+            "Error: not on the list",
+        ),
+        (
+            ["reject", "podinfo", "--env", "prod", "--revision", "1", "--server", "https://f"],
             "Error: not on the list",
         ),
     ],
@@ -201,21 +204,47 @@ async def test_user_errors_are_one_sentence_and_non_zero(args: list[str], messag
     assert "Traceback" not in result.output
 
 
-def test_server_url_comes_from_flag_then_config_files(tmp_path: Path) -> None:
-    """--server wins; else the project file, else $XDG_CONFIG_HOME/ferryman/config.yaml."""
-    project = tmp_path / "proj"
+def test_server_url_comes_from_flag_then_named_file_then_user_config(tmp_path: Path) -> None:
+    """--server wins; else a file named by --config; else $XDG_CONFIG_HOME/ferryman/config.yaml;
+    never a file of the current directory."""
     xdg = tmp_path / "xdg"
-    paths = client.config_paths(cwd=project, environ={"XDG_CONFIG_HOME": str(xdg)})
-    assert paths == [project / ".ferryman" / "cli.yaml", xdg / "ferryman" / "config.yaml"]
+    env = {"XDG_CONFIG_HOME": str(xdg)}
+    user_file = servers.user_config_path(env)
+    assert user_file == xdg / "ferryman" / "config.yaml"
     with pytest.raises(click.ClickException, match="no Ferryman server is configured"):
-        client.server_url(None, paths)
-    paths[1].parent.mkdir(parents=True)
-    paths[1].write_text("server: https://xdg.example/\n")
-    assert client.server_url(None, paths) == "https://xdg.example"
-    paths[0].parent.mkdir(parents=True)
-    paths[0].write_text("server: http://127.0.0.1:8080\n")
-    assert client.server_url(None, paths) == "http://127.0.0.1:8080"
-    assert client.server_url("http://flag", paths) == "http://flag"
+        servers.server_url(None, environ=env)
+    user_file.parent.mkdir(parents=True)
+    user_file.write_text("server: https://xdg.example/\n")
+    assert servers.server_url(None, environ=env) == "https://xdg.example"
+    named = tmp_path / "named.yaml"
+    named.write_text("server: http://127.0.0.1:8080\n")
+    assert servers.server_url(None, config_file=str(named), environ=env) == "http://127.0.0.1:8080"
+    assert servers.server_url("https://flag", config_file=str(named)) == "https://flag"
+
+
+@pytest.mark.parametrize(
+    ("url", "allowed"),
+    [
+        ("https://ferryman.example.com", True),
+        ("https://10.0.0.1:8443/prefix", True),
+        ("http://127.0.0.1:8080", True),
+        ("http://127.1.2.3", True),
+        ("http://[::1]:8080", True),
+        ("http://localhost:8080", True),
+        ("http://ferryman.example.com", False),
+        ("http://10.0.0.1:8080", False),
+        ("http://127.0.0.1.nip.io", False),
+        ("ftp://127.0.0.1", False),
+        ("ferryman.example.com", False),
+    ],
+)
+def test_tokens_travel_over_https_or_to_loopback_only(url: str, allowed: bool) -> None:
+    """Plain http:// is refused unless the host is this machine."""
+    if allowed:
+        assert servers.check_transport(url) == url
+    else:
+        with pytest.raises(click.ClickException):
+            servers.check_transport(url)
 
 
 def test_bearer_token_from_token_file_and_exec_plugin(tmp_path: Path) -> None:
@@ -315,7 +344,7 @@ def test_operator_commands_post_to_the_operator_api(
 ) -> None:
     """Each operator command posts its body with the bearer token and says what happened."""
     seen, handler = recorder({"environment": "prod", "hold": {"revision": "6.1.0"}})
-    result = run([*args, "--server", "http://f:8080"], backends_for([], handler))
+    result = run([*args, "--server", "https://f:8080"], backends_for([], handler))
     assert result.exit_code == 0, result.output
     assert result.output.strip() == output
     assert (seen[0].method, seen[0].url.path) == ("POST", path)
@@ -337,7 +366,7 @@ def test_diff_renders_the_change_as_a_table() -> None:
     }
     seen, handler = recorder(answer, code=200)
     result = run(
-        ["diff", "podinfo", "--env", "prod", "--server", "http://f"], backends_for([], handler)
+        ["diff", "podinfo", "--env", "prod", "--server", "https://f"], backends_for([], handler)
     )
     assert result.exit_code == 0, result.output
     assert seen[0].method == "GET" and seen[0].url.path == f"{PREFIX}/diff"
@@ -370,7 +399,7 @@ def test_global_flags_before_the_subcommand_work_as_in_kubectl(
         "-n",
         "team-a",
         "--server",
-        "http://s:1",
+        "https://s:1",
         "hold",
         "p",
         "--env",
@@ -379,8 +408,8 @@ def test_global_flags_before_the_subcommand_work_as_in_kubectl(
     result = CliRunner().invoke(cli, args, obj=backends, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert asked[0].kubeconfig == "k.yaml"
-    assert str(seen[0].url).startswith("http://s:1/api/v1/namespaces/team-a/pipelines/p/")
+    assert str(seen[0].url).startswith("https://s:1/api/v1/namespaces/team-a/pipelines/p/")
     own = ["--kubeconfig", "k.yaml", "hold", "p", "--env", "prod", "--kubeconfig", "mine.yaml"]
-    result = CliRunner().invoke(cli, [*own, "--server", "http://s:1"], obj=backends)
+    result = CliRunner().invoke(cli, [*own, "--server", "https://s:1"], obj=backends)
     assert result.exit_code == 0, result.output
     assert asked[1].kubeconfig == "mine.yaml"

@@ -12,6 +12,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry
 from tests.fakes import auth as fakes_auth
+from tests.fakes import sessions as fakes_sessions
 from tests.unit.controller import story
 
 from ferryman.ports import auth
@@ -78,6 +79,7 @@ class Harness:
             reviewer=self.reviewer,
             trigger=self.trigger,
             clock=self.world.clock,
+            sessions=fakes_sessions.FakeSessions(),
             options=server_deps.Options(enable_legacy_approval=self.legacy, **self.options),
             registry=self.registry,
         )

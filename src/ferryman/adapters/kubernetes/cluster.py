@@ -15,7 +15,7 @@ import lightkube
 from lightkube.config import client_adapter
 from lightkube.config.kubeconfig import KubeConfig, SingleConfig
 
-from ferryman.adapters.kubernetes import errors, resources
+from ferryman.adapters.kubernetes import errors, resources, urls
 from ferryman.ports import kubernetes as k8s
 
 FIELD_MANAGER = "ferryman"
@@ -29,7 +29,7 @@ class _Source:
     ) -> None:
         self._client = client
         self._resource = resource
-        self._namespace = namespace if namespace is not None else lightkube.ALL_NS
+        self._namespace = urls.segment(namespace) if namespace is not None else lightkube.ALL_NS
         self._namespaced = namespaced
 
     async def list(self) -> tuple[list[k8s.JSON], str]:
@@ -116,8 +116,7 @@ class LightkubeCluster:
             return body
 
     async def _resources(self, api_version: str) -> dict[str, tuple[str, bool]]:
-        path = f"/apis/{api_version}" if "/" in api_version else f"/api/{api_version}"
-        listing = await self._get_json(path)
+        listing = await self._get_json(urls.api_path(api_version))
         found = {}
         for entry in listing.get("resources", []):
             if "/" not in entry.get("name", ""):
@@ -137,7 +136,7 @@ class LightkubeCluster:
             return kind
         if not kind.group:
             raise k8s.NotFound(f"{kind.api_version} {kind.kind} is not served")
-        group = await self._get_json(f"/apis/{kind.group}")
+        group = await self._get_json(f"/apis/{urls.segment(kind.group)}")
         versions = [v["groupVersion"] for v in group.get("versions", [])]
         preferred = group.get("preferredVersion", {}).get("groupVersion")
         for candidate in ([preferred] if preferred else []) + versions:
@@ -163,7 +162,9 @@ class LightkubeCluster:
         resolved = await self.resolve(kind)
         try:
             with errors.translated():
-                obj = await self._client.get(self.resource(resolved), name, namespace=namespace)
+                obj = await self._client.get(
+                    self.resource(resolved), urls.segment(name), namespace=urls.segment(namespace)
+                )
         except k8s.NotFound:
             return None
         return dict(obj.to_dict())

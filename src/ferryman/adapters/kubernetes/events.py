@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 
 import lightkube
 
-from ferryman.adapters.kubernetes import errors, resources
+from ferryman.adapters.kubernetes import errors, resources, urls
+from ferryman.domain import controls
 from ferryman.ports import kubernetes as k8s
 
 REPORTING_CONTROLLER = "pipelines.weave.works/ferryman"
@@ -51,7 +52,9 @@ class LightkubeEventSink:
             "reportingInstance": self._instance,
             "action": event.action,
             "reason": event.reason,
-            "note": event.message[:1024],
+            # Comments and errors come from people and other systems: no control character of
+            # theirs reaches `kubectl get events` or `describe` (the status keeps the original).
+            "note": controls.stripped(event.message)[:1024],
             "type": "Warning" if event.warning else "Normal",
             "regarding": {
                 "apiVersion": pipeline["apiVersion"],
@@ -64,6 +67,8 @@ class LightkubeEventSink:
         }
         try:
             with errors.translated():
+                # lightkube takes the URL's namespace from the body: it must need no escaping.
+                urls.plain(meta["namespace"])
                 await self._client.create(resources.build(resources.EVENT, body))
         except k8s.Conflict:
             return False

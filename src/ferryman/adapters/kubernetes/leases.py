@@ -7,7 +7,7 @@ from typing import Any
 
 import lightkube
 
-from ferryman.adapters.kubernetes import errors, resources
+from ferryman.adapters.kubernetes import errors, resources, urls
 from ferryman.ports import kubernetes as k8s
 
 _FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
@@ -67,17 +67,25 @@ class LightkubeLeaseStore:
     async def get(self) -> k8s.Lease | None:
         try:
             with errors.translated():
-                obj = await self._client.get(resources.LEASE, self._name, namespace=self._namespace)
+                obj = await self._client.get(
+                    resources.LEASE, urls.segment(self._name), namespace=urls.plain(self._namespace)
+                )
         except k8s.NotFound:
             return None
         return _to_lease(dict(obj.to_dict()))
 
     async def create(self, lease: k8s.Lease) -> k8s.Lease:
         with errors.translated():
+            # lightkube takes the URL's namespace from the body: it must need no escaping.
+            urls.plain(self._namespace)
             obj = await self._client.create(resources.build(resources.LEASE, self._body(lease)))
         return _to_lease(dict(obj.to_dict()))
 
     async def update(self, lease: k8s.Lease) -> k8s.Lease:
         with errors.translated():
-            obj = await self._client.replace(resources.build(resources.LEASE, self._body(lease)))
+            obj = await self._client.replace(
+                resources.build(resources.LEASE, self._body(lease)),
+                urls.segment(self._name),
+                namespace=urls.plain(self._namespace),
+            )
         return _to_lease(dict(obj.to_dict()))

@@ -11,7 +11,7 @@ from typing import Any
 
 import lightkube
 
-from ferryman.adapters.kubernetes import errors, resources
+from ferryman.adapters.kubernetes import errors, resources, urls
 from ferryman.ports import kubernetes as k8s
 
 
@@ -24,7 +24,9 @@ class LightkubePipelineStore:
     async def get(self, namespace: str, name: str) -> k8s.JSON | None:
         try:
             with errors.translated():
-                obj = await self._client.get(resources.PIPELINE, name, namespace=namespace)
+                obj = await self._client.get(
+                    resources.PIPELINE, urls.segment(name), namespace=urls.segment(namespace)
+                )
         except k8s.NotFound:
             return None
         return dict(obj.to_dict())
@@ -44,7 +46,7 @@ class LightkubePipelineStore:
         with errors.translated():
             stored = await self._client.replace(
                 resources.build(resources.PIPELINE.Status, body),
-                metadata["name"],
-                namespace=metadata["namespace"],
+                urls.segment(metadata["name"]),
+                namespace=urls.plain(metadata["namespace"]),
             )
         return dict(stored.to_dict())

@@ -7,7 +7,7 @@ import binascii
 
 import lightkube
 
-from ferryman.adapters.kubernetes import errors, resources
+from ferryman.adapters.kubernetes import errors, resources, urls
 from ferryman.domain import errors as promotion_errors
 from ferryman.ports import kubernetes as k8s
 
@@ -21,7 +21,9 @@ class LightkubeSecretReader:
     async def read(self, namespace: str, name: str) -> dict[str, bytes]:
         try:
             with errors.translated():
-                obj = await self._client.get(resources.SECRET, name, namespace=namespace)
+                obj = await self._client.get(
+                    resources.SECRET, urls.segment(name), namespace=urls.segment(namespace)
+                )
         except k8s.NotFound as exc:
             raise promotion_errors.PermanentError(
                 f'secret "{namespace}/{name}" not found', reason="SecretNotFound"

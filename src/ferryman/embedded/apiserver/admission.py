@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ferryman.embedded.apiserver import (
+    auth,
     builtin_decode,
     builtin_defaults,
     builtin_schema,
@@ -34,13 +35,14 @@ _FIELD_VALIDATION = {"Strict", "Warn", "Ignore"}
 
 @dataclass(frozen=True)
 class WriteOptions:
-    """Query options every write accepts."""
+    """Query options every write accepts, and who asks (``None``: the server itself)."""
 
     dry_run: bool = False
     field_manager: str = ""
     field_validation: str = "Warn"
     force: bool = False
     force_given: bool = False  # the query named ``force`` at all (only apply may)
+    requester: auth.User | None = None  # RBAC writes are checked for escalation against them
 
     def __post_init__(self) -> None:
         if self.field_validation not in _FIELD_VALIDATION:

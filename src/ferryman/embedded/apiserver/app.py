@@ -9,6 +9,7 @@ loop thread; its Python fault-injection methods must be called there (``server.p
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import json
 import secrets
@@ -23,11 +24,13 @@ from ferryman.embedded.apiserver import (
     authz,
     discovery,
     errors,
+    escalation,
     faults,
     impersonation,
     openapi,
     openapi_v2,
     routing,
+    selectors,
     service_account_tokens,
 )
 from ferryman.embedded.apiserver.handlers import JSON, ResourceHandlers, json_response
@@ -110,6 +113,11 @@ class ApiServerApp:
             service_account_key=service_account_key or secrets.token_bytes(32),
         )
         tokens.fallback = self._service_account_user
+        # escalate/bind are asked of the current hook (tests may replace it), the rules the
+        # requester holds of the stored RBAC objects, as kube-apiserver does.
+        self.api.escalation = escalation.Guard(
+            self.rbac_store, lambda attributes: self.handlers.authorizer(attributes)
+        )
 
     def _service_account_user(self, token: str) -> auth.User | None:
         def account_uid(namespace: str, name: str) -> str | None:
@@ -191,7 +199,10 @@ class ApiServerApp:
                     await asyncio.sleep(rule.latency_ms / 1000)
                 if rule.code:
                     raise rule.error()
-        self._authorize(user, info)
+        named = ""
+        if info.verb in ("list", "watch") and not info.name:  # a watch of one named object
+            named = selectors.exact_name(request.query_params.get("fieldSelector"))
+        self._authorize(user, dataclasses.replace(info, name=named) if named else info)
         if info.is_resource_request and info.resource:
             body = (
                 await self._read_body(request)

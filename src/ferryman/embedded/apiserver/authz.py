@@ -17,6 +17,7 @@ from typing import Any
 from ferryman.embedded.apiserver import auth, rbac
 from ferryman.embedded.apiserver.store import Event, Store
 
+RBAC_GROUP = rbac.RBAC_GROUP
 CLUSTER_ROLES = "rbac.authorization.k8s.io/clusterroles"
 CLUSTER_ROLE_BINDINGS = "rbac.authorization.k8s.io/clusterrolebindings"
 ROLES = "rbac.authorization.k8s.io/roles"

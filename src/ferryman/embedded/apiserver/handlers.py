@@ -7,6 +7,7 @@ create-only review endpoints are answered by ``reviews``.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -158,7 +159,7 @@ class ResourceHandlers:
             )
         if info.verb == "watch":
             return self._watch(request, rt, ns)
-        opts = self._write_options(q, request)
+        opts = dataclasses.replace(self._write_options(q, request), requester=user)
         if info.verb == "create":
             result = self.api.create(
                 rt, store_ns, decode_body(request.headers.get("content-type"), body), opts

@@ -28,6 +28,7 @@ from ferryman.embedded.apiserver import (
     collector,
     crds,
     errors,
+    escalation,
     eventsconv,
     fieldpaths,
     listing,
@@ -99,6 +100,8 @@ class ObjectApi:
         self._clock = clock or (lambda: datetime.now(UTC))
         self._ca_pem = ca_pem
         self._address = address
+        # RBAC escalation checks (set by the app, which owns the authorizer hook); None: none.
+        self.escalation: escalation.Guard | None = None
 
     def now(self) -> str:
         """The current time as a metav1.Time string."""
@@ -220,6 +223,7 @@ class ObjectApi:
             )
         obj = self._to_storage(rt, obj)
         meta = obj["metadata"]
+        self._check_escalation(rt, obj, None, opts, namespace=ns if rt.namespaced else "")
         admission.validate_metadata(rt, obj)
         if self.store.get(rt.gr, ns if rt.namespaced else "", meta["name"]) is not None:
             raise errors.already_exists(rt.plural, rt.group, meta["name"])
@@ -269,6 +273,28 @@ class ObjectApi:
                 self.registry.set_crd(meta["name"], crds.types_for(obj))
             obj = self._after_write(rt, obj, created=True)
         return Result(self.view(rt, obj), warnings, created=True)
+
+    def _check_escalation(
+        self,
+        rt: ResourceType,
+        obj: dict[str, Any],
+        old: dict[str, Any] | None,
+        opts: WriteOptions,
+        *,
+        namespace: str,
+        name: str = "",
+    ) -> None:
+        """RBAC writes by a user: no granting what they do not hold (``escalation``)."""
+        if (
+            self.escalation is None
+            or opts.requester is None
+            or rt.group != authz.RBAC_GROUP
+            or rt.plural not in escalation.CHECKED_RESOURCES
+        ):
+            return
+        self.escalation.check(
+            rt.plural, obj, old, requester=opts.requester, namespace=namespace, request_name=name
+        )
 
     def _check_namespace_open(self, rt: ResourceType, ns: str, name: str) -> None:
         namespace = self.store.get(NAMESPACES, "", ns)
@@ -472,6 +498,9 @@ class ObjectApi:
                         )
                     ],
                 )
+        self._check_escalation(
+            rt, new, old, opts, namespace=old_meta.get("namespace", ""), name=old_meta["name"]
+        )
         now = self.now()
         warnings = admission.admit(rt, new, old, opts, now=now, allocator=self._service_addresses)
         if rt.generation and _spec_part(new) != _spec_part(old):

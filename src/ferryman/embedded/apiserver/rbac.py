@@ -137,6 +137,15 @@ def authorize(store: RBACStore, attributes: Attributes) -> Decision:
     return Decision(allowed=False, reason=f"RBAC: {joined}")
 
 
+def rules_for(
+    store: RBACStore, user: UserInfo, namespace: str, errors: list[str]
+) -> list[Mapping[str, Any]]:
+    """``RulesFor``: every rule bound to ``user`` by ClusterRoleBindings and, when ``namespace``
+    is set, by that namespace's RoleBindings (errors resolving roles are appended to ``errors``).
+    No group is privileged here: escalation checks decide about ``system:masters`` themselves."""
+    return [rule for _, rules in _rules_for(store, user, namespace, errors) for rule in rules]
+
+
 def _rules_for(
     store: RBACStore, user: UserInfo, namespace: str, errors: list[str]
 ) -> Iterator[tuple[str, list[Mapping[str, Any]]]]:

@@ -140,6 +140,17 @@ def field_selector(selector: str | None, extra_fields: Iterable[str] = ()) -> Pr
     return lambda obj: all(t(obj) for t in tests)
 
 
+def exact_name(selector: str | None) -> str:
+    """The X of a ``metadata.name=X`` term, as kube-apiserver's RequestInfo takes it for list and
+    watch (so RBAC ``resourceNames`` can grant a watch of one object); "" when there is none or
+    X is not a valid path segment name."""
+    for term in _split_top_level(selector or ""):
+        m = re.match(r"^metadata\.name\s*==?\s*(.*)$", term.strip())
+        if m and m.group(1) not in ("", ".", "..") and not set(m.group(1)) & {"/", "%"}:
+            return m.group(1)
+    return ""
+
+
 def combine(*predicates: Predicate | None) -> Predicate | None:
     """AND of the given predicates, ignoring None; None when nothing constrains."""
     active = [p for p in predicates if p is not None]

@@ -24,7 +24,7 @@ from typing import TypeVar
 
 import uvicorn
 
-from ferryman.embedded.apiserver import auth, faults, kubeconfig, tls
+from ferryman.embedded.apiserver import auth, faults, kubeconfig, private, tls
 from ferryman.embedded.apiserver.app import ApiServerApp
 from ferryman.embedded.apiserver.store import Store
 
@@ -86,8 +86,7 @@ class EmbeddedApiServer:
 
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
-        data_dir = Path(config.data_dir)
-        data_dir.mkdir(parents=True, exist_ok=True)
+        data_dir = private.directory(Path(config.data_dir))  # 0700: it holds every Secret
         self.token = admin_token(data_dir)
         tokens = auth.TokenTable()
         tokens.add(self.token, auth.User("admin", "admin", auth.ADMIN_GROUPS))

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ferryman.embedded.apiserver import errors
+from ferryman.embedded.apiserver import errors, private
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS objects (
@@ -59,6 +59,7 @@ class Store:
     """Objects keyed by (group/resource, namespace, name); see the module docstring."""
 
     def __init__(self, path: Path, *, event_log_limit: int = 50_000) -> None:
+        private.database(path)  # 0600 before SQLite creates -wal/-shm with the same mode
         self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
@@ -68,6 +69,7 @@ class Store:
         self._compacted = self._meta("compacted")
         self._listeners: dict[int, tuple[str, Listener]] = {}
         self._next_listener = 0
+        private.database(path)  # the companions now exist: repair any an older version left open
 
     def close(self) -> None:
         """Checkpoint and close the database."""

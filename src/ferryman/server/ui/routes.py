@@ -26,7 +26,7 @@ from starlette.staticfiles import StaticFiles
 from ferryman.api import pipeline, status
 from ferryman.ports import auth
 from ferryman.ports import kubernetes as k8s
-from ferryman.server import access, errors, operator_api, reads, recording
+from ferryman.server import access, errors, operator_api, params, reads, recording
 from ferryman.server.deps import Deps
 from ferryman.server.ui import session, views
 
@@ -86,7 +86,7 @@ class Ui:
         **values: Any,
     ) -> HTMLResponse:
         """A page with the CSRF token its forms need and the security headers."""
-        csrf, fresh = session.csrf_token(request)
+        csrf, fresh = session.csrf_token(request, context(request))
         groups = [g for g in identity.groups if g not in HIDDEN_GROUPS] if identity else []
         html = self.env.get_template(template).render(
             user=identity,
@@ -94,6 +94,7 @@ class Ui:
             csrf=csrf,
             poll=POLL_MILLISECONDS,
             pipeline_url=pipeline_url,
+            max_comment=status.MAX_COMMENT_LENGTH,
             **values,
         )
         response = HTMLResponse(html, status_code=status_code, headers=SECURITY_HEADERS)
@@ -102,17 +103,33 @@ class Ui:
         return response
 
     def to_sign_in(self) -> Response:
-        """Send the browser to the sign-in page (and drop a token that no longer works)."""
+        """Send the browser to the sign-in page (and drop a session that no longer works)."""
         response = RedirectResponse("/signin", status_code=303, headers=SECURITY_HEADERS)
-        session.sign_out(response)
+        session.end(response)
         return response
+
+    def now(self) -> int:
+        """The current time in Unix seconds (sessions are timed in them)."""
+        return int(self.deps.clock.now().timestamp())
+
+    async def load(self, request: Request) -> None:
+        """Open the request's session against the shared key and revocation list (kept in
+        ``request.state`` for the handler and the page it renders)."""
+        state = await self.deps.sessions.current()
+        request.state.ui = session.load(request, state, now=self.now())
 
     async def identity(self, request: Request) -> auth.Identity | None:
         """The signed-in user (TokenReview of the session's token), ``None`` when signed out."""
-        token = session.session_token(request)
-        if token is None:
+        found = context(request).session
+        if found is None:
             return None
-        return await self.deps.authenticator.authenticate(token)
+        return await self.deps.authenticator.authenticate(found.token)
+
+    async def form(self, request: Request) -> dict[str, str]:
+        """The posted form, checked against this request's CSRF token (``FormError``)."""
+        return await session.read_form(
+            request, expected=session.expected_csrf(request, context(request))
+        )
 
     # ------------------------------------------------------------------ reads
     async def _list(self, identity: auth.Identity) -> list[views.PipelineView]:
@@ -193,27 +210,27 @@ class Ui:
         return self.render(request, "_pipelines.html", identity=identity, pipelines=pipelines)
 
     async def page(self, request: Request) -> Response:
+        namespace, name = params.pipeline(request.path_params)
         identity = await self.identity(request)
         if identity is None:
             return self.to_sign_in()
-        params = request.path_params
-        view = await self._pipeline(identity, params["namespace"], params["name"])
+        view = await self._pipeline(identity, namespace, name)
         return self.render(request, "pipeline.html", identity=identity, p=view, error="")
 
     async def page_fragment(self, request: Request) -> Response:
+        namespace, name = params.pipeline(request.path_params)
         identity = await self.identity(request)
         if identity is None:
             return Response(status_code=401, headers=SECURITY_HEADERS)
-        params = request.path_params
-        view = await self._pipeline(identity, params["namespace"], params["name"])
+        view = await self._pipeline(identity, namespace, name)
         return self.render(request, "_pipeline.html", identity=identity, p=view)
 
     async def decide(self, request: Request) -> Response:
         """Approve or reject from the pipeline page; errors are shown on the page."""
-        params = request.path_params
-        namespace, name, environment = params["namespace"], params["name"], params["environment"]
+        namespace, name = params.pipeline(request.path_params)
+        environment = params.environment(request.path_params["environment"])
         try:
-            fields = await session.read_form(request)
+            fields = await self.form(request)
         except session.FormError as exc:
             return self.render(request, "error.html", status_code=403, message=str(exc))
         identity = await self.identity(request)
@@ -225,13 +242,20 @@ class Ui:
             if action not in verbs:
                 raise errors.HttpError(422, "choose Approve or Reject")
             verb = verbs[action]
+            revision, comment = fields.get("revision", ""), fields.get("comment", "")
+            if not params.is_revision(revision):
+                raise errors.HttpError(422, f"revision: {params.REVISION_RULE}")
+            if len(comment) > status.MAX_COMMENT_LENGTH:
+                raise errors.HttpError(
+                    422, f"the comment may be at most {status.MAX_COMMENT_LENGTH} characters"
+                )
             await access.require(self.deps, identity, verb.value, namespace=namespace, name=name)
             verdict = recording.Verdict(
                 namespace=namespace,
                 name=name,
                 environment=environment,
-                revision=fields.get("revision", "")[:256],
-                comment=fields.get("comment", "")[: status.MAX_COMMENT_LENGTH],
+                revision=revision,
+                comment=comment,
                 verb=verb,
             )
             await recording.record(self.deps, verdict, identity)
@@ -251,10 +275,10 @@ class Ui:
 
     async def operate(self, request: Request) -> Response:
         """Hold, unhold, promote a chosen revision or roll back from the pipeline page."""
-        params = request.path_params
-        namespace, name, environment = params["namespace"], params["name"], params["environment"]
+        namespace, name = params.pipeline(request.path_params)
+        environment = params.environment(request.path_params["environment"])
         try:
-            fields = await session.read_form(request)
+            fields = await self.form(request)
         except session.FormError as exc:
             return self.render(request, "error.html", status_code=403, message=str(exc))
         identity = await self.identity(request)
@@ -269,8 +293,11 @@ class Ui:
             comment = fields.get("comment", "")
             if len(comment) > status.MAX_COMMENT_LENGTH:
                 raise errors.HttpError(
-                    422, f"comment: at most {status.MAX_COMMENT_LENGTH} characters are kept"
+                    422, f"the comment may be at most {status.MAX_COMMENT_LENGTH} characters"
                 )
+            revision = fields.get("revision", "")
+            if action == "promote" and not params.is_revision(revision):
+                raise errors.HttpError(422, f"revision: {params.REVISION_RULE}")
             body = operator_api.OperatorBody(
                 comment=comment,
                 revision=fields.get("revision") or None if action == "promote" else None,
@@ -317,32 +344,48 @@ class Ui:
         return self.render(request, "signin.html", error="")
 
     async def sign_in(self, request: Request) -> Response:
+        """A new session (new id, new CSRF token) for a token the API server accepts."""
         try:
-            fields = await session.read_form(request)
+            fields = await self.form(request)
         except session.FormError as exc:
             return self.render(request, "signin.html", status_code=403, error=str(exc))
         token = fields.get("token", "").strip()
         identity = None
         if token and len(token) <= session.MAX_TOKEN_LENGTH:
             identity = await self.deps.authenticator.authenticate(token)
-        if identity is None:
+        state = context(request).state
+        if identity is None or state is None:
             return self.render(
                 request,
                 "signin.html",
                 status_code=401,
                 error="The API server did not accept this token.",
             )
-        log.info("Signed in to the UI user=%s", identity.user)
         response = RedirectResponse("/", status_code=303, headers=SECURITY_HEADERS)
-        session.sign_in(response, token)
+        try:
+            session.start(response, state, token, now=self.now())
+        except session.FormError as exc:
+            return self.render(request, "signin.html", status_code=400, error=str(exc))
+        log.info("Signed in to the UI user=%s", identity.user)
         return response
 
     async def sign_out(self, request: Request) -> Response:
+        """Revoke the session on every replica, then forget the cookie."""
         try:
-            await session.read_form(request)
+            await self.form(request)
         except session.FormError as exc:
             return self.render(request, "error.html", status_code=403, message=str(exc))
+        found = context(request).session
+        if found is not None:
+            await self.deps.sessions.revoke(found.id, found.expires)
+            log.info("Signed out of the UI")
         return self.to_sign_in()
+
+
+def context(request: Request) -> session.Context:
+    """The session context ``Ui.load`` put on the request (empty before or without it)."""
+    found = getattr(request.state, "ui", None)
+    return found if isinstance(found, session.Context) else session.Context()
 
 
 def _guarded(
@@ -352,6 +395,7 @@ def _guarded(
 
     async def run(request: Request) -> Response:
         try:
+            await ui.load(request)
             return await handler(request)
         except errors.HttpError as exc:
             return ui.render(request, "error.html", status_code=exc.status, message=exc.message)

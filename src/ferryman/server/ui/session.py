@@ -1,27 +1,36 @@
-"""Sign-in state and CSRF protection for the web UI.
+"""Sign-in state and CSRF protection for the web UI, the same on every replica.
 
-Sign-in: the user pastes a bearer token (the same token ``kubectl`` uses); it is kept only in a
-cookie that is ``Secure``, ``HttpOnly`` and ``SameSite=Strict``, and every request identifies its
-owner again through TokenReview, so revoking the token signs the user out everywhere.
+Sign-in: the user pastes a bearer token (the same token ``kubectl`` uses). The UI seals it, with a
+new random session id, its issue time and an expiry at most 8 hours later, into a cookie
+(``sealing``: AES-GCM under a key every replica reads from ``ports.sessions``); the cookie is
+``Secure``, ``HttpOnly`` and ``SameSite=Strict``. A copied cookie reveals no token, and every
+request still identifies its owner through TokenReview, so revoking the token ends the session.
+Sign-out records the session id in the shared revocation list (until the session's expiry) and
+deletes the cookie: a copy of the cookie stops working on every replica.
 
-CSRF: every form carries a random token that must equal the ``HttpOnly`` CSRF cookie (double
-submit, compared in constant time). A cross-site page cannot read the cookie to copy it into its
-form, and ``SameSite=Strict`` keeps both cookies off cross-site requests in the first place; a
-request whose ``Origin`` names another site is refused as well.
+CSRF: a signed-in form carries HMAC(key, session id), so the token is bound to the session and
+changes at every sign-in; before sign-in (the sign-in form itself) a random token must equal an
+``HttpOnly`` cookie (double submit), spent at sign-in. Both are compared in constant time.
+``SameSite=Strict`` keeps the cookies off cross-site requests in the first place, and a form whose
+``Origin`` names another site is refused as well.
 """
 
 from __future__ import annotations
 
 import hmac
 import secrets
+from dataclasses import dataclass
 from typing import Final
 from urllib.parse import parse_qs, urlsplit
 
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ferryman.ports import sessions
+from ferryman.server.ui import sealing
+
 SESSION_COOKIE: Final = "ferryman_session"
-CSRF_COOKIE: Final = "ferryman_csrf"
+CSRF_COOKIE: Final = "ferryman_csrf"  # the pre-sign-in (double submit) token only
 CSRF_FIELD: Final = "csrf"
 MAX_FORM_BYTES: Final = 16 * 1024
 MAX_TOKEN_LENGTH: Final = 16 * 1024
@@ -32,47 +41,76 @@ class FormError(ValueError):
     """A form that must not be acted on (missing/wrong CSRF token, too large, cross-site)."""
 
 
-def session_token(request: Request) -> str | None:
-    """The bearer token the signed-in user gave, if any."""
-    token = request.cookies.get(SESSION_COOKIE, "").strip()
-    if not token or len(token) > MAX_TOKEN_LENGTH:
-        return None
-    return token
+@dataclass(frozen=True)
+class Context:
+    """What one request knows: the shared session state (``None`` when it could not be read)
+    and the signed-in session, if any."""
+
+    state: sessions.SessionState | None = None
+    session: sealing.Session | None = None
 
 
-def csrf_token(request: Request) -> tuple[str, bool]:
-    """The CSRF token for forms on this page, and whether it is new (must be set as a cookie)."""
+def load(request: Request, state: sessions.SessionState, *, now: int) -> Context:
+    """The request's session: a cookie that opens, has not expired and was not revoked."""
+    cookie = request.cookies.get(SESSION_COOKIE, "")
+    found = sealing.open_sealed(state.key, cookie, now=now) if cookie else None
+    if found is None or not state.valid(found.id, found.issued):
+        return Context(state)
+    return Context(state, found)
+
+
+def csrf_token(request: Request, context: Context) -> tuple[str, bool]:
+    """The CSRF token for this page's forms, and whether it is a new pre-sign-in token (which
+    must then be set as a cookie)."""
+    if context.state is not None and context.session is not None:
+        return sealing.csrf_token(context.state.key, context.session.id), False
     existing = request.cookies.get(CSRF_COOKIE, "")
     if 32 <= len(existing) <= 128 and existing.isalnum():
         return existing, False
     return secrets.token_hex(32), True
 
 
+def expected_csrf(request: Request, context: Context) -> str:
+    """The token a form posted in ``context`` must carry ("" when none can be valid)."""
+    if context.state is not None and context.session is not None:
+        return sealing.csrf_token(context.state.key, context.session.id)
+    return request.cookies.get(CSRF_COOKIE, "")
+
+
 def _cookie(response: Response, name: str, value: str, *, max_age: int | None) -> None:
     response.set_cookie(
-        name,
-        value,
-        max_age=max_age,
-        path="/",
-        secure=True,
-        httponly=True,
-        samesite="strict",
+        name, value, max_age=max_age, path="/", secure=True, httponly=True, samesite="strict"
     )
 
 
+def _forget(response: Response, name: str) -> None:
+    response.delete_cookie(name, path="/", secure=True, httponly=True, samesite="strict")
+
+
 def remember_csrf(response: Response, token: str) -> None:
-    """Set the CSRF cookie (a session cookie: it ends with the browser session)."""
+    """Set the pre-sign-in CSRF cookie (a session cookie: it ends with the browser session)."""
     _cookie(response, CSRF_COOKIE, token, max_age=None)
 
 
-def sign_in(response: Response, token: str) -> None:
-    """Keep the bearer token in the session cookie."""
-    _cookie(response, SESSION_COOKIE, token, max_age=SESSION_SECONDS)
+def start(
+    response: Response, state: sessions.SessionState, token: str, *, now: int
+) -> sealing.Session:
+    """Begin a new session for ``token`` (a new id, so a new CSRF token); the pre-sign-in CSRF
+    cookie is spent. Raises ``FormError`` when the token is too long to keep in a cookie."""
+    session = sealing.Session(
+        id=secrets.token_urlsafe(16), token=token, issued=now, expires=now + SESSION_SECONDS
+    )
+    value = sealing.seal(state.key, session)
+    if len(value) > sealing.MAX_COOKIE_BYTES:
+        raise FormError("this token is too long to keep in a browser session")
+    _cookie(response, SESSION_COOKIE, value, max_age=SESSION_SECONDS)
+    _forget(response, CSRF_COOKIE)
+    return session
 
 
-def sign_out(response: Response) -> None:
-    """Forget the bearer token."""
-    response.delete_cookie(SESSION_COOKIE, path="/", secure=True, httponly=True, samesite="strict")
+def end(response: Response) -> None:
+    """Delete the session cookie (revocation, when there was a session, is the caller's)."""
+    _forget(response, SESSION_COOKIE)
 
 
 def _same_origin(request: Request) -> bool:
@@ -82,8 +120,8 @@ def _same_origin(request: Request) -> bool:
     return urlsplit(origin).netloc == request.headers.get("host", "")
 
 
-async def read_form(request: Request) -> dict[str, str]:
-    """The submitted form fields, after the CSRF check (raises ``FormError``).
+async def read_form(request: Request, *, expected: str) -> dict[str, str]:
+    """The submitted form fields, after the CSRF check against ``expected`` (``FormError``).
 
     Only ``application/x-www-form-urlencoded`` bodies (or bodies without a type, as an empty
     form is sent) up to 16 KiB are read; each field keeps its first value.
@@ -103,7 +141,6 @@ async def read_form(request: Request) -> dict[str, str]:
     except (UnicodeDecodeError, ValueError) as exc:
         raise FormError("the form cannot be read") from exc
     fields = {key: values[0] for key, values in parsed.items()}
-    expected = request.cookies.get(CSRF_COOKIE, "")
     sent = fields.get(CSRF_FIELD, "")
     if not expected or not sent or not hmac.compare_digest(expected.encode(), sent.encode()):
         raise FormError("the form's security token is missing or out of date; reload the page")

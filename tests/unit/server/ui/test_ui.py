@@ -5,6 +5,7 @@ Requests go through Starlette's ``TestClient`` on ``https://`` (the cookies are 
 
 from __future__ import annotations
 
+import base64
 import html
 import re
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ from starlette.testclient import TestClient
 from tests.fakes import auth as fakes_auth
 from tests.fakes import clock as fake_clock
 from tests.fakes import kubernetes as fakes
+from tests.fakes import sessions as fakes_sessions
 
 from ferryman.ports import auth
 from ferryman.server.deps import Deps
@@ -136,9 +138,12 @@ def pipeline_object(*, revision: str = "6.2.0", error: str = "") -> dict[str, An
 class World:
     """Fakes behind the UI's routes."""
 
-    def __init__(self, obj: dict[str, Any]) -> None:
+    def __init__(
+        self, obj: dict[str, Any], *, sessions: fakes_sessions.FakeSessions | None = None
+    ) -> None:
         self.api = fakes.FakeKubernetes()
         self.api.put(obj)
+        self.sessions = sessions or fakes_sessions.FakeSessions()
         self.deps = Deps(
             store=self.api.store,
             cluster=self.api,
@@ -148,6 +153,7 @@ class World:
             reviewer=fakes_auth.FakeAccessReviewer(GRANTS),
             trigger=fakes_auth.FakeTrigger(),
             clock=fake_clock.FakeClock(NOW),
+            sessions=self.sessions,
         )
         self.client = TestClient(
             Starlette(routes=routes.ui_routes(self.deps)),
@@ -156,12 +162,22 @@ class World:
         )
 
     def csrf(self) -> str:
-        self.client.get("/signin")
-        return self.client.cookies[session.CSRF_COOKIE]
+        """The token of the sign-in form (the pre-sign-in one, or the session's when signed in)."""
+        return self.form_token("/signin")
+
+    def set_session(self, value: str) -> None:
+        """Put ``value`` into the browser's session cookie (a copied or forged one)."""
+        self.client.cookies.set(session.SESSION_COOKIE, value, domain="ferryman.test")
 
     def sign_in(self, token: str) -> None:
         answer = self.client.post("/signin", data={"token": token, "csrf": self.csrf()})
         assert answer.status_code == 303, answer.text
+
+    def form_token(self, path: str = PAGE) -> str:
+        """The CSRF token the page's forms carry (bound to the signed-in session)."""
+        found = re.search(r'name="csrf" value="([0-9a-f]+)"', self.client.get(path).text)
+        assert found is not None
+        return found.group(1)
 
     def prod(self) -> dict[str, Any]:
         obj = self.api.objects[("pipelines.weave.works/v1alpha1", "Pipeline", "default", "podinfo")]
@@ -231,7 +247,7 @@ def test_forms_without_csrf_token_are_rejected(
 def test_cross_site_origin_is_rejected(world: World) -> None:
     """A form posted from another origin is refused even with the right token."""
     world.sign_in("alice-token")
-    csrf = world.client.cookies[session.CSRF_COOKIE]
+    csrf = world.form_token()
     answer = world.client.post(
         DECIDE,
         data={"action": "approve", "revision": "6.2.0", "csrf": csrf},
@@ -262,7 +278,7 @@ def test_viewer_sees_why_they_may_not_approve_and_is_refused(world: World) -> No
     page = html.unescape(world.client.get(PAGE).text)
     assert "Approve 6.2.0" not in page
     assert 'user "bob" may not approve' in page
-    csrf = world.client.cookies[session.CSRF_COOKIE]
+    csrf = world.form_token()
     answer = world.client.post(
         DECIDE, data={"action": "approve", "revision": "6.2.0", "csrf": csrf}
     )
@@ -276,7 +292,7 @@ def test_approver_approves_with_a_comment(world: World) -> None:
     world.sign_in("alice-token")
     page = world.client.get(PAGE).text
     assert "Approve 6.2.0" in page
-    csrf = world.client.cookies[session.CSRF_COOKIE]
+    csrf = world.form_token()
     answer = world.client.post(
         DECIDE,
         data={"action": "approve", "revision": "6.2.0", "comment": "ship it", "csrf": csrf},
@@ -288,10 +304,24 @@ def test_approver_approves_with_a_comment(world: World) -> None:
     assert "ship it" in world.client.get(PAGE).text
 
 
+def test_item10_comment_over_280_characters_is_refused_on_the_page(world: World) -> None:
+    """The form refuses a comment longer than status keeps (422 naming 280), never cuts it."""
+    world.sign_in("alice-token")
+    csrf = world.form_token()
+    answer = world.client.post(
+        DECIDE,
+        data={"action": "approve", "revision": "6.2.0", "comment": "y" * 281, "csrf": csrf},
+    )
+    assert answer.status_code == 422
+    assert "at most 280 characters" in answer.text
+    assert world.prod().get("approvals", []) == []
+    assert 'maxlength="280"' in world.client.get(PAGE).text
+
+
 def test_stale_revision_shows_the_conflict(world: World) -> None:
     """Approving a revision that no longer waits answers 409 with the API's sentence."""
     world.sign_in("alice-token")
-    csrf = world.client.cookies[session.CSRF_COOKIE]
+    csrf = world.form_token()
     answer = world.client.post(
         DECIDE, data={"action": "approve", "revision": "6.0.0", "csrf": csrf}
     )
@@ -329,7 +359,7 @@ def test_an_operator_holds_and_unholds_from_the_page(world: World) -> None:
     world.sign_in("alice-token")
     page = html.unescape(world.client.get(PAGE).text)
     assert "Hold prod" in page
-    csrf = world.client.cookies[session.CSRF_COOKIE]
+    csrf = world.form_token()
     answer = world.client.post(
         OPERATE, data={"action": "hold", "comment": "incident 42", "csrf": csrf}
     )
@@ -348,7 +378,7 @@ def test_a_viewer_sees_why_they_may_not_operate_and_is_refused(world: World) -> 
     page = html.unescape(world.client.get(PAGE).text)
     assert "Hold prod" not in page
     assert 'You cannot hold or roll back prod: user "bob" may not hold' in page
-    csrf = world.client.cookies[session.CSRF_COOKIE]
+    csrf = world.form_token()
     answer = world.client.post(OPERATE, data={"action": "hold", "csrf": csrf})
     assert answer.status_code == 403
     assert 'user "bob" may not hold' in html.unescape(answer.text)
@@ -360,7 +390,7 @@ def test_promote_from_the_page_offers_what_ran_and_refuses_the_rest(world: World
     page = html.unescape(world.client.get(PAGE).text)
     assert '<option value="6.2.0">6.2.0</option>' in page
     assert '<option value="6.1.0">6.1.0</option>' in page
-    csrf = world.client.cookies[session.CSRF_COOKIE]
+    csrf = world.form_token()
     refused = world.client.post(
         OPERATE, data={"action": "promote", "revision": "9.9.9", "csrf": csrf}
     )
@@ -369,3 +399,78 @@ def test_promote_from_the_page_offers_what_ran_and_refuses_the_rest(world: World
     done = world.client.post(OPERATE, data={"action": "promote", "revision": "6.1.0", "csrf": csrf})
     assert done.status_code == 303
     assert "pinned at 6.1.0 by alice" in html.unescape(world.client.get(PAGE).text)
+
+
+def session_cookie(world: World) -> str:
+    """The raw value of the session cookie the browser holds."""
+    return world.client.cookies[session.SESSION_COOKIE]
+
+
+def test_item8_the_cookie_holds_no_token_and_works_on_another_replica(world: World) -> None:
+    """The cookie is sealed (neither the token nor its base64 in it); a second server holding the
+    same key (another replica) accepts it."""
+    world.sign_in("alice-token")
+    cookie = session_cookie(world)
+    assert "alice-token" not in cookie
+    assert base64.urlsafe_b64encode(b"alice-token").decode().rstrip("=") not in cookie
+    other = World(pipeline_object(), sessions=world.sessions)
+    with other.client:
+        other.set_session(cookie)
+        assert other.client.get("/").status_code == 200
+
+
+def test_item8_sign_out_ends_every_copy_of_the_cookie(world: World) -> None:
+    """After sign-out a copied cookie is refused (on this and any replica): the session id is in
+    the shared revocation list."""
+    world.sign_in("alice-token")
+    copied = session_cookie(world)
+    answer = world.client.post("/signout", data={"csrf": world.form_token("/")})
+    assert (answer.status_code, answer.headers["location"]) == (303, "/signin")
+    assert len(world.sessions.state.revoked) == 1
+    world.set_session(copied)
+    assert world.client.get("/").status_code == 303
+
+
+def test_item8_csrf_token_is_bound_to_the_session_and_rotated_at_sign_in(world: World) -> None:
+    """The pre-sign-in token stops working at sign-in; one session's token is refused with
+    another session's cookie."""
+    before = world.csrf()
+    world.sign_in("alice-token")
+    assert world.client.post("/signout", data={"csrf": before}).status_code == 403
+    alices = world.form_token()
+    world.sign_in("bob-token")
+    answer = world.client.post(
+        DECIDE, data={"action": "reject", "revision": "6.2.0", "csrf": alices}
+    )
+    assert answer.status_code == 403
+    assert world.client.post("/signout", data={"csrf": world.form_token("/")}).status_code == 303
+
+
+def test_item8_sessions_expire_after_eight_hours(world: World) -> None:
+    """The sealed expiry is checked on every request, whatever the cookie's Max-Age."""
+    world.sign_in("alice-token")
+    assert world.client.get("/").status_code == 200
+    clock = world.deps.clock
+    assert isinstance(clock, fake_clock.FakeClock)
+    clock.advance(8 * 3600)
+    assert world.client.get("/").status_code == 303
+
+
+def test_item8_forged_or_altered_cookies_sign_nobody_in(world: World) -> None:
+    """A cookie holding a raw token, or a sealed one with a byte changed, is no session."""
+    world.set_session("alice-token")
+    assert world.client.get("/").status_code == 303
+    world.sign_in("alice-token")
+    sealed = session_cookie(world)
+    flipped = sealed[:-5] + ("A" if sealed[-5] != "A" else "B") + sealed[-4:]
+    world.set_session(flipped)
+    assert world.client.get("/").status_code == 303
+
+
+def test_item8_ui_fails_closed_without_the_session_store(world: World) -> None:
+    """When the shared session state cannot be read, pages answer 503 and nobody is signed in."""
+    world.sign_in("alice-token")
+    world.sessions.unavailable = True
+    answer = world.client.get("/")
+    assert answer.status_code == 503
+    assert "cannot be reached" in answer.text
