@@ -8,6 +8,9 @@
 #   FERRYMAN_CONFLICT_RUNS (10000) seeded 30%-409 interleavings (tests/unit/controller/test_conflicts.py)
 #   FERRYMAN_GIT_CRASH_RUNS (200) seeded crash-point runs over real Git
 #                                  (tests/integration/git/test_controller_crash_points.py)
+#   FERRYMAN_CRASH_MATRIX (full)   every checkpoint x n in {1,2,3} as a real SIGKILL of
+#                                  `ferryman controller` (tests/integration/processes/test_crash_points.py;
+#                                  `make test` runs a sample)
 #   FUZZ_EXAMPLES (25000)          examples per fuzz property, 4 properties
 #                                  (tests/unit/server/test_fuzz.py)
 #   STRESS_INTEGRATION_RUNS (100)  runs of tests/integration/controller, each with its own
@@ -39,6 +42,9 @@ part "crash points x${FERRYMAN_CRASH_RUNS}" "${PYTEST[@]}" tests/unit/controller
 part "conflict storm x${FERRYMAN_CONFLICT_RUNS}" "${PYTEST[@]}" tests/unit/controller/test_conflicts.py
 part "crash points over real Git x${FERRYMAN_GIT_CRASH_RUNS}" \
   "${PYTEST[@]}" tests/integration/git/test_controller_crash_points.py
+part "crash points in real processes: every checkpoint x {1,2,3}, SIGKILL and restart" \
+  env FERRYMAN_CRASH_MATRIX="${FERRYMAN_CRASH_MATRIX:-full}" \
+  "${PYTEST[@]}" tests/integration/processes/test_crash_points.py
 part "webhook and approval fuzzing, 4 x ${FUZZ_EXAMPLES} requests" \
   env FERRYMAN_FUZZ_EXAMPLES="$FUZZ_EXAMPLES" "${PYTEST[@]}" tests/unit/server/test_fuzz.py
 part "domain properties (HYPOTHESIS_PROFILE=$HYPOTHESIS_PROFILE)" \
