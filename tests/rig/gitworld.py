@@ -61,6 +61,19 @@ def manifest(namespace: str, version: str, token: str) -> bytes:
     ).encode()
 
 
+@dataclasses.dataclass
+class LateAnswer:
+    """The next ``count`` requests matching ``method`` and ``path_pattern`` are carried out, then
+    answered ``delay`` seconds late: the client gives up, yet the change happened (a timeout that
+    a retry must not turn into a duplicate)."""
+
+    method: str
+    path_pattern: str
+    delay: float
+    count: int = 1
+    hits: int = 0
+
+
 @dataclasses.dataclass(frozen=True)
 class PromotionCommit:
     """A commit on ``main`` with Ferryman's trailers."""
@@ -103,12 +116,33 @@ class GitWorld:
         self.github = fake_github.FakeGitHub(
             owner="acme", repo="deploy", token=TOKEN, clock=FakeClock(), repository=self.bare
         )
+        self.late: list[LateAnswer] = []
         self.server = gitserver.GitServer(
-            root / "srv", username=USERNAME, password=PASSWORD, api=self.github
+            root / "srv", username=USERNAME, password=PASSWORD, api=self
         )
         self.github.base_url = self.server.base_url
         self.url = self.server.url(REPOSITORY_PATH)
         self._lock = threading.Lock()
+
+    def handle(self, request: gitserver.Request) -> gitserver.Response:
+        """The fake GitHub's answer, late when a ``LateAnswer`` rule says so."""
+        response = self.github.handle(request)
+        with self._lock:
+            rule = next(
+                (
+                    r
+                    for r in self.late
+                    if r.hits < r.count
+                    and r.method == request.method
+                    and re.search(r.path_pattern, request.path)
+                ),
+                None,
+            )
+            if rule is not None:
+                rule.hits += 1
+        if rule is not None:
+            self.github.stopping.wait(rule.delay)
+        return response
 
     def env_namespace(self, env: str) -> str:
         """The namespace the environment's HelmRelease lives in."""
