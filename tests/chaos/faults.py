@@ -18,6 +18,11 @@ host-timeout           a pull request call outlives the step timeout: half the t
                        and fails, half the time it is carried out and answered too late
 =====================  =====================================================================
 
+Git host faults wait for a request to hit them, and only the prod promotion calls the host, a
+few times a minute: so one is armed at a time and it is withdrawn unhit after 10 s (30 s for a
+timeout, which needs a pull request call) — otherwise armed faults pile up and the host simply
+never answers, which tests nothing but the retry backoff.
+
 ``Injector.inject(kind)`` returns a one-line description, or ``None`` when the kind cannot apply
 right now (no leader to pause, the API server is down for an API fault, ...); the scheduler then
 draws again. Restarts and resumes are scheduled as tasks and always happen — ``heal`` finishes
@@ -85,7 +90,8 @@ class Injector:
         self.api_down = False
         self.down: set[str] = set()  # replicas killed and not yet restarted
         self.paused: set[str] = set()
-        self.tasks: list[asyncio.Task[None]] = []
+        self.tasks: list[asyncio.Task[None]] = []  # restarts and resumes: always completed
+        self.timers: list[asyncio.Task[None]] = []  # withdrawals of unhit host faults
         self.host_hits = 0  # Git host faults that met a request (counted when cleared)
 
     # ------------------------------------------------------------------ processes
@@ -189,41 +195,61 @@ class Injector:
 
     # ------------------------------------------------------------------ the Git host
 
-    async def host_error(self) -> str | None:
-        count, code = self.rng.randint(1, 3), self.rng.choice([500, 502, 503])
-        self.world.github.faults.append(
-            fake_base.Fault(status=code, body={"message": "Server Error"}, times=count)
+    def _host_armed(self) -> bool:
+        """A Git host fault is still waiting for its requests."""
+        pending = [f for f in self.world.github.faults if f.times is None or f.hits < f.times]
+        return bool(pending) or any(rule.hits < rule.count for rule in self.world.late)
+
+    def _arm(self, fault: fake_base.Fault | gitworld.LateAnswer, ttl: float) -> None:
+        rules: list[Any] = (
+            self.world.late if isinstance(fault, gitworld.LateAnswer) else self.world.github.faults
         )
+        rules.append(fault)
+        self.timers.append(asyncio.ensure_future(self._withdraw(rules, fault, ttl)))
+
+    async def _withdraw(self, rules: list[Any], fault: Any, ttl: float) -> None:
+        await asyncio.sleep(ttl)
+        if fault in rules:
+            rules.remove(fault)
+            self.host_hits += fault.hits
+
+    async def host_error(self) -> str | None:
+        if self._host_armed():
+            return None
+        count, code = self.rng.randint(1, 3), self.rng.choice([500, 502, 503])
+        self._arm(fake_base.Fault(status=code, body={"message": "Server Error"}, times=count), 10)
         return f"fake GitHub answers {code} to the next {count} requests"
 
     async def host_rate_limit(self) -> str | None:
+        if self._host_armed():
+            return None
         count, wait = self.rng.randint(1, 2), self.rng.randint(1, 3)
-        self.world.github.faults.append(
-            fake_base.Fault(
-                status=429,
-                body={"message": "API rate limit exceeded"},
-                headers={"Retry-After": str(wait)},
-                times=count,
-            )
+        fault = fake_base.Fault(
+            status=429,
+            body={"message": "API rate limit exceeded"},
+            headers={"Retry-After": str(wait)},
+            times=count,
         )
+        self._arm(fault, 10)
         return f"fake GitHub answers 429 Retry-After: {wait} to the next {count} requests"
 
     async def host_timeout(self) -> str | None:
+        if self._host_armed():
+            return None
         delay = self.step_timeout + 1.0
         method = self.rng.choice(["POST", "PATCH"])
         if self.rng.random() < 0.5:
-            self.world.github.faults.append(
-                fake_base.Fault(
-                    status=504,
-                    body={"message": "Gateway Timeout"},
-                    method=method,
-                    path_pattern=r"/pulls",
-                    times=1,
-                    hang_seconds=delay,
-                )
+            fault = fake_base.Fault(
+                status=504,
+                body={"message": "Gateway Timeout"},
+                method=method,
+                path_pattern=r"/pulls",
+                times=1,
+                hang_seconds=delay,
             )
+            self._arm(fault, 30)
             return f"the next {method} of a pull request hangs {delay:.1f}s and fails"
-        self.world.late.append(gitworld.LateAnswer(method, r"/pulls", delay))
+        self._arm(gitworld.LateAnswer(method, r"/pulls", delay), 30)
         return f"the next {method} of a pull request is carried out, answered {delay:.1f}s late"
 
     # ------------------------------------------------------------------ dispatch and healing
@@ -239,6 +265,10 @@ class Injector:
         """Finish pending restarts and resumes, start anything down, clear every armed fault."""
         await asyncio.gather(*self.tasks, return_exceptions=True)
         self.tasks.clear()
+        for timer in self.timers:
+            timer.cancel()
+        await asyncio.gather(*self.timers, return_exceptions=True)
+        self.timers.clear()
         if not self.api.running:
             await asyncio.to_thread(self.api.start)
             self.api_down = False
