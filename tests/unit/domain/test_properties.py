@@ -270,25 +270,52 @@ def test_never_skips_a_required_approval(case: Case) -> None:
             assert approvals.missing(rule, record) == 0
 
 
+@st.composite
+def abandoned(draw: st.DrawFn) -> Case:
+    """Another instance wrote its ``Promoting`` intent for the candidate and stopped (died or was
+    deposed) after 1..MAX-1 attempts; this instance decides later, with or without the Lease."""
+    env = draw(st.sampled_from(["staging", "prod"]))
+    source = "dev" if env == "staging" else "staging"
+    intent = b.record(
+        "1.1",
+        status.PromotionPhase.PROMOTING,
+        source=source,
+        owner=b.OTHER,
+        attempts=draw(st.integers(1, decisions.MAX_ATTEMPTS - 1)),
+    )
+    subject = b.make(promotion=b.notified(), current=b.with_records(**{env: intent}))
+    seen = {"dev": "1.1", "staging": "1.1" if env == "prod" else "1.0", "prod": "1.0"}
+    later = b.NOW + timedelta(seconds=draw(st.integers(0, 3600)))
+    return Case(subject, b.targets_of(subject, **seen), later, b.ME, draw(st.booleans()))
+
+
+def _foreign_intents(case: Case) -> dict[str, status.PromotionRecord]:
+    return {
+        name: env.promotion
+        for name, env in case.subject.status.environments.items()
+        if env.promotion is not None
+        and env.promotion.phase is status.PromotionPhase.PROMOTING
+        and env.promotion.owner not in (None, case.owner)
+    }
+
+
 @PROFILE
-@given(cases())
-def test_without_the_lease_another_owners_intent_is_never_taken_over(case: Case) -> None:
-    """An instance that may not take over (no Lease) neither resumes nor finishes another
-    owner's ``Promoting`` intent: no Promote for it, and the record stays as it was."""
-    if case.may_take_over:
-        return
+@given(abandoned())
+def test_another_owners_intent_is_taken_over_only_with_the_lease(case: Case) -> None:
+    """Without the Lease: no Promote for an environment holding another owner's intent, and the
+    intent stays as it was. With it: the intent is resumed (attempts + 1, this owner)."""
+    assert _foreign_intents(case)
     decision = _decide(case)
     promoted = {a.environment for a in decision.actions if isinstance(a, actions.Promote)}
-    for name, env in case.subject.status.environments.items():
-        record = env.promotion
-        owned = record is not None and record.phase is status.PromotionPhase.PROMOTING
-        if not owned or record is None or record.owner in (None, case.owner):
-            continue
+    for name, record in _foreign_intents(case).items():
         after = decision.status.environments[name].promotion
-        if after is not None and after.revision == record.revision:
+        assert after is not None
+        if case.may_take_over:
+            assert name in promoted
+            assert (after.owner, after.attempts) == (case.owner, record.attempts + 1)
+        else:
             assert name not in promoted
-            if after.phase is status.PromotionPhase.PROMOTING:
-                assert (after.owner, after.attempts) == (record.owner, record.attempts)
+            assert (after.owner, after.attempts) == (record.owner, record.attempts)
 
 
 @PROFILE
