@@ -53,7 +53,7 @@ from tests.rig import cluster, processes
 
 from ferryman.embedded import demo
 
-EXAMPLES = int(os.environ.get("FERRYMAN_HTTP_FUZZ_EXAMPLES", "300"))
+EXAMPLES = int(os.environ.get("FERRYMAN_HTTP_FUZZ_EXAMPLES", "200"))
 FUZZ = settings(
     max_examples=EXAMPLES,
     deadline=None,
@@ -507,7 +507,7 @@ def test_malformed_framing_is_refused_without_a_5xx_or_a_change(
 ) -> None:
     """Whatever the framing error, a 4xx or a closed connection; the Pipeline is untouched."""
     before = served.version()
-    answer = send(served, "framing", data, wait=0.3)
+    answer = send(served, "framing", data, wait=0.15)
     assert answer.status is None or 400 <= answer.status < 500, answer.raw[:200]
     assert served.version() == before
 
