@@ -11,7 +11,7 @@ from pathlib import Path
 
 from tests.chaos import harness
 
-SEED = 75  # draws a pause, an API server kill, leader kills, API and Git host faults
+SEED = 75  # draws a pause past the lease, an API server kill, a replica kill, API faults, a 429
 FAULTS = 12
 
 
