@@ -16,11 +16,12 @@ keep it from acting, from the coarsest to the finest:
 
 What remains is a pause *after* the check of layer 2 and before the step's request leaves the
 process: that one step can overlap with the new leader. Without a pause, a deposed leader's last
-step ends at most renew deadline + step timeout after its last renewal, which the settings keep
-within the lease (``settings.timing_problems``), so a successor — who must wait the whole lease —
-never overlaps it. Either way the step is idempotent by its keys (deterministic branch, PR adopted
-by head, fast-forward-only push, event named by pipeline uid, environment and revision), so the
-overlap is harmless. ``docs/architecture.md`` ("Fencing") states the bound.
+step ends at most renew deadline + step timeout after its last renewal; when that is within the
+lease (the defaults: 10 + 5 = 15 s; ``settings.timing_problems`` insists on a step timeout shorter
+than the lease) a successor — who must wait the whole lease — never overlaps it. Either way the
+step is idempotent by its keys (deterministic branch, PR adopted by head, fast-forward-only push,
+event named by pipeline uid, environment and revision), so the overlap is harmless.
+``docs/architecture.md`` ("Fencing") states the bound.
 
 ``Deposed`` is raised when the fence fails; the manager requeues the key (no backoff) and nothing
 records an outcome, so the record stays ``Promoting`` for the leader to resume.
