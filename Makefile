@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: test lint typecheck contracts manifests bench stress clean
+.PHONY: test lint typecheck contracts manifests bench stress chaos clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,14 @@ bench: $(STAMP)
 ## stress: crash points x1000, conflict storm x10000, Hypothesis stress profile, integration suite x100
 stress: $(STAMP)
 	BIN=$(BIN) bench/stress.sh
+
+## chaos: real processes under a seeded stream of faults, checked from Git and the fake host
+##        (CHAOS_FAULTS=N CHAOS_SEED=S; last line: chaos: seed=S faults=N ... stuck=K)
+CHAOS_FAULTS ?= 200
+CHAOS_SEED ?= 1
+CHAOS_ARGS ?=
+chaos: $(STAMP)
+	$(BIN)/python -m tests.chaos --faults $(CHAOS_FAULTS) --seed $(CHAOS_SEED) $(CHAOS_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage build src/*.egg-info

@@ -28,7 +28,8 @@ from ferryman.adapters import flux_receiver, githost, gitrepo
 from ferryman.adapters.kubernetes import auth as auth_adapter
 from ferryman.adapters.kubernetes import cluster as cluster_adapter
 from ferryman.adapters.kubernetes import clusters, events, leases, pipelines, secrets, sessions
-from ferryman.controller import echoes, leader, manager, reconciler
+from ferryman.bootstrap import crashpoints, protocol
+from ferryman.controller import echoes, fencing, guarded, leader, manager, reconciler
 from ferryman.controller import strategies as strategy_registry
 from ferryman.ports import promotion
 from ferryman.server import app as server_app
@@ -88,6 +89,34 @@ def _elector(
     )
 
 
+def _strategies(
+    settings: Settings,
+    local: cluster_adapter.LightkubeCluster,
+    http_client: httpx.AsyncClient,
+    hosts: githost.Hosts,
+    sink: events.LightkubeEventSink,
+    guard: fencing.Guard,
+) -> dict[str, promotion.PromotionStrategy]:
+    """Every strategy over real adapters, each irreversible step fenced by ``guard``."""
+    workspaces = gitrepo.GitRepositories(
+        cache_dir=Path(settings.git_cache_dir) if settings.git_cache_dir else None
+    )
+    receiver = (
+        guarded.GuardedReceiver(
+            flux_receiver.FluxEventReceiver(http_client, settings.events_addr), guard
+        )
+        if settings.events_addr
+        else None
+    )
+    return strategy_registry.build_all(
+        workspaces=guarded.GuardedWorkspaces(workspaces, guard),
+        hosts=guarded.GuardedHosts(hosts, guard),
+        secrets=secrets.LightkubeSecretReader(local.client),
+        events=guarded.GuardedEvents(sink, guard),
+        receiver=receiver,
+    )
+
+
 def build_controller(
     settings: Settings,
     *,
@@ -95,7 +124,12 @@ def build_controller(
     checkpoint: reconciler.Checkpoint | None = None,
     strategies: dict[str, promotion.PromotionStrategy] | None = None,
 ) -> Controller:
-    """Wire a controller from settings (``kubeconfig`` overrides the kubeconfig lookup)."""
+    """Wire a controller from settings (``kubeconfig`` overrides the kubeconfig lookup).
+
+    ``checkpoint`` defaults to the one ``settings.crash_at`` asks for (``crashpoints``). With
+    leader election the fence is the elector's ``holds``; the strategies get their ports wrapped
+    so every irreversible step is checked against it (``controller.guarded``).
+    """
     local = cluster_adapter.LightkubeCluster.connect(
         "", path=settings.kubeconfig, document=kubeconfig, context=settings.context
     )
@@ -104,21 +138,12 @@ def build_controller(
     clock = clock_adapter.SystemClock()
     http_client = httpx.AsyncClient(timeout=30.0)
     hosts = githost.Hosts(http_client)
-    chosen = strategy_registry.build_all(
-        workspaces=gitrepo.GitRepositories(
-            cache_dir=Path(settings.git_cache_dir) if settings.git_cache_dir else None
-        ),
-        hosts=hosts,
-        secrets=secrets.LightkubeSecretReader(local.client),
-        events=sink,
-        receiver=(
-            flux_receiver.FluxEventReceiver(http_client, settings.events_addr)
-            if settings.events_addr
-            else None
-        ),
-    )
-    chosen.update(strategies or {})
     elector = _elector(settings, local, clock) if settings.leader_elect else None
+    fence = fencing.Fence(elector.holds) if elector is not None else fencing.UNFENCED
+    checkpoint = checkpoint or crashpoints.checkpoint(settings.crash_at)
+    guard = fencing.Guard(fence=fence, checkpoint=checkpoint, step_timeout=settings.step_timeout)
+    chosen = _strategies(settings, local, http_client, hosts, sink, guard)
+    chosen.update(strategies or {})
     own_writes = echoes.OwnWrites()
     runtime = manager.Manager(
         clusters=directory,
@@ -135,8 +160,9 @@ def build_controller(
         clock=clock,
         owner=settings.identity,
         own_writes=own_writes,
-        checkpoint=checkpoint or (lambda label: None),
+        checkpoint=checkpoint,
         meters=runtime.metrics,
+        fence=fence,
     )
     return Controller(
         settings=settings,
@@ -216,7 +242,17 @@ async def run_controller(settings: Settings) -> None:
     serving = [asyncio.ensure_future(server.serve()) for server in controller.servers]
     try:
         await controller.start()
-        log.info("Controller started identity=%s workers=%d", settings.identity, settings.workers)
+        log.info(
+            "Controller started identity=%s workers=%d leader_elect=%s lease=%gs renew=%gs "
+            "retry=%gs step_timeout=%gs",
+            settings.identity,
+            settings.workers,
+            settings.leader_elect,
+            settings.lease_duration,
+            settings.renew_deadline,
+            settings.retry_period,
+            settings.step_timeout,
+        )
         stopping = asyncio.ensure_future(stop.wait())
         await asyncio.wait([stopping, *serving], return_when=asyncio.FIRST_COMPLETED)
         stopping.cancel()
@@ -292,7 +328,8 @@ def server_config(settings: Settings, controller: Controller) -> uvicorn.Config:
         timeout_keep_alive=5,
         timeout_graceful_shutdown=5,
         limit_concurrency=limits.total_concurrency(deps.options.limits) * 4,
-        http="httptools",  # C parser: ~1.5x the webhook throughput of h11 (docs/performance.md)
+        # httptools (C parser: ~1.5x the webhook throughput of h11) with a header read timeout
+        http=protocol.HeaderTimeoutProtocol,
     )
 
 

@@ -8,7 +8,7 @@ import logging
 
 import click
 
-from ferryman.bootstrap import process
+from ferryman.bootstrap import crashpoints, process
 from ferryman.settings import Settings, interval_seconds
 
 
@@ -34,6 +34,31 @@ def _interval(ctx: click.Context, param: click.Parameter, value: str | None) -> 
 @click.option("--workers", type=click.IntRange(1, 64), default=None, help="Concurrent reconciles.")
 @click.option("--leader-elect", is_flag=True, default=None, help="Elect a leader via a Lease.")
 @click.option("--lease-namespace", default=None, help="Namespace of the leader-election Lease.")
+@click.option(
+    "--lease-duration",
+    type=click.IntRange(1, 3600),
+    default=None,
+    help="Seconds a follower waits before taking an unrenewed Lease (default 15).",
+)
+@click.option(
+    "--renew-deadline",
+    type=click.FloatRange(0, 3600, min_open=True),
+    default=None,
+    help="Seconds the leader keeps trying to renew before it stops acting (default 10).",
+)
+@click.option(
+    "--retry-period",
+    type=click.FloatRange(0, 3600, min_open=True),
+    default=None,
+    help="Seconds between attempts to acquire or renew the Lease (default 2).",
+)
+@click.option(
+    "--step-timeout",
+    type=click.FloatRange(0, 3600, min_open=True),
+    default=None,
+    help="Seconds one irreversible step (push, pull request call, event) may take; shorter "
+    "than the lease (default 5).",
+)
 @click.option(
     "--session-namespace",
     default=None,
@@ -79,6 +104,12 @@ def controller(log_level: str, **flags: object) -> None:
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
     flags["namespaces"] = tuple(flags["namespaces"] or ()) or None  # type: ignore[arg-type]
-    settings = Settings.from_environment(None, **flags)
+    if flags.get("lease_duration") is not None:
+        flags["lease_duration"] = float(flags["lease_duration"])  # type: ignore[arg-type]
+    try:
+        settings = Settings.from_environment(None, **flags)
+        crashpoints.checkpoint(settings.crash_at)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(process.run_controller(settings))

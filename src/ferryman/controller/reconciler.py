@@ -6,12 +6,23 @@ It fetches the Pipeline once and parses it once per pass (a 409 fetches again). 
 strategy runs, and the outcome after it, so a crash anywhere repeats at most the idempotent
 strategy call. Every status write and side effect passes a named ``checkpoint`` so tests can stop
 the controller exactly there.
+
+Fencing (``fencing``): ``decide()`` may take over another owner's intent only while ``fence``
+holds (this instance leads with a fresh renewal); the strategy and every Event are preceded by a
+fence check, and the strategies' own irreversible steps are fenced by their guarded ports. A
+failed check raises ``fencing.Deposed``, which ends the pass without recording anything.
+
+Each pass writes its intents as owner ``<identity>/<pass>``: a record left ``Promoting`` by an
+earlier pass of this same process (its outcome write failed, or it was cancelled or deposed) is
+then another owner's to ``decide()`` and is resumed, instead of looking like a strategy still in
+flight here (nothing is: the work queue never runs one Pipeline on two workers at once).
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import itertools
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -21,7 +32,7 @@ from typing import TypeVar
 import pydantic
 
 from ferryman.api import conditions, pipeline, status, validation
-from ferryman.controller import echoes, metrics
+from ferryman.controller import echoes, fencing, metrics
 from ferryman.domain import actions, decisions, errors, observations, outcomes, policy, timefmt
 from ferryman.domain import summary as summary_rules
 from ferryman.ports import clock as clock_port
@@ -30,17 +41,13 @@ from ferryman.ports import promotion
 
 log = logging.getLogger(__name__)
 
-Checkpoint = Callable[[str], None]
+Checkpoint = fencing.Checkpoint
 Outcome = Callable[[status.PipelineStatus], status.PipelineStatus]
 
 T = TypeVar("T")
 
 STRATEGY_TIMEOUT = 120.0
 MAX_CONFLICT_RETRIES = 5
-
-
-def _no_checkpoint(label: str) -> None:
-    del label
 
 
 @dataclass
@@ -75,9 +82,10 @@ class Reconciler:
         clock: clock_port.Clock,
         owner: str,
         own_writes: echoes.OwnWrites | None = None,
-        checkpoint: Checkpoint = _no_checkpoint,
+        checkpoint: Checkpoint = fencing.no_checkpoint,
         strategy_timeout: float = STRATEGY_TIMEOUT,
         meters: metrics.Metrics | None = None,
+        fence: fencing.Fence = fencing.UNFENCED,
     ) -> None:
         self._store = store
         self._targets = targets
@@ -90,6 +98,8 @@ class Reconciler:
         self._timeout = strategy_timeout
         self.counters = Counters()
         self._metrics = meters or metrics.Metrics()
+        self._fence = fence
+        self._pass_ids = itertools.count(1)
 
     async def reconcile(self, namespace: str, name: str) -> timedelta | None:
         """One pass; returns when to look again (``None``: on the next event only).
@@ -114,7 +124,14 @@ class Reconciler:
         if parsed is None or problems:
             await self._stall(obj, [str(problem) for problem in problems])
             return None
-        decision = decisions.decide(parsed, await self._observe(parsed), now=now, owner=self.owner)
+        observed = await self._observe(parsed)
+        decision = decisions.decide(
+            parsed,
+            observed,
+            now=now,
+            owner=f"{self.owner}/{next(self._pass_ids)}",
+            may_take_over=self._fence.holds(),
+        )
         stored = Stored(obj, parsed.status)
         if decision.status != parsed.status:
             self._checkpoint("before-status-write")
@@ -185,6 +202,7 @@ class Reconciler:
 
     async def _emit(self, obj: k8s.JSON, event: k8s.EventRecord) -> None:
         self._checkpoint("before-event")
+        self._fence.check("an Event")
         try:
             if await self._events.emit(obj, event):
                 self.counters.events += 1
@@ -275,6 +293,7 @@ class Reconciler:
         self, stored: Stored, subject: pipeline.Pipeline, action: actions.Promote
     ) -> Stored:
         self._checkpoint("before-promote")
+        self._fence.check(f"the {action.strategy} strategy")
         outcome = await self._call(subject, action, lambda strategy, req: strategy.promote(req))
         self._checkpoint("after-promote")
         self.counters.promotions += 1

@@ -1,4 +1,4 @@
-"""The promotion state machine: ``decide(pipeline, observed targets, now, owner) -> Decision``.
+"""The promotion state machine: ``decide(pipeline, targets, now=, owner=, may_take_over=)``.
 
 Pure: the same inputs give the same status and actions, and deciding again on the returned
 status gives that status back with no new action (the reconciler writes only when the status
@@ -117,6 +117,7 @@ def _view(
     *,
     now: datetime,
     owner: str,
+    may_take_over: bool,
 ) -> states.View:
     spec = subject.spec
     env_spec = spec.environments[index]
@@ -131,6 +132,7 @@ def _view(
         suspended=bool(spec.suspend),
         now=now,
         owner=owner,
+        may_take_over=may_take_over,
         hold=target.hold,
     )
 
@@ -187,8 +189,13 @@ def decide(
     *,
     now: datetime,
     owner: str,
+    may_take_over: bool,
 ) -> Decision:
-    """Next status and actions for ``subject`` given what its targets run (see module doc)."""
+    """Next status and actions for ``subject`` given what its targets run (see module doc).
+
+    ``owner`` names this pass in the intents it writes; ``may_take_over`` says whether it may
+    resume another owner's intent (it holds the Lease, or there is no leader election).
+    """
     now = timefmt.truncate(now)
     current = _observed(subject, targets, now)
     done: tuple[actions.Action, ...] = ()
@@ -196,7 +203,8 @@ def decide(
     wake: tuple[datetime, ...] = ()
     trail: tuple[Taken, ...] = ()
     for index in range(1, len(subject.spec.environments)):
-        moved = _advance(_view(subject, current, index, now=now, owner=owner), current)
+        view = _view(subject, current, index, now=now, owner=owner, may_take_over=may_take_over)
+        moved = _advance(view, current)
         step = moved.step
         current = step.status
         done, wake, trail = (*done, *step.actions), (*wake, *step.wake), trail + moved.trail

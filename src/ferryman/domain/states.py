@@ -8,8 +8,8 @@ that applies names the state:
 1. **settling** the record against what runs: ``Arrived``, ``SourceNotReady``, ``InSync``,
    ``Pinned``, ``Overtaken``, ``Unmanaged``, ``RollingOut``, ``Unobservable``, ``NewCandidate``,
    ``Finished``;
-2. **in flight** (an intent or a result is recorded): ``Delivered``, ``InFlight``, ``Retrying``,
-   ``Exhausted``, ``RetryDue``, ``Abandoned``;
+2. **in flight** (an intent or a result is recorded): ``Delivered``, ``InFlight``,
+   ``OwnedElsewhere``, ``Retrying``, ``Exhausted``, ``RetryDue``, ``Abandoned``;
 3. **gates**, for a record not yet promoting: ``Held``, ``Suspended``, ``TargetSuspended``,
    ``Gated`` (soak time, windows); ``TargetSuspended`` also holds a delivered record
    (``Promoted``), which cannot arrive while Flux does not reconcile the target;
@@ -26,6 +26,12 @@ Four states are *momentary*: their transition moves the record (finishes it, cre
 approves it) and the environment is classified again in the same pass (``Arrived``,
 ``Overtaken``, ``NewCandidate``, ``Approved``). Every pass ends in a *resting* state. A chain is
 short because each momentary step moves the record forward and never back.
+
+The fencing rule lives here: another owner's ``Promoting`` intent is ``Abandoned`` (resumed) only
+when ``View.may_take_over`` — this instance holds the Lease, so the previous holder's lease expired
+or was released, or it runs without leader election (one replica). Otherwise it is
+``OwnedElsewhere`` and left alone: a deposed or not-yet-elected instance never takes a promotion
+over from one that may still be acting.
 """
 
 from __future__ import annotations
@@ -55,6 +61,7 @@ class View:
     suspended: bool
     now: datetime
     owner: str
+    may_take_over: bool  # holds the Lease (or runs without leader election)
     hold: status.HoldRecord | None = None
 
     @property
@@ -174,9 +181,17 @@ class Delivered(State):
 
 @dataclass(frozen=True)
 class InFlight(State):
-    """This instance wrote the intent and is carrying it out."""
+    """This pass wrote the intent and is carrying it out (``decide()`` run on its own output)."""
 
     record: status.PromotionRecord
+
+
+@dataclass(frozen=True)
+class OwnedElsewhere(State):
+    """Another instance's intent, and this one may not take it over (it does not hold the Lease)."""
+
+    record: status.PromotionRecord
+    owner: str
 
 
 @dataclass(frozen=True)
@@ -386,6 +401,8 @@ def _in_flight(view: View, record: status.PromotionRecord) -> State | None:
         return None
     if record.owner == view.owner:
         return InFlight(record)
+    if record.owner is not None and not view.may_take_over:
+        return OwnedElsewhere(record, record.owner)
     due = record.next_attempt_at
     if record.owner is None and due is not None and view.now < due:
         return Retrying(record, due)

@@ -174,6 +174,14 @@ def _in_flight(view: states.View, state: states.InFlight, current: status.Pipeli
     return _hold(current, view, conditions.PROMOTING, f"promoting {state.record.revision}")
 
 
+def _owned_elsewhere(
+    view: states.View, state: states.OwnedElsewhere, current: status.PipelineStatus
+) -> Step:
+    # The same message as ``InFlight``'s: whoever acts, the pipeline is promoting, and a
+    # hand-over between instances costs no status write.
+    return _hold(current, view, conditions.PROMOTING, f"promoting {state.record.revision}")
+
+
 def _retrying(view: states.View, state: states.Retrying, current: status.PipelineStatus) -> Step:
     record = state.record
     message = (
@@ -373,6 +381,7 @@ TABLE: Final[Mapping[type[states.State], Rule[Any]]] = {
     states.Finished: Rule(NONE, _finished),
     states.Delivered: Rule(NONE, _delivered),
     states.InFlight: Rule(NONE, _in_flight),
+    states.OwnedElsewhere: Rule(NONE, _owned_elsewhere),
     states.Retrying: Rule(NONE, _retrying),
     states.Exhausted: Rule(_edges((Phase.PROMOTING,), Phase.FAILED), _exhausted),
     states.RetryDue: Rule(_edges((Phase.PROMOTING,), Phase.PROMOTING), _resume),

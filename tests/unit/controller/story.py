@@ -14,7 +14,7 @@ from tests.fakes import clock as fake_clock
 from tests.fakes import kubernetes as fakes
 
 from ferryman.api import pipeline, status
-from ferryman.controller import reconciler
+from ferryman.controller import fencing, guarded, reconciler
 from ferryman.controller.strategies import notification
 from ferryman.domain import approvals, holds
 from ferryman.ports import kubernetes as k8s
@@ -94,17 +94,29 @@ class World:
         return k8s.TargetRead(await self.api.get(kind, target.namespace, subject.spec.app_ref.name))
 
     def reconciler(
-        self, owner: str, checkpoint: reconciler.Checkpoint | None = None
+        self,
+        owner: str,
+        checkpoint: reconciler.Checkpoint | None = None,
+        *,
+        fence: fencing.Fence = fencing.UNFENCED,
     ) -> reconciler.Reconciler:
-        """A fresh controller instance (a new owner identity, as after a restart)."""
+        """A fresh controller instance (a new owner identity, as after a restart).
+
+        ``fence`` says whether it may act; the notification strategy's delivery is guarded by
+        it, as ``bootstrap.process`` wires a real controller.
+        """
+        checkpoint = checkpoint or fencing.no_checkpoint
+        guard = fencing.Guard(fence=fence, checkpoint=checkpoint)
+        sink = guarded.GuardedEvents(self.api, guard)
         return reconciler.Reconciler(
             store=self.api.store,
             targets=self,
             events=self.api,
-            strategies={"notification": notification.NotificationStrategy(self.api)},
+            strategies={"notification": notification.NotificationStrategy(sink)},
             clock=self.clock,
             owner=owner,
-            checkpoint=checkpoint or (lambda label: None),
+            checkpoint=checkpoint,
+            fence=fence,
         )
 
     def release(self, version: str) -> None:

@@ -254,9 +254,10 @@ def run(
     *,
     now: datetime = NOW,
     owner: str = ME,
+    may_take_over: bool = True,
 ) -> decisions.Decision:
-    """``decide()`` with the defaults of these tests."""
-    return decisions.decide(subject, seen, now=now, owner=owner)
+    """``decide()`` with the defaults of these tests (this instance holds the Lease)."""
+    return decisions.decide(subject, seen, now=now, owner=owner, may_take_over=may_take_over)
 
 
 def again(
@@ -266,9 +267,16 @@ def again(
     *,
     now: datetime = NOW,
     owner: str = ME,
+    may_take_over: bool = True,
 ) -> decisions.Decision:
     """Decide once more on the status ``decision`` returned (what the next pass sees)."""
-    return run(subject.model_copy(update={"status": decision.status}), seen, now=now, owner=owner)
+    return run(
+        subject.model_copy(update={"status": decision.status}),
+        seen,
+        now=now,
+        owner=owner,
+        may_take_over=may_take_over,
+    )
 
 
 def describe(action: actions.Action) -> str:

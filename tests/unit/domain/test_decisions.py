@@ -38,6 +38,7 @@ class Scenario:
     pending: str | None
     now: datetime = b.NOW
     owner: str = b.ME
+    may_take_over: bool = True  # this instance holds the Lease (or runs without election)
     check: Check | None = None
     requeue_at: datetime | None = field(default=None)
     trail: str = field(kw_only=True)  # "staging: NewCandidate > ReadyToPromote; prod: InSync"
@@ -212,6 +213,15 @@ def resumed_by_me(decision: decisions.Decision) -> None:
     record = decision.status.environments["staging"].promotion
     assert record is not None
     assert (record.owner, record.attempts, record.next_attempt_at) == (b.ME, 2, None)
+
+
+def kept_by(owner: str, *, attempts: int) -> Check:
+    def check(decision: decisions.Decision) -> None:
+        record = decision.status.environments["staging"].promotion
+        assert record is not None
+        assert (record.owner, record.attempts) == (owner, attempts)
+
+    return check
 
 
 def observed_everything(decision: decisions.Decision) -> None:
@@ -794,6 +804,36 @@ SCENARIOS: dict[str, dict[str, Scenario]] = {
             [],
             "staging: promoting 1.1",
             trail="staging: InFlight; prod: InSync",
+        ),
+    },
+    "OwnedElsewhere": {
+        "without the Lease, another instance's intent is left alone": Scenario(
+            staging_with(b.record("1.1", Phase.PROMOTING, source="dev", owner=b.OTHER, attempts=1)),
+            {"dev": "1.1", "staging": "1.0", "prod": "1.0"},
+            {"staging": "Promoting"},
+            [],
+            "staging: promoting 1.1",
+            may_take_over=False,
+            check=kept_by(b.OTHER, attempts=1),
+            trail="staging: OwnedElsewhere; prod: InSync",
+        ),
+        "without the Lease, another instance's exhausted intent is not failed either": Scenario(
+            staging_with(
+                b.record(
+                    "1.1",
+                    Phase.PROMOTING,
+                    source="dev",
+                    owner=b.OTHER,
+                    attempts=decisions.MAX_ATTEMPTS,
+                )
+            ),
+            {"dev": "1.1", "staging": "1.0", "prod": "1.0"},
+            {"staging": "Promoting"},
+            [],
+            "staging: promoting 1.1",
+            may_take_over=False,
+            check=kept_by(b.OTHER, attempts=decisions.MAX_ATTEMPTS),
+            trail="staging: OwnedElsewhere; prod: InSync",
         ),
     },
     "Retrying": {
@@ -1386,7 +1426,13 @@ def test_decide(state: str, scenario: Scenario) -> None:
     """decide() passes the row's states, yields its phases, actions and PromotionPending
     message, and is stable."""
     seen = _targets(scenario)
-    decision = b.run(scenario.subject, seen, now=scenario.now, owner=scenario.owner)
+    decision = b.run(
+        scenario.subject,
+        seen,
+        now=scenario.now,
+        owner=scenario.owner,
+        may_take_over=scenario.may_take_over,
+    )
 
     assert trail_of(decision) == scenario.trail
     assert state in scenario.trail
@@ -1398,7 +1444,14 @@ def test_decide(state: str, scenario: Scenario) -> None:
     if scenario.check is not None:
         scenario.check(decision)
 
-    repeated = b.again(scenario.subject, decision, seen, now=scenario.now, owner=scenario.owner)
+    repeated = b.again(
+        scenario.subject,
+        decision,
+        seen,
+        now=scenario.now,
+        owner=scenario.owner,
+        may_take_over=scenario.may_take_over,
+    )
     assert repeated.status == decision.status
     # Only a Preview (a read) may be asked for again before its result is recorded.
     assert [a for a in repeated.actions if not isinstance(a, actions.Preview)] == []
