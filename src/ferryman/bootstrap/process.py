@@ -23,11 +23,11 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from ferryman.adapters import clock as clock_adapter
-from ferryman.adapters import githost, gitrepo
+from ferryman.adapters import githost, gitrepo, prometheus, webhooks
 from ferryman.adapters.kubernetes import auth as auth_adapter
 from ferryman.adapters.kubernetes import cluster as cluster_adapter
-from ferryman.adapters.kubernetes import clusters, events, leases, pipelines, secrets
-from ferryman.controller import echoes, leader, manager, reconciler
+from ferryman.adapters.kubernetes import clusters, events, jobs, leases, pipelines, secrets
+from ferryman.controller import checks, echoes, leader, manager, reconciler
 from ferryman.controller import strategies as strategy_registry
 from ferryman.ports import promotion
 from ferryman.server import app as server_app
@@ -49,6 +49,7 @@ class Controller:
     http: httpx.AsyncClient | None = None
     hosts: githost.Hosts | None = None  # owns the clients made for Secrets' CA certificates
     servers: list[uvicorn.Server] = field(default_factory=list)
+    metrics_source: prometheus.PrometheusSource | None = None  # owns its CA clients too
 
     async def start(self) -> None:
         """Start informers, workers and leader election; return once Pipelines are cached."""
@@ -62,6 +63,8 @@ class Controller:
         await self.directory.close()
         if self.hosts is not None:
             await self.hosts.aclose()
+        if self.metrics_source is not None:
+            await self.metrics_source.aclose()
         if self.http is not None:
             await self.http.aclose()
 
@@ -81,6 +84,25 @@ def _elector(
         renew_deadline=settings.renew_deadline,
         retry_period=settings.retry_period,
     )
+
+
+def _verifier(
+    http_client: httpx.AsyncClient,
+    *,
+    local: cluster_adapter.LightkubeCluster,
+    directory: clusters.GitopsClusterDirectory,
+    hosts: githost.Hosts,
+) -> tuple[checks.Verifier, prometheus.PrometheusSource]:
+    """The verification checks' ports: Prometheus, webhooks, Jobs and the Git hosts."""
+    source = prometheus.PrometheusSource(http_client)
+    ports = checks.Ports(
+        secrets=secrets.LightkubeSecretReader(local.client),
+        metrics=source,
+        webhooks=webhooks.HttpWebhookSender(http_client),
+        jobs=jobs.LightkubeJobRunner(directory),
+        hosts=hosts,
+    )
+    return checks.Verifier(ports), source
 
 
 def build_controller(
@@ -110,6 +132,7 @@ def build_controller(
     chosen.update(strategies or {})
     elector = _elector(settings, local, clock) if settings.leader_elect else None
     own_writes = echoes.OwnWrites()
+    verifier, source = _verifier(http_client, local=local, directory=directory, hosts=hosts)
     runtime = manager.Manager(
         clusters=directory,
         namespaces=list(settings.namespaces) or None,
@@ -127,6 +150,7 @@ def build_controller(
         own_writes=own_writes,
         checkpoint=checkpoint or (lambda label: None),
         meters=runtime.metrics,
+        verifier=verifier,
     )
     return Controller(
         settings=settings,
@@ -136,6 +160,7 @@ def build_controller(
         cluster=local,
         http=http_client,
         hosts=hosts,
+        metrics_source=source,
     )
 
 

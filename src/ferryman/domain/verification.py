@@ -75,6 +75,13 @@ def checks_for(
     return block.checks if block is not None else ()
 
 
+def check_named(spec: pipeline.PipelineSpec, environment: str, name: str) -> checks.Check | None:
+    """The check ``name`` of ``environment`` as the spec defines it now (``None``: gone)."""
+    env = spec.environment(environment)
+    found = checks_for(spec, env) if env is not None else ()
+    return next((check for check in found if check.name == name), None)
+
+
 def phase_of(found: Sequence[checks.CheckStatus]) -> checks.CheckPhase:
     """``Failed`` when one check failed, ``Passed`` when all passed, else ``Running``."""
     if any(check.phase is Phase.FAILED for check in found):
