@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Mount, Route
 
 from ferryman.adapters import clock as clock_adapter
 from ferryman.adapters import githost, gitrepo, prometheus, webhooks
@@ -283,19 +284,26 @@ def server_deps(
 
 
 def server_config(
-    settings: Settings, controller: Controller, *, max_concurrency: int = 256
+    settings: Settings,
+    controller: Controller,
+    *,
+    max_concurrency: int = 256,
+    extra_routes: Sequence[BaseRoute] = (),
 ) -> uvicorn.Config:
     """The webhook/approval/UI server of one replica, on ``settings.http_addr``.
 
     uvicorn bounds what the app cannot: header size (llhttp's limit), idle keep-alive
     connections (5 s), in-flight connections (a backstop above the app's own 503 limit) and
     shutdown drain time (5 s). Proxy headers are ignored: nothing is keyed on client-supplied
-    addresses.
+    addresses. ``extra_routes`` are served first (``ferryman up``'s demo smoke-test service).
     """
     deps = server_deps(settings, controller, max_concurrency=max_concurrency)
     host, port = settings.address("http")
+    site = server_app.create_site(deps)
+    if extra_routes:
+        site = Starlette(routes=[*extra_routes, Mount("", app=site)])
     return uvicorn.Config(
-        server_app.create_site(deps),
+        site,
         host=host,
         port=port,
         log_level="warning",
