@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from tests.fakes import gitserver
+
 from ferryman.domain import errors, signatures
 from ferryman.ports import kubernetes as k8s
 from ferryman.ports import metrics, webhooks
@@ -118,3 +120,33 @@ class FakeSecrets:
         if name not in self.data:
             raise errors.PermanentError(f'secret "{namespace}/{name}" not found')
         return dict(self.data[name])
+
+
+@dataclass
+class Scripted:
+    """One answer of ``WebhookReceiver``: status, JSON body, headers, and a stall first."""
+
+    status: int = 200
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    hang: float = 0.0
+
+
+@dataclass
+class WebhookReceiver:
+    """A verification webhook's receiver for ``gitserver.GitServer`` (an ``ApiApp``): checks
+    the signature, records each request, answers from ``script`` (the last answer repeats)."""
+
+    key: bytes
+    script: list[Scripted] = field(default_factory=lambda: [Scripted(204)])
+    received: list[gitserver.Request] = field(default_factory=list)
+    stopping: Any = None  # threading.Event, to release a hang
+
+    def handle(self, request: gitserver.Request) -> gitserver.Response:
+        self.received.append(request)
+        if not signatures.verify(self.key, request.body, request.headers.get("x-signature")):
+            return gitserver.Response(401, {"message": "bad signature"})
+        answer = self.script[min(len(self.received), len(self.script)) - 1]
+        if answer.hang and self.stopping is not None:
+            self.stopping.wait(answer.hang)
+        return gitserver.Response(answer.status, answer.body, dict(answer.headers))

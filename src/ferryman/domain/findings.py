@@ -8,10 +8,12 @@ or ``passed=None``: not yet), or a ``domain.errors`` error. ``record`` applies i
 the reconciler read, and changes nothing when the verification moved on meanwhile (another
 revision or run, or the check already finished), so applying it again after a conflict is safe.
 
-Retry meaning: a ``PermanentError`` fails the check at once; a temporary one counts in
-``errors`` and the step is tried again after a backoff (10 s doubling to 5 min) — a Prometheus
-check fails after 4 errors in a row (Argo Rollouts' default ``consecutiveErrorLimit``), a webhook
-after ``1 + retries`` failed calls, Jobs and commit statuses at their timeout.
+Jobs and commit statuses are read again sooner while young, later when they take long
+(``poll_after``). Retry meaning: a ``PermanentError`` fails the check at once; a temporary one
+counts in ``errors`` and the step is tried again after a backoff (10 s doubling to 5 min) — a
+Prometheus check fails after 4 errors in a row (Argo Rollouts' default
+``consecutiveErrorLimit``), a webhook after ``1 + retries`` failed calls, Jobs and commit
+statuses at their timeout.
 """
 
 from __future__ import annotations
@@ -28,7 +30,17 @@ Phase = checks.CheckPhase
 MAX_PROMETHEUS_ERRORS: Final = 4
 DEFAULT_RETRIES: Final = 3
 DEFAULT_INTERVAL: Final = "1m"
-POLL: Final = timedelta(seconds=10)  # Jobs and commit statuses are read this often
+# Jobs and commit statuses are read again after a sixth of the time they have taken so far,
+# between 5 s and 1 min: a quick Job is seen finishing within seconds, a long one costs a read
+# (and a status write) a minute, not six.
+FIRST_POLL: Final = timedelta(seconds=5)
+MAX_POLL: Final = timedelta(minutes=1)
+
+
+def poll_after(check: checks.CheckStatus, now: datetime) -> datetime:
+    """When to read a running Job or commit check again."""
+    elapsed = now - check.started_at if check.started_at is not None else timedelta(0)
+    return now + min(max(elapsed / 6, FIRST_POLL), MAX_POLL)
 
 
 @dataclass(frozen=True)
@@ -94,7 +106,7 @@ def _applied(
             update={
                 "count": min(finding.count, checks.MAX_COUNTER),
                 "errors": 0,
-                "next_at": now + POLL,
+                "next_at": poll_after(check, now),
                 "message": text.bounded(finding.message, checks.MAX_CHECK_MESSAGE),
             }
         )
@@ -110,7 +122,7 @@ def _answered(check: checks.CheckStatus, answer: Answer, now: datetime) -> check
     checked = check.model_copy(update=update)
     if answer.passed is None:
         message = text.bounded(answer.message, checks.MAX_CHECK_MESSAGE)
-        return checked.model_copy(update={"next_at": now + POLL, "message": message})
+        return checked.model_copy(update={"next_at": poll_after(check, now), "message": message})
     phase = Phase.PASSED if answer.passed else Phase.FAILED
     return verification.finish(checked, phase, answer.message, now)
 

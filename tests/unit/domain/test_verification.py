@@ -414,15 +414,24 @@ def test_job_errors_wait_for_the_timeout_and_permanent_ones_fail_at_once() -> No
 
 
 def test_started_jobs_are_read_next() -> None:
-    """Created (or adopted) Jobs are counted and read every 10 seconds."""
+    """Created (or adopted) Jobs are counted and read again after a sixth of their age (an
+    hour-old check: 1 minute; a fresh one: 5 seconds)."""
     started = recorded(
         JOB, b.check("smoke-test", nextAt=b.later(minutes=2)), findings.Started(2, "2 Jobs created")
     )
     assert (started.count, started.next_at, started.message) == (
         2,
-        b.later(seconds=10),
+        b.later(minutes=1),
         "2 Jobs created",
     )
+    fresh = recorded(JOB, b.check("smoke-test", startedAt=b.NOW), findings.Started(1, "made"))
+    assert fresh.next_at == b.later(seconds=5)
+    unknown = recorded(JOB, b.check("smoke-test", startedAt=None), findings.Started(1, "made"))
+    assert unknown.next_at == b.later(seconds=5)
+    middle = recorded(
+        JOB, b.check("smoke-test", startedAt=b.ago(minutes=3)), findings.Started(1, "m")
+    )
+    assert middle.next_at == b.later(seconds=30)
 
 
 def test_answers_decide_or_look_again() -> None:
@@ -432,7 +441,7 @@ def test_answers_decide_or_look_again() -> None:
     )
     assert (waiting.phase.value, waiting.next_at, waiting.value) == (
         "Running",
-        b.later(seconds=10),
+        b.later(minutes=1),
         "1/2",
     )
     ci = b.commit_checks()
