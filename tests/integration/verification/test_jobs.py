@@ -219,3 +219,51 @@ async def test_the_controller_promotes_prod_only_after_stagings_job_succeeded(
     assert job["spec"]["ttlSecondsAfterFinished"] == 3600
     assert len(await kube.list(JOBS, "Job", "staging")) == 2
     await kube.close()
+
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+async def test_the_documented_rbac_is_what_a_job_check_needs(tmp_path: Path) -> None:
+    """config/samples/rbac/job-check.yaml, applied in one namespace, lets the controller's
+    service account create and read Jobs there, and nowhere else."""
+    with testing.serve(tmp_path / "api") as server:
+        kube = Kube(server.kubeconfig_path)
+        await env.prepare(kube, ("ferryman-system", "checkout-staging", "checkout"))
+        await kube.create(
+            {
+                "apiVersion": "v1",
+                "kind": "ServiceAccount",
+                "metadata": {"name": "ferryman-controller", "namespace": "ferryman-system"},
+            }
+        )
+        await kube.apply_file(ROOT / "config" / "samples" / "rbac" / "job-check.yaml")
+        issued = await kube.request(
+            "POST",
+            "/api/v1/namespaces/ferryman-system/serviceaccounts/ferryman-controller/token",
+            {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {}},
+        )
+        config = kubeconfig_writer.write(
+            tmp_path / "controller.kubeconfig",
+            server.url,
+            issued["status"]["token"],
+            ca_pem=server.cert_path.read_bytes() if server.cert_path else None,
+        )
+        local = cluster_adapter.LightkubeCluster.connect("", path=str(config))
+        directory = clusters.GitopsClusterDirectory(local)
+        runner = jobs.LightkubeJobRunner(directory)
+        subject = b.make("dev", "staging", promotion=b.notified())
+        spec = b.job().job
+        assert spec is not None
+        try:
+            allowed = job_checks.manifest(subject, ACTION, spec, "checkout-staging")
+            _, created = await runner.create(k8s.JobPlace("checkout-staging"), allowed)
+            assert created
+            name = allowed["metadata"]["name"]
+            assert await runner.get(k8s.JobPlace("checkout-staging"), name) is not None
+            elsewhere = job_checks.manifest(subject, ACTION, spec, "checkout")
+            with pytest.raises(errors.PermanentError, match=r"may not create jobs\.batch"):
+                await runner.create(k8s.JobPlace("checkout"), elsewhere)
+        finally:
+            await directory.close()
+            await kube.close()
