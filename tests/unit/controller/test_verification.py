@@ -256,3 +256,33 @@ async def test_a_kind_whose_port_is_missing_fails_and_a_removed_check_is_skipped
     world.release("6.1.0")
     await drive(world, rec)
     assert "this controller cannot run Job checks" in pending(world)
+
+
+async def test_a_verified_converged_pipeline_costs_no_write_after_a_restart() -> None:
+    """Once every check decided and prod is in sync, a new controller writes nothing, calls
+    nothing and creates no Job."""
+    world = checked_world()
+    rec = world.reconciler("a")
+    await settled(world, rec)
+    world.release("6.1.0")
+    await drive(world, rec)
+    world.jobs.finish()
+    world.clock.advance(10)
+    await drive(world, rec)
+    await world.approve("alice", ("release-managers",), "6.1.0")
+    await drive(world, rec, passes=6)
+    assert world.phase("prod") == "Succeeded"
+    world.jobs.finish()  # prod has no checks; nothing else runs
+    writes, calls, jobs = (
+        world.api.status_writes,
+        len(world.webhooks.calls),
+        len(world.jobs.created),
+    )
+    restarted = world.reconciler("b")
+    world.clock.advance(600)
+    await drive(world, restarted)
+    assert (world.api.status_writes, len(world.webhooks.calls), len(world.jobs.created)) == (
+        writes,
+        calls,
+        jobs,
+    )
