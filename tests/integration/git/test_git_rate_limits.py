@@ -23,7 +23,7 @@ from ferryman.adapters import githost
 from ferryman.adapters.githost import base, http
 from ferryman.api import pipeline
 from ferryman.controller.strategies import pull_request
-from ferryman.domain import errors
+from ferryman.domain import changes, errors
 from ferryman.ports import git
 
 PROMOTIONS = 500
@@ -41,6 +41,11 @@ class MemoryWorkspace:
 
     async def set_markers(self, *, token: str, revision: str) -> tuple[str, ...]:
         return ("apps/prod/helmrelease.yaml",)
+
+    async def marker_changes(
+        self, *, token: str, revision: str
+    ) -> tuple[changes.MarkerChange, ...]:
+        return (changes.MarkerChange("apps/prod/helmrelease.yaml", 1, "6.0.0", revision),)
 
     async def commit(self, message: str) -> str:
         self.commits += 1
