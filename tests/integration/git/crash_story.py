@@ -41,6 +41,7 @@ from ferryman.adapters.githost import base as host_base
 from ferryman.adapters.githost import http as host_http
 from ferryman.api import pipeline, status
 from ferryman.controller import reconciler, strategies
+from ferryman.domain import changes
 from ferryman.ports import git
 from ferryman.ports import kubernetes as k8s
 
@@ -120,6 +121,13 @@ class CrashingWorkspace:
             "set-markers", lambda: self._inner.set_markers(token=token, revision=revision)
         )
 
+    async def marker_changes(
+        self, *, token: str, revision: str
+    ) -> tuple[changes.MarkerChange, ...]:
+        return await self._around(
+            "marker-changes", lambda: self._inner.marker_changes(token=token, revision=revision)
+        )
+
     async def commit(self, message: str) -> str:
         return await self._around("commit", lambda: self._inner.commit(message))
 
@@ -193,6 +201,9 @@ class CrashingHost:
             "update-pull-request",
             lambda: self._inner.update_pull_request(pull_request, title=title, body=body),
         )
+
+    async def commit_statuses(self, commit: str) -> list[git.CommitStatus]:
+        return await self._around("commit-statuses", lambda: self._inner.commit_statuses(commit))
 
 
 class CrashingHosts:
