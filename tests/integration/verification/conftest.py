@@ -28,8 +28,9 @@ def exporter() -> Iterator[prometheus.Exporter]:
 def prom(
     tmp_path_factory: pytest.TempPathFactory, exporter: prometheus.Exporter
 ) -> Iterator[prometheus.PrometheusServer]:
-    """A Prometheus (no auth) that has scraped the exporter at least once."""
-    server = prometheus.PrometheusServer(tmp_path_factory.mktemp("prometheus"), exporter).start()
+    """A Prometheus (basic auth for ``USERS``) that has scraped the exporter at least once."""
+    workdir = tmp_path_factory.mktemp("prometheus")
+    server = prometheus.PrometheusServer(workdir, exporter, users=USERS).start()
     try:
         server.wait(
             lambda: server.scraped('shop_error_ratio{service="checkout"}', 0.001),

@@ -6,7 +6,6 @@ fails."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -20,6 +19,7 @@ from ferryman.domain import errors
 from ferryman.ports import metrics
 
 CHECKOUT = 'shop_error_ratio{service="checkout"}'
+[(USER, PASSWORD)] = USERS.items()
 
 
 @pytest.fixture
@@ -31,8 +31,10 @@ async def source() -> AsyncIterator[prometheus.PrometheusSource]:
 def ask(
     prom: fake_prometheus.PrometheusServer, query: str, **credentials: str
 ) -> metrics.MetricsQuery:
+    """``query`` with the test user's credentials (or the ones given)."""
+    given = credentials or {"username": USER, "password": PASSWORD}
     return metrics.MetricsQuery(
-        address=prom.url, query=query, credentials=metrics.MetricsCredentials(**credentials)
+        address=prom.url, query=query, credentials=metrics.MetricsCredentials(**given)
     )
 
 
@@ -81,24 +83,21 @@ async def test_a_prometheus_nobody_listens_on_is_a_temporary_error(
 
 
 async def test_basic_auth_is_sent_and_required(
-    tmp_path: Path, exporter: fake_prometheus.Exporter, source: prometheus.PrometheusSource
+    prom: fake_prometheus.PrometheusServer, source: prometheus.PrometheusSource
 ) -> None:
-    """A Prometheus with basic-auth users: without credentials 401 (permanent, no secret in the
-    message); with the Secret's username and password the value."""
-    guarded = fake_prometheus.PrometheusServer(tmp_path / "guarded", exporter, users=USERS).start()
-    try:
-        guarded.wait(lambda: guarded.scraped(CHECKOUT, 0.001), what="the first scrape")
-        with pytest.raises(errors.PermanentError, match="answered 401") as refused:
-            await source.query(ask(guarded, CHECKOUT))
-        assert refused.value.reason == "CredentialsInvalid"
-        [(user, password)] = USERS.items()
-        value = await source.query(ask(guarded, CHECKOUT, username=user, password=password))
-        assert value == 0.001
-        with pytest.raises(errors.PermanentError) as wrong:
-            await source.query(ask(guarded, CHECKOUT, username=user, password="nope"))
-        assert password not in str(wrong.value) and "nope" not in str(wrong.value)
-    finally:
-        guarded.stop()
+    """Prometheus with basic-auth users (``--web.config.file``): without credentials or with a
+    wrong password 401 (permanent, no secret in the message); the Secret's username and
+    password give the value; a token is sent as a bearer token (and refused here)."""
+    anonymous = metrics.MetricsQuery(address=prom.url, query=CHECKOUT)
+    with pytest.raises(errors.PermanentError, match="answered 401") as refused:
+        await source.query(anonymous)
+    assert refused.value.reason == "CredentialsInvalid"
+    assert await source.query(ask(prom, CHECKOUT)) == 0.001
+    with pytest.raises(errors.PermanentError) as wrong:
+        await source.query(ask(prom, CHECKOUT, username=USER, password="nope"))
+    assert PASSWORD not in str(wrong.value) and "nope" not in str(wrong.value)
+    with pytest.raises(errors.PermanentError, match="answered 401"):
+        await source.query(ask(prom, CHECKOUT, token="a-bearer-token"))
 
 
 async def test_a_prometheus_check_gates_prod_on_the_error_rate(
@@ -116,10 +115,15 @@ async def test_a_prometheus_check_gates_prod_on_the_error_rate(
             "threshold": "< 0.01",
             "interval": "1s",
             "count": 3,
+            "secretRef": {"name": "prometheus-reader"},
         },
     }
     world = story.World(staging_checks=[check])
     world.metrics = source  # type: ignore[assignment]
+    world.secrets.data["prometheus-reader"] = {
+        "username": USER.encode(),
+        "password": PASSWORD.encode(),
+    }
     rec = world.reconciler("a")
 
     async def drive(passes: int) -> None:
