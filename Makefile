@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 ## test: lint, type-check, architecture contracts and the whole pytest suite with coverage
-test: $(STAMP) browser git-servers lint typecheck contracts
+test: $(STAMP) browser git-servers prometheus lint typecheck contracts
 	$(BIN)/python -m pytest --cov --cov-report=term $(PYTEST_ARGS)
 	$(BIN)/python -m coverage report --include='src/ferryman/domain/*' --fail-under=100
 
@@ -54,7 +54,7 @@ chaos: $(STAMP)
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage build src/*.egg-info
 
-.PHONY: demo browser git-servers
+.PHONY: demo browser git-servers prometheus
 
 ## demo: Ferryman on this machine — embedded API, controller, web UI, local Flux and a demo pipeline
 demo: $(STAMP)
@@ -68,3 +68,8 @@ browser:
 ## with its own config, host key and port; the system service is never used)
 git-servers:
 	@test -x /usr/sbin/sshd || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends openssh-server; }
+
+## prometheus: Debian's prometheus for the prometheus-check tests (each test runs its own server
+## with its own config, scraping an exporter the test controls; the system service is never used)
+prometheus:
+	@command -v prometheus >/dev/null || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus; }

@@ -62,6 +62,7 @@ def main() -> None:
     parts = {
         "targets": sum(size(e.get("targets", [])) for e in envs.values()),
         "promotion_records": sum(size(e.get("promotion", {})) for e in envs.values()),
+        "verification": sum(size(e.get("verification", {})) for e in envs.values()),
         "history": size(wire.get("history", [])),
         "conditions": size(wire.get("conditions", [])),
     }

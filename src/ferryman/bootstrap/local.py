@@ -9,11 +9,12 @@ Parts, started in this order and stopped in reverse:
 
 1. the embedded Kubernetes-compatible API server (state in ``<dir>/``: SQLite, admin token, TLS
    certificate; ``<dir>/kubeconfig`` for ``kubectl``) in its own thread;
-2. the demo (unless ``demo=False``): its Git repository, users, RBAC and Pipeline, each created
-   only when missing, so a restart resumes where the last run stopped;
+2. the demo (unless ``demo=False``): its Git repository, users, RBAC, the smoke-test Secret and
+   the Pipeline, each created only when missing, so a restart resumes where the last run stopped;
 3. the controller (informers, reconciler, the ``git-push`` and ``notification`` strategies);
 4. the HTTP server: web UI, approval API, read API and Flux webhook on one port (its UI sessions
-   in a Secret of namespace ``ferryman-system``, created here, as on a cluster);
+   in a Secret of namespace ``ferryman-system``, created here, as on a cluster), and for the demo
+   its smoke-test service (``embedded.smoke``), which staging's ``webhook`` check calls;
 5. the local Flux applier (``embedded.flux``) for the demo repository.
 
 State lives only in the API server's database and the Git repository, both on disk; every
@@ -35,7 +36,7 @@ from typing import Final, TextIO
 import uvicorn
 
 from ferryman.bootstrap import process
-from ferryman.embedded import demo, flux
+from ferryman.embedded import demo, flux, smoke
 from ferryman.embedded.apiserver import kubeconfig as kubeconfig_writer
 from ferryman.embedded.apiserver import private
 from ferryman.embedded.apiserver import server as api_server
@@ -45,6 +46,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_FAILING: Final = ("6.6.6",)
 SYSTEM_NAMESPACE: Final = Settings().session_namespace  # ferryman-system, as on a cluster
+DEFAULT_FAILING_CHECKS: Final = ("6.6.7",)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,6 +62,7 @@ class UpConfig:
     flux_interval: float = 1.0  # seconds between polls of the demo repository
     flux_delay: float = 3.0  # seconds from applying a change to reporting it ready
     failing: tuple[str, ...] = DEFAULT_FAILING  # chart versions whose deployment fails
+    failing_checks: tuple[str, ...] = DEFAULT_FAILING_CHECKS  # versions the smoke tests fail
     crd_dir: Path | None = None  # install these CRDs (e.g. Flux's) instead of the compact one
     workers: int = 2
 
@@ -107,6 +110,7 @@ def banner(running: Running, state_dir: Path) -> str:
         f"  kubectl --kubeconfig {kubeconfig} get pipelines -A",
         f"  kubectl --kubeconfig {kubeconfig} get helmreleases -A",
         f"  ferryman demo release 6.2.0 --dir {state_dir}",
+        f"  ferryman demo release 6.6.7 --dir {state_dir}   (staging's smoke check fails it)",
         f"  ferryman --kubeconfig {kubeconfig} get pipelines -A",
     ]
     if "alice" in running.kubeconfigs:
@@ -152,6 +156,7 @@ async def _install(config: UpConfig, client: flux.KubeClient) -> None:
             config.state_dir,
             soak_seconds=config.soak_seconds,
             crd_dir=config.crd_dir,
+            smoke=demo.smoke_url(config.http_port),
         )
     else:
         created = await asyncio.to_thread(demo.create_missing, client, demo.crds(config.crd_dir))
@@ -168,8 +173,12 @@ async def _serve_http(
     controller: process.Controller,
     stack: contextlib.AsyncExitStack,
 ) -> str:
-    """Serve the UI, approval API and webhook with ``process.server_config``; its base URL."""
-    http = _QuietServer(process.server_config(settings, controller))
+    """Serve the UI, approval API and webhook with ``process.server_config`` (and the demo's
+    smoke-test service); its base URL."""
+    extra = []
+    if config.demo:
+        extra.append(smoke.route(smoke.key(config.state_dir), config.failing_checks))
+    http = _QuietServer(process.server_config(settings, controller, extra_routes=extra))
     serving = asyncio.ensure_future(http.serve())
     while not http.started:
         if serving.done():
@@ -234,6 +243,9 @@ async def run(
         await controller.start()
         stack.push_async_callback(controller.stop)
         ui_url = await _serve_http(config, settings, controller, stack)
+        if config.demo:  # the smoke check calls the port actually bound
+            port = int(ui_url.rsplit(":", 1)[1])
+            await asyncio.to_thread(demo.point_smoke_check, client, demo.smoke_url(port))
         kubeconfigs = write_user_kubeconfigs(api, users)
         if config.demo:
             _start_flux(config, client, stack)

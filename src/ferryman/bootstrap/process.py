@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,15 +21,23 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Mount, Route
 
 from ferryman.adapters import clock as clock_adapter
-from ferryman.adapters import flux_receiver, githost, gitrepo
+from ferryman.adapters import flux_receiver, githost, gitrepo, prometheus, webhooks
 from ferryman.adapters.kubernetes import auth as auth_adapter
 from ferryman.adapters.kubernetes import cluster as cluster_adapter
-from ferryman.adapters.kubernetes import clusters, events, leases, pipelines, secrets, sessions
+from ferryman.adapters.kubernetes import (
+    clusters,
+    events,
+    jobs,
+    leases,
+    pipelines,
+    secrets,
+    sessions,
+)
 from ferryman.bootstrap import crashpoints, protocol
-from ferryman.controller import echoes, fencing, guarded, leader, manager, reconciler
+from ferryman.controller import checks, echoes, fencing, guarded, leader, manager, reconciler
 from ferryman.controller import strategies as strategy_registry
 from ferryman.ports import promotion
 from ferryman.server import app as server_app
@@ -53,6 +61,7 @@ class Controller:
     hosts: githost.Hosts | None = None  # owns the clients made for Secrets' CA certificates
     servers: list[uvicorn.Server] = field(default_factory=list)
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)  # at stop
+    metrics_source: prometheus.PrometheusSource | None = None  # owns its CA clients too
 
     async def start(self) -> None:
         """Start informers, workers and leader election; return once Pipelines are cached."""
@@ -68,6 +77,8 @@ class Controller:
         await self.directory.close()
         if self.hosts is not None:
             await self.hosts.aclose()
+        if self.metrics_source is not None:
+            await self.metrics_source.aclose()
         if self.http is not None:
             await self.http.aclose()
 
@@ -117,6 +128,25 @@ def _strategies(
     )
 
 
+def _verifier(
+    http_client: httpx.AsyncClient,
+    *,
+    local: cluster_adapter.LightkubeCluster,
+    directory: clusters.GitopsClusterDirectory,
+    hosts: githost.Hosts,
+) -> tuple[checks.Verifier, prometheus.PrometheusSource]:
+    """The verification checks' ports: Prometheus, webhooks, Jobs and the Git hosts."""
+    source = prometheus.PrometheusSource(http_client)
+    ports = checks.Ports(
+        secrets=secrets.LightkubeSecretReader(local.client),
+        metrics=source,
+        webhooks=webhooks.HttpWebhookSender(http_client),
+        jobs=jobs.LightkubeJobRunner(directory),
+        hosts=hosts,
+    )
+    return checks.Verifier(ports), source
+
+
 def build_controller(
     settings: Settings,
     *,
@@ -145,6 +175,7 @@ def build_controller(
     chosen = _strategies(settings, local, http_client, hosts, sink, guard)
     chosen.update(strategies or {})
     own_writes = echoes.OwnWrites()
+    verifier, source = _verifier(http_client, local=local, directory=directory, hosts=hosts)
     runtime = manager.Manager(
         clusters=directory,
         namespaces=list(settings.namespaces) or None,
@@ -163,6 +194,7 @@ def build_controller(
         checkpoint=checkpoint,
         meters=runtime.metrics,
         fence=fence,
+        verifier=verifier,
     )
     return Controller(
         settings=settings,
@@ -172,6 +204,7 @@ def build_controller(
         cluster=local,
         http=http_client,
         hosts=hosts,
+        metrics_source=source,
     )
 
 
@@ -307,18 +340,23 @@ def server_deps(settings: Settings, controller: Controller) -> server_deps_mod.D
     )
 
 
-def server_config(settings: Settings, controller: Controller) -> uvicorn.Config:
+def server_config(
+    settings: Settings, controller: Controller, *, extra_routes: Sequence[BaseRoute] = ()
+) -> uvicorn.Config:
     """The webhook/approval/UI server of one replica, on ``settings.http_addr``.
 
     uvicorn bounds what the app cannot: header size (llhttp's limit), idle keep-alive
     connections (5 s), in-flight connections (a backstop above the app's own 503 limit) and
     shutdown drain time (5 s). Proxy headers are ignored: nothing is keyed on client-supplied
-    addresses.
+    addresses. ``extra_routes`` are served first (``ferryman up``'s demo smoke-test service).
     """
     deps = server_deps(settings, controller)
     host, port = settings.address("http")
+    site = server_app.create_site(deps)
+    if extra_routes:
+        site = Starlette(routes=[*extra_routes, Mount("", app=site)])
     return uvicorn.Config(
-        server_app.create_site(deps),
+        site,
         host=host,
         port=port,
         log_level="warning",

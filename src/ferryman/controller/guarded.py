@@ -110,6 +110,9 @@ class GuardedHost:
             lambda: self._inner.update_pull_request(pull_request, title=title, body=body),
         )
 
+    async def commit_statuses(self, commit: str) -> list[git.CommitStatus]:
+        return await self._inner.commit_statuses(commit)
+
 
 class GuardedHosts:
     """``GitHosts`` whose hosts are ``GuardedHost``s."""

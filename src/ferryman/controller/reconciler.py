@@ -5,12 +5,15 @@ It fetches the Pipeline once and parses it once per pass (a 409 fetches again). 
 (DESIGN §4): the ``Promoting`` intent is written (with a resourceVersion precondition) before a
 strategy runs, and the outcome after it, so a crash anywhere repeats at most the idempotent
 strategy call. Every status write and side effect passes a named ``checkpoint`` so tests can stop
-the controller exactly there.
+the controller exactly there. Verification check steps (``actions.Check``) follow the same
+pattern: a ``start`` step's intent is in the decided status, the step runs through the
+``checks.Verifier``, and ``domain.findings.record`` writes what it found.
 
 Fencing (``fencing``): ``decide()`` may take over another owner's intent only while ``fence``
-holds (this instance leads with a fresh renewal); the strategy and every Event are preceded by a
-fence check, and the strategies' own irreversible steps are fenced by their guarded ports. A
-failed check raises ``fencing.Deposed``, which ends the pass without recording anything.
+holds (this instance leads with a fresh renewal); the strategy, every check step and every Event
+are preceded by a fence check, and the strategies' own irreversible steps are fenced by their
+guarded ports. A failed check raises ``fencing.Deposed``, which ends the pass without recording
+anything.
 
 Each pass writes its intents as owner ``<identity>/<pass>``: a record left ``Promoting`` by an
 earlier pass of this same process (its outcome write failed, or it was cancelled or deposed) is
@@ -32,8 +35,19 @@ from typing import TypeVar
 import pydantic
 
 from ferryman.api import conditions, pipeline, status, validation
-from ferryman.controller import echoes, fencing, metrics
-from ferryman.domain import actions, decisions, errors, observations, outcomes, policy, timefmt
+from ferryman.api import verification as checks_api
+from ferryman.controller import checks, echoes, fencing, metrics
+from ferryman.domain import (
+    actions,
+    decisions,
+    errors,
+    findings,
+    observations,
+    outcomes,
+    policy,
+    timefmt,
+    verification,
+)
 from ferryman.domain import summary as summary_rules
 from ferryman.ports import clock as clock_port
 from ferryman.ports import kubernetes as k8s
@@ -86,6 +100,7 @@ class Reconciler:
         strategy_timeout: float = STRATEGY_TIMEOUT,
         meters: metrics.Metrics | None = None,
         fence: fencing.Fence = fencing.UNFENCED,
+        verifier: checks.Verifier | None = None,
     ) -> None:
         self._store = store
         self._targets = targets
@@ -100,6 +115,7 @@ class Reconciler:
         self._metrics = meters or metrics.Metrics()
         self._fence = fence
         self._pass_ids = itertools.count(1)
+        self._verifier = verifier
 
     async def reconcile(self, namespace: str, name: str) -> timedelta | None:
         """One pass; returns when to look again (``None``: on the next event only).
@@ -147,6 +163,8 @@ class Reconciler:
                     stored = await self._promote(stored, subject, action)
                 case actions.Preview():
                     stored = await self._preview(stored, subject, action)
+                case actions.Check():
+                    stored = await self._check(stored, subject, action)
         return decision.requeue_after(now)
 
     async def _observe(
@@ -312,6 +330,38 @@ class Reconciler:
         await self._emit(stored.obj, event)
         return stored
 
+    async def _check(
+        self, stored: Stored, subject: pipeline.Pipeline, action: actions.Check
+    ) -> Stored:
+        """Run one check step, record what it found, and tell of a verdict in an Event."""
+        spec = verification.check_named(subject.spec, action.environment, action.check)
+        if spec is None:
+            return stored  # removed from the spec meanwhile: the next pass drops its status
+        self._checkpoint("before-check")
+        self._fence.check(f"the {action.check} check")
+        finding: findings.Finding = errors.PermanentError(
+            "this controller cannot run verification checks"
+        )
+        if self._verifier is not None:
+            finding = await self._verifier.run(subject, action)
+        self._checkpoint("after-check")
+        if isinstance(finding, errors.PromotionError):
+            log.warning(
+                "Check step failed environment=%s revision=%s check=%s step=%s error=%s",
+                *(action.environment, action.revision, action.check, action.step, finding),
+            )
+        before = _verification_of(stored.status, action.environment)
+        now = self._clock.now()
+        stored = await self._record(
+            stored,
+            functools.partial(findings.record, action=action, spec=spec, finding=finding, now=now),
+        )
+        after = _verification_of(stored.status, action.environment)
+        notice = verification.announcement(action.environment, before, after)
+        if notice is not None:
+            await self._notify(stored.obj, notice)
+        return stored
+
     async def _record(self, stored: Stored, outcome: Outcome) -> Stored:
         """Write an outcome; on a conflict re-read and apply it to the fresh status.
 
@@ -336,6 +386,13 @@ class Reconciler:
                 current = status.PipelineStatus.model_validate(fresh.get("status") or {})
                 stored = Stored(fresh, current)
         raise k8s.Conflict(f'could not record the outcome for "{meta["namespace"]}/{meta["name"]}"')
+
+
+def _verification_of(
+    current: status.PipelineStatus, environment: str
+) -> checks_api.VerificationStatus | None:
+    env = current.environments.get(environment)
+    return env.verification if env is not None else None
 
 
 def _recorded(

@@ -4,7 +4,8 @@ Pure: the same inputs give the same status and actions, and deciding again on th
 status gives that status back with no new action (the reconciler writes only when the status
 changed, so a converged pipeline costs no write).
 
-A pass first records what every environment runs (``environment_status``), then, for each
+A pass first records what every environment runs (``environment_status``) and starts or steps
+every environment's verification checks (``verification.advance``), then, for each
 environment k >= 1 with source k-1, ``states.classify`` names its state and
 ``transitions.apply`` takes the step that state calls for; after a *momentary* state (the record
 was finished, created or approved) the environment is classified again, so every pass ends in a
@@ -23,7 +24,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from ferryman.api import conditions, pipeline, status
-from ferryman.domain import actions, policy, records, revisions, states, timefmt, transitions
+from ferryman.domain import (
+    actions,
+    policy,
+    records,
+    revisions,
+    states,
+    timefmt,
+    transitions,
+    verification,
+)
 from ferryman.domain import summary as summary_rules
 
 MAX_ATTEMPTS = states.MAX_ATTEMPTS
@@ -134,6 +144,7 @@ def _view(
         owner=owner,
         may_take_over=may_take_over,
         hold=target.hold,
+        source_checks=verification.checks_for(spec, spec.environments[index - 1]),
     )
 
 
@@ -197,10 +208,11 @@ def decide(
     resume another owner's intent (it holds the Lease, or there is no leader election).
     """
     now = timefmt.truncate(now)
-    current = _observed(subject, targets, now)
-    done: tuple[actions.Action, ...] = ()
+    checked = verification.advance(subject.spec, _observed(subject, targets, now), now)
+    current = checked.status
+    done: tuple[actions.Action, ...] = checked.actions
     held: tuple[summary_rules.Pending, ...] = ()
-    wake: tuple[datetime, ...] = ()
+    wake: tuple[datetime, ...] = checked.wake
     trail: tuple[Taken, ...] = ()
     for index in range(1, len(subject.spec.environments)):
         view = _view(subject, current, index, now=now, owner=owner, may_take_over=may_take_over)

@@ -11,8 +11,10 @@ that applies names the state:
 2. **in flight** (an intent or a result is recorded): ``Delivered``, ``InFlight``,
    ``OwnedElsewhere``, ``Retrying``, ``Exhausted``, ``RetryDue``, ``Abandoned``;
 3. **gates**, for a record not yet promoting: ``Held``, ``Suspended``, ``TargetSuspended``,
-   ``Gated`` (soak time, windows); ``TargetSuspended`` also holds a delivered record
-   (``Promoted``), which cannot arrive while Flux does not reconcile the target;
+   ``VerificationFailed`` (a check of the candidate failed in the source), ``Gated`` (soak time),
+   ``Verifying`` (the source's checks of the candidate have not all passed yet), ``Gated``
+   (windows); ``TargetSuspended`` also holds a delivered record (``Promoted``), which cannot
+   arrive while Flux does not reconcile the target;
 4. **approval**: ``Approved``, ``AwaitingChange`` (the change approvers will see is rendered
    first), ``ApprovalExpired``, ``AwaitingApproval``; else ``ReadyToPromote``.
 
@@ -21,6 +23,10 @@ hold stops the line: a promotion that has not started waits in ``Held`` (one tha
 carries on). A pin (hold at a revision, from ``ferryman promote``/``rollback``) replaces the
 candidate: the pinned revision is promoted whatever the source runs — through windows and
 approval but not soak time — and once it runs the environment stays there (``Pinned``).
+
+Verification (``domain.verification``) gates like soak time, and alongside it: the source's
+checks of the candidate must have passed. A pinned revision need not run in the source, so
+neither gate applies to it.
 
 Four states are *momentary*: their transition moves the record (finishes it, creates one, or
 approves it) and the environment is classified again in the same pass (``Arrived``,
@@ -41,7 +47,8 @@ from datetime import datetime
 from typing import ClassVar
 
 from ferryman.api import pipeline, status
-from ferryman.domain import approvals, gates, policy, revisions
+from ferryman.api import verification as checks
+from ferryman.domain import approvals, gates, policy, revisions, verification
 
 MAX_ATTEMPTS = 10
 Phase = status.PromotionPhase
@@ -63,6 +70,7 @@ class View:
     owner: str
     may_take_over: bool  # holds the Lease (or runs without leader election)
     hold: status.HoldRecord | None = None
+    source_checks: tuple[checks.Check, ...] = ()  # what the source verifies a revision with
 
     @property
     def pinned(self) -> str:
@@ -251,12 +259,29 @@ class TargetSuspended(State):
 
 
 @dataclass(frozen=True)
+class VerificationFailed(State):
+    """A check of the candidate failed in the source: it is not promoted (a newer revision, or
+    ``ferryman verify`` passing, lets the line move again)."""
+
+    record: status.PromotionRecord
+    why: str
+
+
+@dataclass(frozen=True)
 class Gated(State):
     """A time gate (soak time or a window) is closed until ``until`` (if known)."""
 
     record: status.PromotionRecord
     why: str
     until: datetime | None
+
+
+@dataclass(frozen=True)
+class Verifying(State):
+    """The source's checks of the candidate have not all passed yet."""
+
+    record: status.PromotionRecord
+    why: str
 
 
 # ------------------------------------------------------------------ 4. approval
@@ -423,11 +448,18 @@ def _through_gates(view: View, record: status.PromotionRecord) -> State:
     suspended = _suspended_target(view)
     if suspended is not None:
         return TargetSuspended(record, suspended)
-    # A pinned revision need not run in the source: its soak time does not apply.
+    # A pinned revision need not run in the source: its soak time and checks do not apply.
+    checked = verification.verdict(
+        () if view.pinned else view.source_checks, view.source_name, view.source, record.revision
+    )
+    if checked.failed:
+        return VerificationFailed(record, checked.message)
     min_ready = 0 if view.pinned else view.promotion.min_ready_seconds
     soak = gates.soak(view.source.ready_since, min_ready, view.now)
     if not soak.open:
         return Gated(record, soak.message, soak.changes_at)
+    if not checked.passed:
+        return Verifying(record, checked.message)
     window = gates.windows(view.promotion.windows, view.now)
     if not window.open:
         return Gated(record, window.message, window.changes_at)

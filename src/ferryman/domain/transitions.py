@@ -219,6 +219,16 @@ def _target_suspended(
     return _hold(current, view, conditions.TARGET_SUSPENDED, message)
 
 
+def _verification_failed(
+    view: states.View, state: states.VerificationFailed, current: status.PipelineStatus
+) -> Step:
+    return _hold(current, view, conditions.VERIFICATION_FAILED, state.why)
+
+
+def _verifying(view: states.View, state: states.Verifying, current: status.PipelineStatus) -> Step:
+    return _hold(current, view, conditions.VERIFYING, state.why)
+
+
 def _gated(view: states.View, state: states.Gated, current: status.PipelineStatus) -> Step:
     step = _hold(current, view, conditions.WAITING_FOR_GATES, state.why)
     return Step(step.status, hold=step.hold, wake=_wakes(state.until))
@@ -389,7 +399,9 @@ TABLE: Final[Mapping[type[states.State], Rule[Any]]] = {
     states.Held: Rule(NONE, _held),
     states.Suspended: Rule(NONE, _suspended),
     states.TargetSuspended: Rule(NONE, _target_suspended),
+    states.VerificationFailed: Rule(NONE, _verification_failed),
     states.Gated: Rule(NONE, _gated),
+    states.Verifying: Rule(NONE, _verifying),
     states.Approved: Rule(
         _edges((Phase.PENDING, Phase.WAITING_APPROVAL), Phase.APPROVED), _approved
     ),

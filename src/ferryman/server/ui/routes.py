@@ -171,6 +171,13 @@ class Ui:
                 found[environment] = views.Permission(
                     hold=operate["hold"], promote=operate["promote"], operate_reason=why_not
                 )
+        verifiable = views.verifiable_environments(obj)
+        if verifiable:
+            allowed, _ = await self._allowed(identity, obj, ("verify",))
+            for environment in verifiable:
+                found[environment] = dataclasses.replace(
+                    found.get(environment, views.Permission()), verify=allowed["verify"]
+                )
         for environment, rule in views.waiting_environments(obj):
             allowed, reason = await self._allowed(identity, obj, ("approve", "reject"))
             refusal = views.policy_refusal(rule, identity.user, identity.groups, environment)
