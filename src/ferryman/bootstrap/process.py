@@ -25,7 +25,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from ferryman.adapters import clock as clock_adapter
-from ferryman.adapters import flux_receiver, githost, gitrepo, oidc
+from ferryman.adapters import flux_receiver, githistory, githost, gitrepo, oidc
 from ferryman.adapters.kubernetes import auth as auth_adapter
 from ferryman.adapters.kubernetes import cluster as cluster_adapter
 from ferryman.adapters.kubernetes import clusters, events, leases, pipelines, secrets, sessions
@@ -289,6 +289,9 @@ def server_deps(settings: Settings, controller: Controller) -> server_deps_mod.D
         ),
         registry=controller.manager.metrics.registry,
         identity=identity_provider(settings, controller),
+        commit_log=githistory.GitCommitLog(
+            cache_dir=Path(settings.git_cache_dir) / "history" if settings.git_cache_dir else None
+        ),
     )
 
 

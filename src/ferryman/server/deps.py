@@ -13,6 +13,7 @@ from prometheus_client import CollectorRegistry
 
 from ferryman.ports import auth, promotion
 from ferryman.ports import clock as clock_port
+from ferryman.ports import history as history_port
 from ferryman.ports import identity as identity_port
 from ferryman.ports import kubernetes as k8s
 from ferryman.ports import sessions as sessions_port
@@ -52,3 +53,4 @@ class Deps:
     options: Options = field(default_factory=Options)
     registry: CollectorRegistry | None = None  # where request metrics go (None: not counted)
     identity: identity_port.OpenIdProvider | None = None  # "Sign in with …" (None: tokens only)
+    commit_log: history_port.CommitLog | None = None  # promotion trails in Git (None: not shown)

@@ -28,7 +28,7 @@ from ferryman.ports import auth
 from ferryman.ports import kubernetes as k8s
 from ferryman.server import access, errors, operator_api, params, reads, recording
 from ferryman.server.deps import Deps
-from ferryman.server.ui import next_page, session, views
+from ferryman.server.ui import history, next_page, session, views
 
 log = logging.getLogger(__name__)
 
@@ -433,6 +433,7 @@ def ui_routes(deps: Deps) -> list[BaseRoute]:
         Route("/fragments/pipelines", _guarded(ui, ui.index_fragment), methods=["GET"]),
         Route(base, _guarded(ui, ui.page), methods=["GET"]),
         Route(f"/fragments{base}", _guarded(ui, ui.page_fragment), methods=["GET"]),
+        Route(f"{base}/history", _guarded(ui, history.HistoryPage(ui).page), methods=["GET"]),
         Route(
             f"{base}/environments/{{environment}}/decide",
             _guarded(ui, ui.decide),
