@@ -210,6 +210,10 @@ class _CodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc] # authlib
     TOKEN_ENDPOINT_AUTH_METHODS: Final = ["none"]
 
     def save_authorization_code(self, code: str, request: _Request) -> None:
+        codes: dict[str, _Code] = self.server.codes
+        now = time.time()
+        for stale in [c for c, found in codes.items() if now - found.issued > CODE_SECONDS]:
+            del codes[stale]  # never redeemed: they would pile up
         data = request.payload.data
         self.server.codes[code] = _Code(
             code=code,
