@@ -43,6 +43,11 @@ def interval_seconds(text: str) -> float:
     return seconds
 
 
+def scopes(text: str) -> tuple[str, ...]:
+    """OAuth scopes from ``openid,profile`` or ``openid profile``."""
+    return tuple(part for part in text.replace(",", " ").split() if part)
+
+
 def _split_addr(addr: str, default_port: int) -> tuple[str, int]:
     host, _, port = addr.rpartition(":")
     return (host or "0.0.0.0", int(port) if port else default_port)  # noqa: S104 - a server address
@@ -76,6 +81,15 @@ class Settings:
     session_namespace: str = "ferryman-system"
     session_secret: str = "ferryman-ui-sessions"  # noqa: S105 - a Secret's name, not a secret
     git_cache_dir: str | None = None
+    # The web UI's "Sign in with …" (OpenID Connect); off unless an issuer is set. The API server
+    # must accept the same issuer and client ID (kube-apiserver's --oidc-issuer-url/-client-id).
+    oidc_issuer_url: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = field(default=None, repr=False)  # confidential clients
+    oidc_ca_file: str | None = None  # PEM CAs for the provider (default: the system's roots)
+    oidc_display_name: str | None = None  # "Sign in with <name>" (default: the issuer's host)
+    oidc_redirect_url: str | None = None  # https://<ui>/signin/oidc/callback, as registered
+    oidc_scopes: tuple[str, ...] = ("openid", "profile", "email")
     identity: str = field(default_factory=lambda: f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}")
     crash_at: str | None = None
 
@@ -105,6 +119,12 @@ class Settings:
             "events_addr",
             "session_namespace",
             "session_secret",
+            "oidc_issuer_url",
+            "oidc_client_id",
+            "oidc_client_secret",
+            "oidc_ca_file",
+            "oidc_display_name",
+            "oidc_redirect_url",
         ):
             variable = f"FERRYMAN_{name.upper()}"
             if variable in env:
@@ -119,10 +139,27 @@ class Settings:
             values["promotion_hook_rate_limit_interval"] = interval_seconds(
                 env["FERRYMAN_PROMOTION_HOOK_RATE_LIMIT_INTERVAL"]
             )
+        if "FERRYMAN_OIDC_SCOPES" in env:
+            values["oidc_scopes"] = scopes(env["FERRYMAN_OIDC_SCOPES"])
         if "KUBECONFIG" in env and "kubeconfig" not in values:
             values["kubeconfig"] = env["KUBECONFIG"]
         values.update({key: value for key, value in flags.items() if value is not None})
         return Settings(**values)  # type: ignore[arg-type]
+
+    def oidc_problem(self) -> str:
+        """Why the OpenID sign-in settings cannot work ("" when they can, or are unset)."""
+        if not self.oidc_issuer_url and not self.oidc_client_id:
+            return ""
+        if not self.oidc_issuer_url or not self.oidc_client_id:
+            return "--oidc-issuer-url and --oidc-client-id must be given together"
+        if not self.oidc_redirect_url:
+            return (
+                "--oidc-redirect-url is required with --oidc-issuer-url: the UI's "
+                "/signin/oidc/callback URL exactly as registered with the provider"
+            )
+        if "openid" not in self.oidc_scopes:
+            return '--oidc-scopes must include "openid"'
+        return ""
 
     def address(self, which: str) -> tuple[str, int]:
         """(host, port) of ``metrics``, ``health`` or ``http``."""

@@ -7,6 +7,10 @@ team's repository and Pipeline) and the same controller and server ``ferryman co
 
 Parts, started in this order and stopped in reverse:
 
+0. for the demo, a demo OpenID Provider (``embedded.openid``) on its own free port, addressed as
+   ``http://localhost:<port>`` (another site than the UI's ``http://127.0.0.1``, as a real
+   provider is), which the API server trusts (``--oidc-*``: ``preferred_username`` and
+   ``groups``, no prefixes, so alice signed in either way is the same alice) and the UI offers;
 1. the embedded Kubernetes-compatible API server (state in ``<dir>/``: SQLite, admin token, TLS
    certificate; ``<dir>/kubeconfig`` for ``kubectl``) in its own thread;
 2. the demo (unless ``demo=False``): its Git repository, users, RBAC, the smoke-test Secret and
@@ -29,6 +33,7 @@ import contextlib
 import dataclasses
 import logging
 import signal
+import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Final, TextIO
@@ -36,8 +41,9 @@ from typing import Final, TextIO
 import uvicorn
 
 from ferryman.bootstrap import process
-from ferryman.embedded import demo, flux, smoke
+from ferryman.embedded import demo, flux, openid, smoke
 from ferryman.embedded.apiserver import kubeconfig as kubeconfig_writer
+from ferryman.embedded.apiserver import oidc as api_oidc
 from ferryman.embedded.apiserver import private
 from ferryman.embedded.apiserver import server as api_server
 from ferryman.settings import Settings
@@ -75,6 +81,7 @@ class Running:
     ui_url: str
     users: list[demo.DemoUser]
     kubeconfigs: dict[str, Path]
+    openid_url: str = ""  # the demo OpenID Provider's issuer ("" without the demo)
 
 
 class _QuietServer(uvicorn.Server):
@@ -123,16 +130,25 @@ def banner(running: Running, state_dir: Path) -> str:
         "approve/reject take the server from --server (or FERRYMAN_SERVER), never from a file",
         f"in the current directory:  export FERRYMAN_SERVER={running.ui_url}",
     ]
+    if running.openid_url:
+        lines += [
+            "",
+            f"Sign in to the web UI with the demo OpenID Provider ({running.openid_url}): "
+            '"Sign in with the Ferryman demo", then choose alice (may approve) or bob (may look).',
+        ]
     if running.users:
-        lines += ["", "Sign in to the web UI with one of these tokens:"]
+        lines += ["", "Or sign in to the web UI with one of these tokens:"]
         for user in running.users:
             lines.append(f"  {user.name:<6} ({', '.join(user.groups)}): {user.token}")
     lines += ["", "Press Ctrl-C to stop; run the same command again to resume.", ""]
     return "\n".join(lines)
 
 
-async def _start_api(config: UpConfig) -> tuple[api_server.EmbeddedApiServer, list[demo.DemoUser]]:
-    """The embedded API server (and, for the demo, its repository and users' tokens)."""
+async def _start_api(
+    config: UpConfig, issuer: str = ""
+) -> tuple[api_server.EmbeddedApiServer, list[demo.DemoUser]]:
+    """The embedded API server (and, for the demo, its repository and users' tokens), trusting
+    the demo OpenID Provider's ID tokens when ``issuer`` names it."""
     state_dir = private.directory(config.state_dir)  # 0700 before anything is written into it
     users: list[demo.DemoUser] = []
     token_file = None
@@ -140,8 +156,19 @@ async def _start_api(config: UpConfig) -> tuple[api_server.EmbeddedApiServer, li
         await asyncio.to_thread(demo.create_repository, state_dir)
         users = demo.users(state_dir)
         token_file = demo.token_file(state_dir)
+    trusted = None
+    if issuer:
+        trusted = api_oidc.Options(
+            issuer_url=issuer,
+            client_id=openid.CLIENT_ID,
+            username_claim="preferred_username",
+            username_prefix="-",
+            groups_claim="groups",
+        )
     api = api_server.EmbeddedApiServer(
-        api_server.ServerConfig(data_dir=state_dir, port=config.api_port, token_file=token_file)
+        api_server.ServerConfig(
+            data_dir=state_dir, port=config.api_port, token_file=token_file, oidc=trusted
+        )
     )
     await asyncio.to_thread(api.start)
     return api, users
@@ -172,14 +199,16 @@ async def _serve_http(
     settings: Settings,
     controller: process.Controller,
     stack: contextlib.AsyncExitStack,
+    sock: socket.socket,
 ) -> str:
-    """Serve the UI, approval API and webhook with ``process.server_config`` (and the demo's
-    smoke-test service); its base URL."""
+    """Serve the UI, approval API and webhook with ``process.server_config`` on ``sock`` (bound
+    early, so the UI's address is known to the OpenID Provider), and the demo's smoke-test
+    service; its base URL."""
     extra = []
     if config.demo:
         extra.append(smoke.route(smoke.key(config.state_dir), config.failing_checks))
     http = _QuietServer(process.server_config(settings, controller, extra_routes=extra))
-    serving = asyncio.ensure_future(http.serve())
+    serving = asyncio.ensure_future(http.serve(sockets=[sock]))
     while not http.started:
         if serving.done():
             serving.result()  # raises the bind error
@@ -219,6 +248,45 @@ def _start_flux(
     stack.push_async_callback(stop_flux)
 
 
+def _bind_http(config: UpConfig) -> tuple[socket.socket, str]:
+    """The UI's socket, bound before anything starts (``http_port=0``: a free port)."""
+    sock = openid.listen(config.http_host, config.http_port)
+    return sock, f"http://{config.http_host}:{sock.getsockname()[1]}"
+
+
+async def _start_openid(config: UpConfig, ui_url: str, stack: contextlib.AsyncExitStack) -> str:
+    """The demo OpenID Provider (its key in the state directory); its issuer URL."""
+    sock = openid.listen("127.0.0.1", 0)
+    issuer = f"http://localhost:{sock.getsockname()[1]}"
+    provider = openid.OpenIdProvider(
+        openid.ProviderConfig(
+            issuer=issuer,
+            redirect_uris=(f"{ui_url}/signin/oidc/callback",),
+            users=tuple(openid.DemoUser(name, tuple(groups)) for name, groups in demo.USERS),
+            key_path=private.directory(config.state_dir) / openid.KEY_FILE,
+        )
+    )
+    await stack.enter_async_context(openid.serving(provider, sock))
+    return issuer
+
+
+def _settings(
+    config: UpConfig, api: api_server.EmbeddedApiServer, ui_url: str, issuer: str
+) -> Settings:
+    """The controller's and UI's settings; the UI offers the demo OpenID Provider."""
+    return Settings(
+        kubeconfig=str(api.kubeconfig_path),
+        workers=config.workers,
+        http_addr=f"{config.http_host}:{config.http_port}",
+        git_cache_dir=str(config.state_dir / "git-cache"),
+        oidc_issuer_url=issuer or None,
+        oidc_client_id=openid.CLIENT_ID if issuer else None,
+        oidc_display_name="the Ferryman demo" if issuer else None,
+        oidc_redirect_url=f"{ui_url}/signin/oidc/callback" if issuer else None,
+        oidc_scopes=("openid", "profile", "groups"),
+    )
+
+
 async def run(
     config: UpConfig,
     *,
@@ -227,29 +295,29 @@ async def run(
     on_ready: Callable[[Running], None] | None = None,
 ) -> None:
     """Run everything until ``stop`` is set, then stop it all (see the module docstring)."""
-    api, users = await _start_api(config)
+    http_sock, ui_url = _bind_http(config)
     stack = contextlib.AsyncExitStack()
-    stack.callback(api.stop)
+    stack.callback(http_sock.close)
     async with stack:
+        issuer = await _start_openid(config, ui_url, stack) if config.demo else ""
+        api, users = await _start_api(config, issuer)
+        stack.callback(api.stop)
         client = flux.KubeClient(api.kubeconfig_path)
         await _install(config, client)
-        settings = Settings(
-            kubeconfig=str(api.kubeconfig_path),
-            workers=config.workers,
-            http_addr=f"{config.http_host}:{config.http_port}",
-            git_cache_dir=str(config.state_dir / "git-cache"),
-        )
+        settings = _settings(config, api, ui_url, issuer)
         controller = process.build_controller(settings)
         await controller.start()
         stack.push_async_callback(controller.stop)
-        ui_url = await _serve_http(config, settings, controller, stack)
+        ui_url = await _serve_http(config, settings, controller, stack, http_sock)
         if config.demo:  # the smoke check calls the port actually bound
             port = int(ui_url.rsplit(":", 1)[1])
             await asyncio.to_thread(demo.point_smoke_check, client, demo.smoke_url(port))
         kubeconfigs = write_user_kubeconfigs(api, users)
         if config.demo:
             _start_flux(config, client, stack)
-        running = Running(api=api, ui_url=ui_url, users=users, kubeconfigs=kubeconfigs)
+        running = Running(
+            api=api, ui_url=ui_url, users=users, kubeconfigs=kubeconfigs, openid_url=issuer
+        )
         out.write(banner(running, config.state_dir))
         out.flush()
         if on_ready is not None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import ssl
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +25,15 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from ferryman.adapters import clock as clock_adapter
-from ferryman.adapters import flux_receiver, githost, gitrepo, prometheus, webhooks
+from ferryman.adapters import (
+    flux_receiver,
+    githistory,
+    githost,
+    gitrepo,
+    oidc,
+    prometheus,
+    webhooks,
+)
 from ferryman.adapters.kubernetes import auth as auth_adapter
 from ferryman.adapters.kubernetes import cluster as cluster_adapter
 from ferryman.adapters.kubernetes import (
@@ -310,6 +319,24 @@ class QueueTrigger:
         self.controller.manager.queue.add((namespace, name))
 
 
+def identity_provider(settings: Settings, controller: Controller) -> oidc.OpenIdConnect | None:
+    """The UI's OpenID Provider (``--oidc-*``), with its own HTTP client trusting
+    ``--oidc-ca-file`` (or the system's roots); ``None`` when no issuer is set."""
+    if not settings.oidc_issuer_url or not settings.oidc_client_id:
+        return None
+    trust = ssl.create_default_context(cafile=settings.oidc_ca_file or None)
+    http = httpx.AsyncClient(timeout=10.0, verify=trust)
+    controller.closers.append(http.aclose)
+    return oidc.OpenIdConnect(
+        http,
+        issuer=settings.oidc_issuer_url,
+        client_id=settings.oidc_client_id,
+        client_secret=settings.oidc_client_secret,
+        scopes=settings.oidc_scopes,
+        display_name=settings.oidc_display_name or "",
+    )
+
+
 def server_deps(settings: Settings, controller: Controller) -> server_deps_mod.Deps:
     """What the webhook/approval/UI server of one replica needs, wired to real adapters.
 
@@ -335,8 +362,13 @@ def server_deps(settings: Settings, controller: Controller) -> server_deps_mod.D
             enable_legacy_approval=settings.enable_legacy_approval,
             hook_rate_limit=settings.promotion_hook_rate_limit,
             hook_rate_interval=settings.promotion_hook_rate_limit_interval,
+            oidc_redirect_url=settings.oidc_redirect_url or "",
         ),
         registry=controller.manager.metrics.registry,
+        identity=identity_provider(settings, controller),
+        commit_log=githistory.GitCommitLog(
+            cache_dir=Path(settings.git_cache_dir) / "history" if settings.git_cache_dir else None
+        ),
     )
 
 

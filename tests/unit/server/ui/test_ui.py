@@ -193,11 +193,11 @@ def world() -> Iterator[World]:
         yield w
 
 
-@pytest.mark.parametrize("path", ["/", PAGE])
-def test_pages_without_a_session_redirect_to_sign_in(world: World, path: str) -> None:
-    """No token: every page sends the browser to /signin."""
+@pytest.mark.parametrize(("path", "sign_in"), [("/", "/signin"), (PAGE, f"/signin?next={PAGE}")])
+def test_pages_without_a_session_redirect_to_sign_in(world: World, path: str, sign_in: str) -> None:
+    """No token: every page sends the browser to /signin, which will return to the page."""
     answer = world.client.get(path)
-    assert (answer.status_code, answer.headers["location"]) == (303, "/signin")
+    assert (answer.status_code, answer.headers["location"]) == (303, sign_in)
 
 
 def test_fragments_without_a_session_answer_401(world: World) -> None:
