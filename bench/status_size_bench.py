@@ -61,6 +61,7 @@ def main() -> None:
         "targets": sum(size(e.get("targets", [])) for e in envs.values()),
         "promotion_records": sum(size(e.get("promotion", {})) for e in envs.values()),
         "history": size(wire.get("history", [])),
+        "first_seen": size(wire.get("firstSeen", [])),
         "conditions": size(wire.get("conditions", [])),
     }
     total = size(wire)

@@ -65,6 +65,9 @@ class Settings:
     session_namespace: str = "ferryman-system"
     session_secret: str = "ferryman-ui-sessions"  # noqa: S105 - a Secret's name, not a secret
     git_cache_dir: str | None = None
+    # Label the delivery metrics also by namespace and pipeline (series grow with pipelines:
+    # docs/metrics.md); off by default.
+    metrics_pipeline_labels: bool = False
     identity: str = field(default_factory=lambda: f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}")
 
     @staticmethod
@@ -95,6 +98,8 @@ class Settings:
             values["promotion_hook_rate_limit_interval"] = interval_seconds(
                 env["FERRYMAN_PROMOTION_HOOK_RATE_LIMIT_INTERVAL"]
             )
+        if env.get("FERRYMAN_METRICS_PIPELINE_LABELS", "").lower() in ("1", "true"):
+            values["metrics_pipeline_labels"] = True
         if "KUBECONFIG" in env and "kubeconfig" not in values:
             values["kubeconfig"] = env["KUBECONFIG"]
         values.update({key: value for key, value in flags.items() if value is not None})

@@ -24,7 +24,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from ferryman.adapters import clock as clock_adapter
-from ferryman.adapters import flux_receiver, githost, gitrepo
+from ferryman.adapters import delivery_metrics, flux_receiver, githost, gitrepo
 from ferryman.adapters.kubernetes import auth as auth_adapter
 from ferryman.adapters.kubernetes import cluster as cluster_adapter
 from ferryman.adapters.kubernetes import clusters, events, leases, pipelines, secrets, sessions
@@ -47,6 +47,7 @@ class Controller:
     manager: manager.Manager
     reconciler: reconciler.Reconciler
     directory: clusters.GitopsClusterDirectory
+    delivery: delivery_metrics.PrometheusDeliveryRecorder  # shared by the reconciler and server
     cluster: cluster_adapter.LightkubeCluster  # the local cluster; closed with ``directory``
     http: httpx.AsyncClient | None = None
     hosts: githost.Hosts | None = None  # owns the clients made for Secrets' CA certificates
@@ -88,6 +89,30 @@ def _elector(
     )
 
 
+def _strategies(
+    settings: Settings,
+    local: cluster_adapter.LightkubeCluster,
+    *,
+    hosts: githost.Hosts,
+    sink: events.LightkubeEventSink,
+    http_client: httpx.AsyncClient,
+) -> dict[str, promotion.PromotionStrategy]:
+    """Every promotion strategy, wired to the real Git, Git hosts, Secrets, Events and Flux."""
+    return strategy_registry.build_all(
+        workspaces=gitrepo.GitRepositories(
+            cache_dir=Path(settings.git_cache_dir) if settings.git_cache_dir else None
+        ),
+        hosts=hosts,
+        secrets=secrets.LightkubeSecretReader(local.client),
+        events=sink,
+        receiver=(
+            flux_receiver.FluxEventReceiver(http_client, settings.events_addr)
+            if settings.events_addr
+            else None
+        ),
+    )
+
+
 def build_controller(
     settings: Settings,
     *,
@@ -104,19 +129,7 @@ def build_controller(
     clock = clock_adapter.SystemClock()
     http_client = httpx.AsyncClient(timeout=30.0)
     hosts = githost.Hosts(http_client)
-    chosen = strategy_registry.build_all(
-        workspaces=gitrepo.GitRepositories(
-            cache_dir=Path(settings.git_cache_dir) if settings.git_cache_dir else None
-        ),
-        hosts=hosts,
-        secrets=secrets.LightkubeSecretReader(local.client),
-        events=sink,
-        receiver=(
-            flux_receiver.FluxEventReceiver(http_client, settings.events_addr)
-            if settings.events_addr
-            else None
-        ),
-    )
+    chosen = _strategies(settings, local, hosts=hosts, sink=sink, http_client=http_client)
     chosen.update(strategies or {})
     elector = _elector(settings, local, clock) if settings.leader_elect else None
     own_writes = echoes.OwnWrites()
@@ -126,6 +139,9 @@ def build_controller(
         workers=settings.workers,
         elector=elector,
         own_writes=own_writes,
+    )
+    recorder = delivery_metrics.PrometheusDeliveryRecorder(
+        runtime.metrics.registry, per_pipeline=settings.metrics_pipeline_labels
     )
     rec = reconciler.Reconciler(
         store=pipelines.LightkubePipelineStore(local.client),
@@ -137,11 +153,13 @@ def build_controller(
         own_writes=own_writes,
         checkpoint=checkpoint or (lambda label: None),
         meters=runtime.metrics,
+        delivery_metrics=recorder,
     )
     return Controller(
         settings=settings,
         manager=runtime,
         reconciler=rec,
+        delivery=recorder,
         directory=directory,
         cluster=local,
         http=http_client,
@@ -268,6 +286,7 @@ def server_deps(settings: Settings, controller: Controller) -> server_deps_mod.D
             hook_rate_interval=settings.promotion_hook_rate_limit_interval,
         ),
         registry=controller.manager.metrics.registry,
+        delivery=controller.delivery,
     )
 
 

@@ -4,7 +4,8 @@ Pure: the same inputs give the same status and actions, and deciding again on th
 status gives that status back with no new action (the reconciler writes only when the status
 changed, so a converged pipeline costs no write).
 
-A pass first records what every environment runs (``environment_status``), then, for each
+A pass first records what every environment runs (``environment_status``) and when the first
+environment first ran its revision (``delivery.note_first_seen``), then, for each
 environment k >= 1 with source k-1, ``states.classify`` names its state and
 ``transitions.apply`` takes the step that state calls for; after a *momentary* state (the record
 was finished, created or approved) the environment is classified again, so every pass ends in a
@@ -23,7 +24,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from ferryman.api import conditions, pipeline, status
-from ferryman.domain import actions, policy, records, revisions, states, timefmt, transitions
+from ferryman.domain import (
+    actions,
+    delivery,
+    policy,
+    records,
+    revisions,
+    states,
+    timefmt,
+    transitions,
+)
 from ferryman.domain import summary as summary_rules
 
 MAX_ATTEMPTS = states.MAX_ATTEMPTS
@@ -191,6 +201,8 @@ def decide(
     """Next status and actions for ``subject`` given what its targets run (see module doc)."""
     now = timefmt.truncate(now)
     current = _observed(subject, targets, now)
+    # Where lead times start (domain.delivery); a spec has at least one environment.
+    current = delivery.note_first_seen(current, subject.spec.environments[0].name, now)
     done: tuple[actions.Action, ...] = ()
     held: tuple[summary_rules.Pending, ...] = ()
     wake: tuple[datetime, ...] = ()

@@ -13,6 +13,7 @@ from prometheus_client import CollectorRegistry
 
 from ferryman.ports import auth, promotion
 from ferryman.ports import clock as clock_port
+from ferryman.ports import delivery as delivery_port
 from ferryman.ports import kubernetes as k8s
 from ferryman.ports import sessions as sessions_port
 from ferryman.server import hook_limits
@@ -48,3 +49,5 @@ class Deps:
     sessions: sessions_port.SessionStore  # UI sessions: sealing key, sign-outs (all replicas)
     options: Options = field(default_factory=Options)
     registry: CollectorRegistry | None = None  # where request metrics go (None: not counted)
+    # What approvals, rejections and operator actions measured (None: not recorded).
+    delivery: delivery_port.DeliveryRecorder | None = None

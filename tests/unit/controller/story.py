@@ -17,6 +17,7 @@ from ferryman.api import pipeline, status
 from ferryman.controller import reconciler
 from ferryman.controller.strategies import notification
 from ferryman.domain import approvals, holds
+from ferryman.ports import delivery as delivery_port
 from ferryman.ports import kubernetes as k8s
 
 NS = "default"
@@ -94,10 +95,15 @@ class World:
         return k8s.TargetRead(await self.api.get(kind, target.namespace, subject.spec.app_ref.name))
 
     def reconciler(
-        self, owner: str, checkpoint: reconciler.Checkpoint | None = None
+        self,
+        owner: str,
+        checkpoint: reconciler.Checkpoint | None = None,
+        *,
+        delivery_metrics: delivery_port.DeliveryRecorder | None = None,
     ) -> reconciler.Reconciler:
         """A fresh controller instance (a new owner identity, as after a restart)."""
         return reconciler.Reconciler(
+            delivery_metrics=delivery_metrics,
             store=self.api.store,
             targets=self,
             events=self.api,
