@@ -3,22 +3,31 @@
 The local Argo CD writes its statuses through Argo CD's own Application CRD (passed with
 ``--crds``, so the embedded API validates every one); the story is the demo's — release, staging
 takes it by itself, prod waits for approval, approve, release again — and afterwards ``/metrics``
-serves the four delivery families with non-zero counts, and the pipeline page shows the timeline.
+serves the four delivery families with non-zero counts, and the pipeline page shows the timeline
+in Chromium, readable at phone width. With ``FERRYMAN_DOCS_SCREENSHOTS=1`` the timeline's
+screenshot is written to ``docs/timeline.png`` (how the one in the docs was made).
 """
 
 from __future__ import annotations
 
 import gzip
+import os
 import re
+import shutil
+import time
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
+from playwright.sync_api import expect, sync_playwright
 from prometheus_client.parser import text_string_to_metric_families
 from tests import fixtures
-from tests.e2e.conftest import FAST, Demo, eventually
+from tests.e2e.conftest import CHROMIUM_ARGS, FAST, ROOT, Demo, chromium_path, eventually
+from tests.e2e.test_demo import sign_in
 
 APPLICATIONS = "/apis/argoproj.io/v1alpha1/namespaces/{ns}/applications/podinfo"
+DOCS = bool(os.environ.get("FERRYMAN_DOCS_SCREENSHOTS"))
+PAUSE = 6.0 if DOCS else 0.0  # for the docs: an approver who takes a few seconds
 
 
 def argo_crds(tmp_path: Path) -> Path:
@@ -53,6 +62,7 @@ def ship(demo: Demo, version: str) -> None:
         ),
         what=f"prod waits for approval of {version}",
     )
+    time.sleep(PAUSE)
     assert demo.approve_via_api("alice", version, "ship it") == 202
     eventually(lambda: demo.runs("prod", version), what=f"prod runs {version}")
     eventually(lambda: demo.phase("prod") == "Succeeded", what=f"{version} succeeds in prod")
@@ -90,4 +100,37 @@ def test_the_demo_story_with_argo_cd_applications(
         succeeded = f"ferryman_promotion_outcomes_total{{{labels},outcome=Succeeded}}"
         assert samples[succeeded] >= 2
     assert samples["ferryman_approval_wait_seconds_count{environment=prod}"] == 2
+    look_at_the_timeline(demo, tmp_path / "screenshots")
     assert demo.interrupt() == 0
+
+
+def look_at_the_timeline(demo: Demo, shots: Path) -> None:
+    """The chart and its words on the pipeline page, on a desktop and on a phone."""
+    shots.mkdir()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            sign_in(page, demo, "alice")
+            page.get_by_role("link", name="podinfo").click()
+            section = page.locator("section.timeline")
+            expect(section.get_by_role("img")).to_be_visible()
+            expect(section.locator(".lead-times")).to_contain_text("6.3.0 reached prod")
+            expect(section.locator(".lead-times")).to_contain_text("waiting for approval")
+            assert section.locator("rect").count() >= 9
+            section.screenshot(path=shots / "timeline.png")
+            page.set_viewport_size({"width": 390, "height": 844})
+            overflow = page.evaluate(
+                "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
+            assert overflow <= 0, "the timeline makes the page scroll sideways at phone width"
+            chart = section.locator("svg").bounding_box()
+            assert chart is not None and chart["width"] <= 390
+            section.screenshot(path=shots / "timeline-phone.png")
+        finally:
+            browser.close()
+    if DOCS:
+        shutil.copyfile(shots / "timeline.png", ROOT / "docs" / "timeline.png")
+        shutil.copyfile(shots / "timeline-phone.png", ROOT / "docs" / "timeline-phone.png")

@@ -13,6 +13,7 @@ import pydantic
 
 from ferryman.api import pipeline
 from ferryman.cli import client, options, render
+from ferryman.cli import stats as delivery_stats
 from ferryman.domain import controls
 
 
@@ -100,12 +101,27 @@ def describe_pipeline(
 
 @click.command()
 @click.argument("name")
+@click.option(
+    "--stats",
+    is_flag=True,
+    help="Lead time, approval wait and promotion duration of each finished promotion, and "
+    "the medians per environment.",
+)
 @options.kube()
 def history(
-    name: str, namespace: str | None, output: str, kubeconfig: str | None, context: str | None
+    name: str,
+    stats: bool,
+    namespace: str | None,
+    output: str,
+    kubeconfig: str | None,
+    context: str | None,
 ) -> None:
     """Finished promotions of a Pipeline, newest first."""
     obj, parsed = fetch(name, namespace, kubeconfig, context)
+    if stats:
+        if not _emit(delivery_stats.figures(parsed), output):
+            click.echo(delivery_stats.text(parsed))
+        return
     if _emit((obj.get("status") or {}).get("history", []), output):
         return
     if not parsed.status.history:
