@@ -49,3 +49,17 @@ def test_events_addr_and_the_environment() -> None:
     )
     assert (env.events_addr, env.promotion_hook_rate_limit) == (url, 0)
     assert env.promotion_hook_rate_limit_interval == 45.0
+
+
+def test_per_pipeline_metric_labels_are_off_unless_asked() -> None:
+    """``--metrics-pipeline-labels`` or FERRYMAN_METRICS_PIPELINE_LABELS=true turns them on."""
+    assert settings().metrics_pipeline_labels is False
+    assert settings("--metrics-pipeline-labels").metrics_pipeline_labels is True
+    environ = {"FERRYMAN_METRICS_PIPELINE_LABELS": "true"}
+    assert Settings.from_environment(environ).metrics_pipeline_labels is True
+    assert (
+        Settings.from_environment(
+            {"FERRYMAN_METRICS_PIPELINE_LABELS": "no"}
+        ).metrics_pipeline_labels
+        is False
+    )
