@@ -64,6 +64,7 @@ def main() -> None:
         "promotion_records": sum(size(e.get("promotion", {})) for e in envs.values()),
         "verification": sum(size(e.get("verification", {})) for e in envs.values()),
         "history": size(wire.get("history", [])),
+        "first_seen": size(wire.get("firstSeen", [])),
         "conditions": size(wire.get("conditions", [])),
     }
     total = size(wire)

@@ -144,9 +144,17 @@ def worst_case() -> tuple[pipeline.Pipeline, Targets]:
                     trigger=status.HoldReason.ROLLBACK,
                     replaced=_long(256),
                     comment=_long(status.MAX_COMMENT_LENGTH),
+                    approval_requested_at=NOW,
+                    approved_at=NOW,
+                    started_at=NOW,
                 )
                 for _ in range(status.MAX_HISTORY)
-            )
+            ),
+            # Every first-seen revision still in flight (each environment runs another one).
+            first_seen=tuple(
+                status.FirstSeen(revision=_long(256, f"f{i}"), at=NOW)
+                for i in range(status.MAX_FIRST_SEEN)
+            ),
         ),
         **records_,
     )

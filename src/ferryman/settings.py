@@ -90,6 +90,9 @@ class Settings:
     oidc_display_name: str | None = None  # "Sign in with <name>" (default: the issuer's host)
     oidc_redirect_url: str | None = None  # https://<ui>/signin/oidc/callback, as registered
     oidc_scopes: tuple[str, ...] = ("openid", "profile", "email")
+    # Label the delivery metrics also by namespace and pipeline (series grow with pipelines:
+    # docs/metrics.md); off by default.
+    metrics_pipeline_labels: bool = False
     identity: str = field(default_factory=lambda: f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}")
     crash_at: str | None = None
 
@@ -141,6 +144,8 @@ class Settings:
             )
         if "FERRYMAN_OIDC_SCOPES" in env:
             values["oidc_scopes"] = scopes(env["FERRYMAN_OIDC_SCOPES"])
+        if env.get("FERRYMAN_METRICS_PIPELINE_LABELS", "").lower() in ("1", "true"):
+            values["metrics_pipeline_labels"] = True
         if "KUBECONFIG" in env and "kubeconfig" not in values:
             values["kubeconfig"] = env["KUBECONFIG"]
         values.update({key: value for key, value in flags.items() if value is not None})

@@ -18,8 +18,9 @@ from ferryman.api import verification as checks
 from ferryman.api.base import WireModel
 
 MAX_ERROR_LENGTH = 512
-MAX_TARGET_ERROR_LENGTH = 256  # one line of why a target is not ready (x64 targets)
+MAX_TARGET_ERROR_LENGTH = 192  # one line of why a target is not ready (x64 targets)
 MAX_HISTORY = 20
+MAX_FIRST_SEEN = 6  # revisions in flight keep theirs first (docs/architecture.md, status size)
 MAX_APPROVAL_RECORDS = 5
 MAX_RECORDED_GROUPS = 3
 MAX_COMMENT_LENGTH = 280
@@ -259,6 +260,18 @@ class HistoryEntry(WireModel):
     trigger: HoldReason | None = None  # Pin or Rollback: an operator started the promotion
     replaced: Revision | None = None  # what the environment ran before (a rollback goes there)
     comment: Comment | None = None
+    # When the finished promotion asked for approval, got its quorum and started promoting
+    # (delivery figures and the timeline; absent where it never did).
+    approval_requested_at: datetime | None = None
+    approved_at: datetime | None = None
+    started_at: datetime | None = None
+
+
+class FirstSeen(WireModel):
+    """When the first environment first ran a revision ready: where lead times start."""
+
+    revision: Revision
+    at: datetime
 
 
 class PipelineStatus(WireModel):
@@ -268,6 +281,13 @@ class PipelineStatus(WireModel):
     conditions: Annotated[tuple[Condition, ...], Field(max_length=8)] = ()
     environments: dict[str, EnvironmentStatus] = Field(default_factory=dict)
     history: Annotated[tuple[HistoryEntry, ...], Field(max_length=MAX_HISTORY)] = ()
+    first_seen: Annotated[tuple[FirstSeen, ...], Field(max_length=MAX_FIRST_SEEN)] = Field(
+        default=(),
+        description=(
+            "When the first environment first ran each recent revision ready, newest first "
+            "(lead times start there; bounded, revisions still in flight kept first)."
+        ),
+    )
 
     def condition(self, type_: str) -> Condition | None:
         """The condition of that type, if set."""

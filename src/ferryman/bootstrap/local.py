@@ -19,7 +19,10 @@ Parts, started in this order and stopped in reverse:
 4. the HTTP server: web UI, approval API, read API and Flux webhook on one port (its UI sessions
    in a Secret of namespace ``ferryman-system``, created here, as on a cluster), and for the demo
    its smoke-test service (``embedded.smoke``), which staging's ``webhook`` check calls;
-5. the local Flux applier (``embedded.flux``) for the demo repository.
+5. the local Flux applier (``embedded.flux``) for the demo repository — or, with
+   ``app_kind="argocd"``, the local Argo CD (``embedded.argocd``) and Applications in Git;
+6. ``/metrics`` (and ``/healthz``, ``/readyz``) on a port of its own, as ``ferryman controller``
+   serves them.
 
 State lives only in the API server's database and the Git repository, both on disk; every
 promotion is crash-safe (DESIGN §4), so stopping at any point and running again neither loses an
@@ -41,7 +44,7 @@ from typing import Final, TextIO
 import uvicorn
 
 from ferryman.bootstrap import process
-from ferryman.embedded import demo, flux, openid, smoke
+from ferryman.embedded import argocd, demo, flux, openid, smoke
 from ferryman.embedded.apiserver import kubeconfig as kubeconfig_writer
 from ferryman.embedded.apiserver import oidc as api_oidc
 from ferryman.embedded.apiserver import private
@@ -71,6 +74,8 @@ class UpConfig:
     failing_checks: tuple[str, ...] = DEFAULT_FAILING_CHECKS  # versions the smoke tests fail
     crd_dir: Path | None = None  # install these CRDs (e.g. Flux's) instead of the compact one
     workers: int = 2
+    app_kind: str = "flux"  # what deploys the demo: "flux" (HelmReleases) or "argocd"
+    metrics_port: int = 0  # /metrics, /healthz, /readyz (0: a free port, named in the banner)
 
 
 @dataclasses.dataclass
@@ -82,6 +87,8 @@ class Running:
     users: list[demo.DemoUser]
     kubeconfigs: dict[str, Path]
     openid_url: str = ""  # the demo OpenID Provider's issuer ("" without the demo)
+    metrics_url: str = ""
+    app_kind: str = "flux"
 
 
 class _QuietServer(uvicorn.Server):
@@ -112,10 +119,15 @@ def banner(running: Running, state_dir: Path) -> str:
         "Ferryman is up.",
         f"  Web UI:          {running.ui_url}/",
         f"  Kubernetes API:  {running.api.url}  (kubeconfig: {kubeconfig})",
+    ]
+    if running.metrics_url:
+        lines.append(f"  Metrics:         {running.metrics_url}")
+    apps = "applications" if running.app_kind == "argocd" else "helmreleases"
+    lines += [
         "",
         "Try:",
         f"  kubectl --kubeconfig {kubeconfig} get pipelines -A",
-        f"  kubectl --kubeconfig {kubeconfig} get helmreleases -A",
+        f"  kubectl --kubeconfig {kubeconfig} get {apps} -A",
         f"  ferryman demo release 6.2.0 --dir {state_dir}",
         f"  ferryman demo release 6.6.7 --dir {state_dir}   (staging's smoke check fails it)",
         f"  ferryman --kubeconfig {kubeconfig} get pipelines -A",
@@ -153,7 +165,7 @@ async def _start_api(
     users: list[demo.DemoUser] = []
     token_file = None
     if config.demo:
-        await asyncio.to_thread(demo.create_repository, state_dir)
+        await asyncio.to_thread(demo.create_repository, state_dir, config.app_kind)
         users = demo.users(state_dir)
         token_file = demo.token_file(state_dir)
     trusted = None
@@ -184,14 +196,59 @@ async def _install(config: UpConfig, client: flux.KubeClient) -> None:
             soak_seconds=config.soak_seconds,
             crd_dir=config.crd_dir,
             smoke=demo.smoke_url(config.http_port),
+            kind=config.app_kind,
         )
     else:
-        created = await asyncio.to_thread(demo.create_missing, client, demo.crds(config.crd_dir))
+        found = demo.crds(config.crd_dir, config.app_kind)
+        created = await asyncio.to_thread(demo.create_missing, client, found)
     # Where the UI's session Secret lives (the server creates the Secret itself on first use).
     system = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": SYSTEM_NAMESPACE}}
     created += await asyncio.to_thread(demo.create_missing, client, [system])
     for name in created:
         log.info("Created %s", name)
+
+
+async def _serve(
+    server: uvicorn.Server,
+    port: int,
+    stack: contextlib.AsyncExitStack,
+    *,
+    sockets: list[socket.socket] | None = None,
+) -> int:
+    """Start ``server`` (on ``sockets`` when bound already), stopped with ``stack``; the port it
+    listens on."""
+    serving = asyncio.ensure_future(server.serve(sockets=sockets))
+    while not server.started:
+        if serving.done():
+            serving.result()  # raises the bind error
+            raise OSError(f"the HTTP server on port {port} stopped at start")
+        await asyncio.sleep(0.02)
+
+    async def stop() -> None:
+        server.should_exit = True
+        await serving
+
+    stack.push_async_callback(stop)
+    bound: int = server.servers[0].sockets[0].getsockname()[1]
+    return bound
+
+
+async def _serve_metrics(
+    config: UpConfig, controller: process.Controller, stack: contextlib.AsyncExitStack
+) -> str:
+    """``/metrics``, ``/healthz`` and ``/readyz`` of the controller; the metrics URL."""
+    app = process.health_app(controller)
+    server = _QuietServer(
+        uvicorn.Config(
+            app,
+            host=config.http_host,
+            port=config.metrics_port,
+            log_level="warning",
+            access_log=False,
+        )
+    )
+    port = await _serve(server, config.metrics_port, stack)
+    return f"http://{config.http_host}:{port}/metrics"
 
 
 async def _serve_http(
@@ -208,27 +265,24 @@ async def _serve_http(
     if config.demo:
         extra.append(smoke.route(smoke.key(config.state_dir), config.failing_checks))
     http = _QuietServer(process.server_config(settings, controller, extra_routes=extra))
-    serving = asyncio.ensure_future(http.serve(sockets=[sock]))
-    while not http.started:
-        if serving.done():
-            serving.result()  # raises the bind error
-            raise OSError(f"the HTTP server on port {config.http_port} stopped at start")
-        await asyncio.sleep(0.02)
-
-    async def stop_http() -> None:
-        http.should_exit = True
-        await serving
-
-    stack.push_async_callback(stop_http)
-    port = http.servers[0].sockets[0].getsockname()[1]
+    port = await _serve(http, config.http_port, stack, sockets=[sock])
     return f"http://{config.http_host}:{port}"
 
 
-def _start_flux(
-    config: UpConfig, client: flux.KubeClient, stack: contextlib.AsyncExitStack
-) -> None:
-    """The local Flux applier for the demo repository, stopped with ``stack``."""
-    applier = flux.LocalFlux(
+def _stand_in(config: UpConfig, client: flux.KubeClient) -> flux.LocalFlux | argocd.LocalArgoCD:
+    """The local Flux, or the local Argo CD, for the demo repository."""
+    if config.app_kind == "argocd":
+        return argocd.LocalArgoCD(
+            argocd.ArgoConfig(
+                repository=demo.repository_path(config.state_dir),
+                paths=flux.environment_paths(demo.ENVIRONMENTS),
+                interval=config.flux_interval,
+                ready_delay=config.flux_delay,
+                failing=frozenset(config.failing),
+            ),
+            client,
+        )
+    return flux.LocalFlux(
         flux.FluxConfig(
             repository=demo.repository_path(config.state_dir),
             paths=flux.environment_paths(demo.ENVIRONMENTS),
@@ -238,7 +292,13 @@ def _start_flux(
         ),
         client,
     )
-    flux_task = asyncio.ensure_future(applier.run())
+
+
+def _start_flux(
+    config: UpConfig, client: flux.KubeClient, stack: contextlib.AsyncExitStack
+) -> None:
+    """The local Flux (or Argo CD) for the demo repository, stopped with ``stack``."""
+    flux_task = asyncio.ensure_future(_stand_in(config, client).run())
 
     async def stop_flux() -> None:
         flux_task.cancel()
@@ -312,11 +372,18 @@ async def run(
         if config.demo:  # the smoke check calls the port actually bound
             port = int(ui_url.rsplit(":", 1)[1])
             await asyncio.to_thread(demo.point_smoke_check, client, demo.smoke_url(port))
+        metrics_url = await _serve_metrics(config, controller, stack)
         kubeconfigs = write_user_kubeconfigs(api, users)
         if config.demo:
             _start_flux(config, client, stack)
         running = Running(
-            api=api, ui_url=ui_url, users=users, kubeconfigs=kubeconfigs, openid_url=issuer
+            api=api,
+            ui_url=ui_url,
+            users=users,
+            kubeconfigs=kubeconfigs,
+            openid_url=issuer,
+            metrics_url=metrics_url,
+            app_kind=config.app_kind,
         )
         out.write(banner(running, config.state_dir))
         out.flush()

@@ -26,6 +26,7 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from ferryman.adapters import clock as clock_adapter
 from ferryman.adapters import (
+    delivery_metrics,
     flux_receiver,
     githistory,
     githost,
@@ -46,7 +47,7 @@ from ferryman.adapters.kubernetes import (
     sessions,
 )
 from ferryman.bootstrap import crashpoints, protocol
-from ferryman.controller import checks, echoes, fencing, guarded, leader, manager, reconciler
+from ferryman.controller import checks, fencing, guarded, leader, manager, reconciler
 from ferryman.controller import strategies as strategy_registry
 from ferryman.ports import promotion
 from ferryman.server import app as server_app
@@ -65,6 +66,7 @@ class Controller:
     manager: manager.Manager
     reconciler: reconciler.Reconciler
     directory: clusters.GitopsClusterDirectory
+    delivery: delivery_metrics.PrometheusDeliveryRecorder  # shared by the reconciler and server
     cluster: cluster_adapter.LightkubeCluster  # the local cluster; closed with ``directory``
     http: httpx.AsyncClient | None = None
     hosts: githost.Hosts | None = None  # owns the clients made for Secrets' CA certificates
@@ -156,6 +158,30 @@ def _verifier(
     return checks.Verifier(ports), source
 
 
+@dataclass(frozen=True)
+class _Leadership:
+    """Who may act: the elector (``None`` without leader election), the fence over it, the
+    crash-point checkpoint and the guard the strategies' irreversible steps pass."""
+
+    elector: leader.LeaderElector | None
+    fence: fencing.Fence
+    checkpoint: reconciler.Checkpoint
+    guard: fencing.Guard
+
+
+def _leadership(
+    settings: Settings,
+    local: cluster_adapter.LightkubeCluster,
+    clock: clock_adapter.SystemClock,
+    checkpoint: reconciler.Checkpoint | None,
+) -> _Leadership:
+    elector = _elector(settings, local, clock) if settings.leader_elect else None
+    fence = fencing.Fence(elector.holds) if elector is not None else fencing.UNFENCED
+    checkpoint = checkpoint or crashpoints.checkpoint(settings.crash_at)
+    guard = fencing.Guard(fence=fence, checkpoint=checkpoint, step_timeout=settings.step_timeout)
+    return _Leadership(elector, fence, checkpoint, guard)
+
+
 def build_controller(
     settings: Settings,
     *,
@@ -177,20 +203,18 @@ def build_controller(
     clock = clock_adapter.SystemClock()
     http_client = httpx.AsyncClient(timeout=30.0)
     hosts = githost.Hosts(http_client)
-    elector = _elector(settings, local, clock) if settings.leader_elect else None
-    fence = fencing.Fence(elector.holds) if elector is not None else fencing.UNFENCED
-    checkpoint = checkpoint or crashpoints.checkpoint(settings.crash_at)
-    guard = fencing.Guard(fence=fence, checkpoint=checkpoint, step_timeout=settings.step_timeout)
-    chosen = _strategies(settings, local, http_client, hosts, sink, guard)
+    lead = _leadership(settings, local, clock, checkpoint)
+    chosen = _strategies(settings, local, http_client, hosts, sink, lead.guard)
     chosen.update(strategies or {})
-    own_writes = echoes.OwnWrites()
     verifier, source = _verifier(http_client, local=local, directory=directory, hosts=hosts)
     runtime = manager.Manager(
         clusters=directory,
         namespaces=list(settings.namespaces) or None,
         workers=settings.workers,
-        elector=elector,
-        own_writes=own_writes,
+        elector=lead.elector,
+    )
+    recorder = delivery_metrics.PrometheusDeliveryRecorder(
+        runtime.metrics.registry, per_pipeline=settings.metrics_pipeline_labels
     )
     rec = reconciler.Reconciler(
         store=pipelines.LightkubePipelineStore(local.client),
@@ -199,16 +223,18 @@ def build_controller(
         strategies=chosen,
         clock=clock,
         owner=settings.identity,
-        own_writes=own_writes,
-        checkpoint=checkpoint,
+        own_writes=runtime.own_writes,  # the echoes its informers skip
+        checkpoint=lead.checkpoint,
         meters=runtime.metrics,
-        fence=fence,
+        fence=lead.fence,
         verifier=verifier,
+        delivery_metrics=recorder,
     )
     return Controller(
         settings=settings,
         manager=runtime,
         reconciler=rec,
+        delivery=recorder,
         directory=directory,
         cluster=local,
         http=http_client,
@@ -369,6 +395,7 @@ def server_deps(settings: Settings, controller: Controller) -> server_deps_mod.D
         commit_log=githistory.GitCommitLog(
             cache_dir=Path(settings.git_cache_dir) / "history" if settings.git_cache_dir else None
         ),
+        delivery=controller.delivery,
     )
 
 

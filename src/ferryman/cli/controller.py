@@ -67,6 +67,13 @@ def _interval(ctx: click.Context, param: click.Parameter, value: str | None) -> 
 )
 @click.option("--metrics-addr", default=None, help="[host]:port of /metrics (default :9090).")
 @click.option(
+    "--metrics-pipeline-labels",
+    is_flag=True,
+    default=None,
+    help="Label the delivery metrics by namespace and pipeline too (more series: see "
+    "docs/metrics.md).",
+)
+@click.option(
     "--health-addr", default=None, help="[host]:port of /healthz, /readyz (default :9440)."
 )
 @click.option(

@@ -13,6 +13,7 @@ import pydantic
 
 from ferryman.api import pipeline
 from ferryman.cli import client, options, render
+from ferryman.cli import stats as delivery_stats
 from ferryman.domain import controls
 
 
@@ -109,17 +110,26 @@ def describe_pipeline(
 @click.option(
     "--page", type=click.IntRange(1, 1000), default=1, show_default=True, help="With --from-git."
 )
+@click.option(
+    "--stats",
+    is_flag=True,
+    help="Lead time, approval wait and promotion duration of each finished promotion, and "
+    "the medians per environment.",
+)
 @options.kube()
 def history(
     name: str,
     from_git: bool,
     page: int,
+    stats: bool,
     namespace: str | None,
     output: str,
     kubeconfig: str | None,
     context: str | None,
 ) -> None:
     """Finished promotions of a Pipeline, newest first."""
+    if from_git and stats:
+        raise click.UsageError("--from-git and --stats cannot be combined: --stats reads status.")
     obj, parsed = fetch(name, namespace, kubeconfig, context)
     if from_git:
         from ferryman.cli import trail  # git and the adapters only for this flag
@@ -127,6 +137,10 @@ def history(
         view = trail.run(parsed, _kube(kubeconfig, context), number=page)
         if not _emit(trail.as_document(view), output):
             click.echo(trail.text(name, view))
+        return
+    if stats:
+        if not _emit(delivery_stats.figures(parsed), output):
+            click.echo(delivery_stats.text(parsed))
         return
     if _emit((obj.get("status") or {}).get("history", []), output):
         return

@@ -1,4 +1,5 @@
-"""``ferryman up``: run the embedded API server, controller, web UI, local Flux and the demo."""
+"""``ferryman up``: run the embedded API server, controller, web UI, local Flux (or Argo CD) and
+the demo."""
 
 from __future__ import annotations
 
@@ -20,7 +21,17 @@ import click
 )
 @click.option("--api-port", default=0, show_default=True, type=int, help="0 picks a free port.")
 @click.option("--http-port", default=8080, show_default=True, type=int, help="Web UI and API port.")
+@click.option(
+    "--metrics-port", default=0, show_default=True, type=int, help="/metrics; 0 picks a free port."
+)
 @click.option("--no-demo", is_flag=True, help="Start without the demo repository and pipeline.")
+@click.option(
+    "--app-kind",
+    default="flux",
+    show_default=True,
+    type=click.Choice(["flux", "argocd"]),
+    help="Demo: deploy with a local Flux (HelmReleases) or a local Argo CD (Applications).",
+)
 @click.option(
     "--soak-seconds",
     default=10,
@@ -66,7 +77,9 @@ def up(
     state_dir: str,
     api_port: int,
     http_port: int,
+    metrics_port: int,
     no_demo: bool,
+    app_kind: str,
     soak_seconds: int,
     flux_delay: float,
     flux_interval: float,
@@ -95,6 +108,8 @@ def up(
         failing=failing or up_mode.DEFAULT_FAILING,
         failing_checks=failing_checks or up_mode.DEFAULT_FAILING_CHECKS,
         crd_dir=Path(crd_dir) if crd_dir else None,
+        app_kind=app_kind,
+        metrics_port=metrics_port,
     )
     try:
         up_mode.main(config, out=sys.stdout)

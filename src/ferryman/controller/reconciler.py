@@ -40,6 +40,7 @@ from ferryman.controller import checks, echoes, fencing, metrics
 from ferryman.domain import (
     actions,
     decisions,
+    delivery,
     errors,
     findings,
     observations,
@@ -50,6 +51,7 @@ from ferryman.domain import (
 )
 from ferryman.domain import summary as summary_rules
 from ferryman.ports import clock as clock_port
+from ferryman.ports import delivery as delivery_port
 from ferryman.ports import kubernetes as k8s
 from ferryman.ports import promotion
 
@@ -101,6 +103,7 @@ class Reconciler:
         meters: metrics.Metrics | None = None,
         fence: fencing.Fence = fencing.UNFENCED,
         verifier: checks.Verifier | None = None,
+        delivery_metrics: delivery_port.DeliveryRecorder | None = None,
     ) -> None:
         self._store = store
         self._targets = targets
@@ -116,6 +119,7 @@ class Reconciler:
         self._fence = fence
         self._pass_ids = itertools.count(1)
         self._verifier = verifier
+        self._delivery = delivery_metrics
 
     async def reconcile(self, namespace: str, name: str) -> timedelta | None:
         """One pass; returns when to look again (``None``: on the next event only).
@@ -151,7 +155,7 @@ class Reconciler:
         stored = Stored(obj, parsed.status)
         if decision.status != parsed.status:
             self._checkpoint("before-status-write")
-            stored = await self._write(obj, decision.status)
+            stored = await self._write(obj, decision.status, before=parsed.status)
             self._own_writes.remember(stored.obj)
             self._checkpoint("after-status-write")
         subject = parsed.model_copy(update={"status": decision.status})
@@ -189,10 +193,18 @@ class Reconciler:
             ]
         return result
 
-    async def _write(self, obj: k8s.JSON, new: status.PipelineStatus) -> Stored:
+    async def _write(
+        self, obj: k8s.JSON, new: status.PipelineStatus, *, before: status.PipelineStatus
+    ) -> Stored:
+        """Write ``new`` over ``before`` (as read with ``obj``); once it is stored, record what
+        the write measured (``domain.delivery``: once, here, never before the write)."""
         stored = await self._store.write_status(obj, new.to_wire())
         self.counters.status_writes += 1
         self._metrics.api_writes.labels(verb="update_status").inc()
+        if self._delivery is not None:
+            meta = obj.get("metadata") or {}
+            found = delivery.measures(before, new)
+            self._delivery.record(str(meta.get("namespace")), str(meta.get("name")), found)
         return Stored(stored, new)
 
     async def _stall(self, obj: k8s.JSON, problems: list[str]) -> None:
@@ -209,7 +221,7 @@ class Reconciler:
         if stalled == current:
             return
         was = current.condition(conditions.STALLED)
-        stored = await self._write(obj, stalled)
+        stored = await self._write(obj, stalled, before=current)
         self._own_writes.remember(stored.obj)
         if was is None or was.status != "True" or was.message != "; ".join(problems):
             event = k8s.EventRecord(
@@ -375,7 +387,7 @@ class Reconciler:
                 return stored
             try:
                 self._checkpoint("before-result-write")
-                written = await self._write(stored.obj, updated)
+                written = await self._write(stored.obj, updated, before=stored.status)
                 self._checkpoint("after-result-write")
                 return written
             except k8s.Conflict:

@@ -17,30 +17,32 @@ from typing import Any
 
 from ferryman.api import pipeline
 from ferryman.controller import informer as informer_mod
+from ferryman.domain import argocd
 from ferryman.ports import kubernetes as k8s
 
 SYNC_TIMEOUT = 10.0
 PipelineKey = tuple[str, str]
 
 # App kinds whose revision and readiness live in metadata and status (domain.observations): their
-# caches drop the spec but for spec.suspend (HelmRelease values can be large). Other kinds may
-# name a revision path anywhere, so they are cached whole.
+# caches drop the spec but for spec.suspend and Argo CD's automated sync (HelmRelease values can
+# be large). Other kinds may name a revision path anywhere, so they are cached whole.
 WELL_KNOWN_APPS = pipeline.STATUS_ONLY_KINDS
 _KEPT_METADATA = ("name", "namespace", "uid", "resourceVersion", "generation")
 
 
 def observed_fields(obj: k8s.JSON) -> k8s.JSON:
     """The part of an app object that observations read: identity, generation, ``spec.suspend``
-    and status."""
+    (an Argo CD Application's ``spec.syncPolicy.automated`` and ``operation``) and status."""
     meta = obj.get("metadata") or {}
     trimmed: k8s.JSON = {
         "apiVersion": obj.get("apiVersion"),
         "kind": obj.get("kind"),
         "metadata": {key: meta[key] for key in _KEPT_METADATA if key in meta},
     }
+    trimmed.update(argocd.observed_parts(obj))  # an Application: automated sync, operation
     spec = obj.get("spec")
     if isinstance(spec, dict) and "suspend" in spec:
-        trimmed["spec"] = {"suspend": spec["suspend"]}
+        trimmed["spec"] = {**trimmed.get("spec", {}), "suspend": spec["suspend"]}
     if "status" in obj:
         trimmed["status"] = obj["status"]
     return trimmed

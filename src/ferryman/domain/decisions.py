@@ -4,8 +4,9 @@ Pure: the same inputs give the same status and actions, and deciding again on th
 status gives that status back with no new action (the reconciler writes only when the status
 changed, so a converged pipeline costs no write).
 
-A pass first records what every environment runs (``environment_status``) and starts or steps
-every environment's verification checks (``verification.advance``), then, for each
+A pass first records what every environment runs (``environment_status``), starts or steps
+every environment's verification checks (``verification.advance``) and notes when the first
+environment first ran its revision (``delivery.note_first_seen``), then, for each
 environment k >= 1 with source k-1, ``states.classify`` names its state and
 ``transitions.apply`` takes the step that state calls for; after a *momentary* state (the record
 was finished, created or approved) the environment is classified again, so every pass ends in a
@@ -26,6 +27,7 @@ from datetime import datetime, timedelta
 from ferryman.api import conditions, pipeline, status
 from ferryman.domain import (
     actions,
+    delivery,
     policy,
     records,
     revisions,
@@ -209,7 +211,8 @@ def decide(
     """
     now = timefmt.truncate(now)
     checked = verification.advance(subject.spec, _observed(subject, targets, now), now)
-    current = checked.status
+    # Where lead times start (domain.delivery); a spec has at least one environment.
+    current = delivery.note_first_seen(checked.status, subject.spec.environments[0].name, now)
     done: tuple[actions.Action, ...] = checked.actions
     held: tuple[summary_rules.Pending, ...] = ()
     wake: tuple[datetime, ...] = checked.wake

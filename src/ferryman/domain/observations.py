@@ -10,6 +10,7 @@ does so while it corrects drift. Such an object is *settling*: its last attempte
 one it last applied and runs, and its generation is observed. A settling target keeps the
 readiness it had (so a soak time longer than Flux's interval can pass); a genuinely new attempt —
 another revision, other values, a new generation — is not settling and is not ready.
+Argo CD Applications follow the same idea with their own fields (``domain.argocd``).
 """
 
 from __future__ import annotations
@@ -19,11 +20,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from ferryman.api import pipeline, status
-from ferryman.domain import revisions, text
+from ferryman.domain import argocd, fields, revisions, text
 
 HELM_GROUP = "helm.toolkit.fluxcd.io"
 KUSTOMIZE_GROUP = "kustomize.toolkit.fluxcd.io"
-ARGO_GROUP = "argoproj.io"
+ARGO_GROUP = argocd.GROUP
 PROGRESSING = "Progressing"  # fluxcd/pkg apis/meta ProgressingReason
 
 
@@ -43,16 +44,8 @@ def group_of(api_version: str) -> str:
     return api_version.rpartition("/")[0]
 
 
-def _get(obj: Any, *path: str) -> Any:
-    for key in path:
-        if not isinstance(obj, Mapping):
-            return None
-        obj = obj.get(key)
-    return obj
-
-
 def _ready(obj: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    conditions = _get(obj, "status", "conditions")
+    conditions = fields.get(obj, "status", "conditions")
     if not isinstance(conditions, list):
         return None
     return next(
@@ -65,8 +58,8 @@ def _ready_condition(obj: Mapping[str, Any]) -> tuple[bool, str]:
     ready = _ready(obj)
     if ready is None:
         return False, "no Ready condition yet"
-    generation = _get(obj, "metadata", "generation")
-    observed = ready.get("observedGeneration", _get(obj, "status", "observedGeneration"))
+    generation = fields.get(obj, "metadata", "generation")
+    observed = ready.get("observedGeneration", fields.get(obj, "status", "observedGeneration"))
     if isinstance(generation, int) and isinstance(observed, int) and observed < generation:
         return False, f"generation {generation} not yet observed (at {observed})"
     if ready.get("status") == "True":
@@ -75,10 +68,10 @@ def _ready_condition(obj: Mapping[str, Any]) -> tuple[bool, str]:
     return False, str(message)
 
 
-def _generation_observed(obj: Mapping[str, Any], *fields: str) -> bool:
-    """``metadata.generation`` equals every one of ``status.<fields>`` that is set."""
-    generation = _get(obj, "metadata", "generation")
-    seen = [_get(obj, "status", field) for field in fields]
+def _generation_observed(obj: Mapping[str, Any], *names: str) -> bool:
+    """``metadata.generation`` equals every one of ``status.<names>`` that is set."""
+    generation = fields.get(obj, "metadata", "generation")
+    seen = [fields.get(obj, "status", name) for name in names]
     return all(value == generation for value in seen if value is not None)
 
 
@@ -93,10 +86,10 @@ def _progressing(obj: Mapping[str, Any]) -> bool:
 def _helm_settling(obj: Mapping[str, Any], revision: str) -> bool:
     """helm-controller re-applies the release it runs (drift correction, not an upgrade)."""
     latest = _helm_snapshot(obj) or {}
-    attempted_config = _get(obj, "status", "lastAttemptedConfigDigest")
+    attempted_config = fields.get(obj, "status", "lastAttemptedConfigDigest")
     same_config = attempted_config is None or attempted_config == latest.get("configDigest")
     return (
-        _get(obj, "status", "lastAttemptedRevision") == revision
+        fields.get(obj, "status", "lastAttemptedRevision") == revision
         and same_config
         and _generation_observed(obj, "observedGeneration", "lastAttemptedGeneration")
     )
@@ -104,8 +97,8 @@ def _helm_settling(obj: Mapping[str, Any], revision: str) -> bool:
 
 def _flux_settling(obj: Mapping[str, Any], revision: str) -> bool:
     """kustomize-controller (or any Flux kind) re-applies the revision it last applied."""
-    attempted = _get(obj, "status", "lastAttemptedRevision")
-    applied = _get(obj, "status", "lastAppliedRevision")
+    attempted = fields.get(obj, "status", "lastAttemptedRevision")
+    applied = fields.get(obj, "status", "lastAppliedRevision")
     return (
         bool(revision)
         and attempted == applied == revision
@@ -115,7 +108,7 @@ def _flux_settling(obj: Mapping[str, Any], revision: str) -> bool:
 
 def _helm_snapshot(obj: Mapping[str, Any]) -> Mapping[str, Any] | None:
     """The snapshot of ``status.history`` with the highest release version (the latest)."""
-    history = _get(obj, "status", "history")
+    history = fields.get(obj, "status", "history")
     if not isinstance(history, list):
         return None
     snapshots = [s for s in history if isinstance(s, Mapping) and isinstance(s.get("version"), int)]
@@ -129,26 +122,22 @@ def _helm_revision(obj: Mapping[str, Any]) -> str:
         if isinstance(chart_version, str) and chart_version:
             return chart_version
     for field in ("lastAttemptedRevision", "lastAppliedRevision"):
-        value = _get(obj, "status", field)
+        value = fields.get(obj, "status", field)
         if isinstance(value, str) and value:
             return value
     return ""
 
 
-def _path_revision(obj: Mapping[str, Any], path: str) -> str:
-    value = _get(obj, *[part for part in path.split(".") if part])
-    return value if isinstance(value, str) else ""
-
-
-def _argo(obj: Mapping[str, Any]) -> Observation:
-    revision = _get(obj, "status", "sync", "revision")
-    health = _get(obj, "status", "health", "status")
-    revision = revision if isinstance(revision, str) else ""
-    if health == "Healthy":
-        return Observation(ready=True, revision=revision)
-    message = _get(obj, "status", "health", "message")
-    detail = message if isinstance(message, str) and message else f"health is {health or 'unknown'}"
-    return Observation(ready=False, revision=revision, error=detail)
+def _argo(obj: Mapping[str, Any], path: str | None) -> Observation:
+    """An Argo CD Application (``domain.argocd``)."""
+    ready, message = argocd.readiness(obj)
+    return Observation(
+        ready,
+        fields.text_at(obj, path) if path else argocd.revision(obj),
+        message,
+        settling=not ready and argocd.settling(obj),
+        suspended=argocd.suspended(obj),
+    )
 
 
 def observe(app_ref: pipeline.AppRef, obj: Mapping[str, Any]) -> Observation:
@@ -159,25 +148,22 @@ def observe(app_ref: pipeline.AppRef, obj: Mapping[str, Any]) -> Observation:
     """
     group = group_of(app_ref.api_version)
     path = app_ref.revision_path
-    if group == ARGO_GROUP and app_ref.kind == "Application":
-        seen = _argo(obj)
-        if path:
-            seen = Observation(seen.ready, _path_revision(obj, path), seen.error)
-        return seen
+    if argocd.is_application(group, app_ref.kind):
+        return _argo(obj, path)
     helm = group == HELM_GROUP and app_ref.kind == revisions.HELM_RELEASE
     if path:
-        revision = _path_revision(obj, path)
+        revision = fields.text_at(obj, path)
     elif helm:
         revision = _helm_revision(obj)
     else:
-        revision = _path_revision(obj, "status.lastAppliedRevision")
+        revision = fields.text_at(obj, "status.lastAppliedRevision")
     ready, message = _ready_condition(obj)
     settling = (
         not ready
         and _progressing(obj)
         and (_helm_settling(obj, revision) if helm else _flux_settling(obj, revision))
     )
-    suspended = _get(obj, "spec", "suspend") is True
+    suspended = fields.get(obj, "spec", "suspend") is True
     return Observation(ready, revision, message, settling=settling, suspended=suspended)
 
 

@@ -33,6 +33,9 @@ def history_entry(
 ) -> status.HistoryEntry:
     """The history line for a finished record."""
     url = record.result.url if record.result is not None else None
+    # The quorum was reached when the promotion started after approvals (domain.states: the
+    # Approved state is momentary and followed by ReadyToPromote in the same pass).
+    approved = record.approvals[-1].at if record.approvals and record.started_at else None
     return status.HistoryEntry(
         environment=environment,
         revision=record.revision,
@@ -42,6 +45,9 @@ def history_entry(
         url=url,
         trigger=record.trigger,
         replaced=record.replaces,
+        approval_requested_at=record.approval_requested_at,
+        approved_at=approved,
+        started_at=record.started_at,
     )
 
 

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any, Final, Generic, TypeVar
 
 from ferryman.api import conditions, pipeline, status
-from ferryman.domain import actions, approvals, holds, outcomes, records, states, timefmt
+from ferryman.domain import actions, approvals, argocd, holds, outcomes, records, states, timefmt
 from ferryman.domain import summary as summary_rules
 
 Phase = status.PromotionPhase
@@ -212,8 +212,10 @@ def _target_suspended(
     view: states.View, state: states.TargetSuspended, current: status.PipelineStatus
 ) -> Step:
     ref = state.target.cluster_app_ref
+    argo = argocd.is_application(ref.api_version.rpartition("/")[0], ref.kind)
+    how = "its automated sync is disabled" if argo else "spec.suspend"
     message = (
-        f"{ref.kind} {ref.namespace}/{ref.name} is suspended (spec.suspend), so "
+        f"{ref.kind} {ref.namespace}/{ref.name} is suspended ({how}), so "
         f"{state.record.revision} waits until it is resumed"
     )
     return _hold(current, view, conditions.TARGET_SUSPENDED, message)

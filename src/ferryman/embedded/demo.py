@@ -18,6 +18,8 @@ Everything is created once and kept in the state directory, so a restart resumes
   6.6.7`` deploys fine but fails it, so prod never gets 6.6.7.
 
 ``release`` is what a CI system does after building a version: commit it to ``dev/``.
+With ``--app-kind argocd`` the repository holds Argo CD Applications instead
+(``embedded.demo_argocd``); the kind is kept in ``<dir>/demo-app-kind``.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ import yaml
 
 from ferryman.api import crd as crd_model
 from ferryman.domain import manifests
-from ferryman.embedded import flux, smoke
+from ferryman.embedded import demo_argocd, flux, smoke
 
 NAMESPACE: Final = "default"
 PIPELINE: Final = "podinfo"
@@ -45,6 +47,8 @@ ENVIRONMENTS: Final = ("dev", "staging", "prod")
 INITIAL_VERSION: Final = "6.1.0"
 REPOSITORY_DIR: Final = "demo-repo.git"
 USERS_FILE: Final = "demo-users.csv"
+KIND_FILE: Final = "demo-app-kind"
+APP_KINDS: Final = ("flux", "argocd")  # what deploys the demo: the local Flux or Argo CD
 APPROVER_GROUP: Final = "release-managers"
 VIEWER_GROUP: Final = "viewers"
 SMOKE_SECRET: Final = "demo-smoke"  # noqa: S105 - the Secret's name, not a secret
@@ -115,29 +119,47 @@ def repository_url(state_dir: Path) -> str:
     return repository_path(state_dir).resolve().as_uri()
 
 
-def manifest(env: str, version: str) -> str:
-    """The HelmRelease of one environment, with its ``$promotion`` marker."""
+def manifest(env: str, version: str, kind: str = "flux") -> str:
+    """The HelmRelease (or Argo CD Application) of one environment, with its marker."""
+    if kind == "argocd":
+        return demo_argocd.manifest(env, version, namespace=NAMESPACE, pipeline=PIPELINE)
     replicas = 3 if env == "prod" else 1
     return MANIFEST.format(
         env=env, version=version, namespace=NAMESPACE, pipeline=PIPELINE, replicas=replicas
     )
 
 
-def create_repository(state_dir: Path) -> Path:
-    """Create the bare repository with the first version everywhere (kept when it exists)."""
+def app_kind(state_dir: Path) -> str:
+    """What the demo in ``state_dir`` deploys with (``flux`` unless it was made for Argo CD)."""
+    path = state_dir / KIND_FILE
+    return path.read_text(encoding="utf-8").strip() if path.exists() else "flux"
+
+
+def create_repository(state_dir: Path, kind: str = "flux") -> Path:
+    """Create the bare repository with the first version everywhere (kept when it exists).
+
+    Raises ``DemoError`` when the existing demo was made for the other app kind.
+    """
     bare = repository_path(state_dir)
     if (bare / "HEAD").exists():
+        if app_kind(state_dir) != kind:
+            raise DemoError(
+                f"the demo in {state_dir} runs with --app-kind {app_kind(state_dir)}; "
+                f"use another --dir for --app-kind {kind}"
+            )
         return bare
     state_dir.mkdir(parents=True, exist_ok=True)
+    (state_dir / KIND_FILE).write_text(kind + "\n", encoding="utf-8")
     _git("init", "--bare", "--quiet", "--initial-branch=main", str(bare))
     with tempfile.TemporaryDirectory(prefix="ferryman-demo-") as tmp:
         work = Path(tmp) / "work"
         _git("clone", "--quiet", str(bare), str(work))
         for env in ENVIRONMENTS:
             (work / env).mkdir()
-            (work / env / "podinfo.yaml").write_text(manifest(env, INITIAL_VERSION))
+            (work / env / "podinfo.yaml").write_text(manifest(env, INITIAL_VERSION, kind))
+        tool = "Argo CD syncs" if kind == "argocd" else "Flux applies"
         (work / "README.md").write_text(
-            "# Ferryman demo fleet\n\nFlux applies `dev/`, `staging/` and `prod/`; "
+            f"# Ferryman demo fleet\n\n{tool} `dev/`, `staging/` and `prod/`; "
             "Ferryman promotes between them by pushing commits here.\n"
         )
         _git("add", "-A", cwd=work)
@@ -237,15 +259,18 @@ spec:
 """
 
 
-def crds(crd_dir: Path | None) -> list[dict[str, Any]]:
-    """The Pipeline CRD (generated from ``ferryman.api``) and a HelmRelease CRD.
+def crds(crd_dir: Path | None, kind: str = "flux") -> list[dict[str, Any]]:
+    """The Pipeline CRD (generated from ``ferryman.api``) and a HelmRelease CRD (an Application
+    CRD for ``kind`` argocd).
 
-    With ``crd_dir`` every CRD in that directory is installed too (Flux's real CRDs validate the
-    local Flux's statuses exactly like a cluster); otherwise the compact HelmRelease CRD above.
+    With ``crd_dir`` every CRD in that directory is installed too (Flux's or Argo CD's real CRDs
+    validate the stand-in's statuses exactly like a cluster); the compact CRD above (or
+    ``demo_argocd``'s) only when the directory does not define it.
     """
     found: list[dict[str, Any]] = [crd_model.custom_resource_definition()]
+    compact = yaml.safe_load(demo_argocd.APPLICATION_CRD if kind == "argocd" else HELMRELEASE_CRD)
     if crd_dir is None:
-        found.append(yaml.safe_load(HELMRELEASE_CRD))
+        found.append(compact)
         return found
     for path in sorted(crd_dir.glob("*.yaml")):
         for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")):
@@ -255,6 +280,8 @@ def crds(crd_dir: Path | None) -> list[dict[str, Any]]:
                 and doc["metadata"]["name"] != found[0]["metadata"]["name"]
             ):
                 found.append(doc)
+    if compact["metadata"]["name"] not in {doc["metadata"]["name"] for doc in found}:
+        found.append(compact)
     return found
 
 
@@ -284,11 +311,23 @@ def _granted(role: str, verbs: list[str], group: str) -> list[dict[str, Any]]:
     ]
 
 
+_READ: Final = ["get", "list", "watch"]
+# What the demo's viewers may read: pipelines and the app objects of Flux and Argo CD.
+_VIEWED: Final = [
+    {"apiGroups": ["pipelines.weave.works"], "resources": ["pipelines"], "verbs": _READ},
+    {
+        "apiGroups": ["helm.toolkit.fluxcd.io", "kustomize.toolkit.fluxcd.io"],
+        "resources": ["helmreleases", "kustomizations"],
+        "verbs": _READ,
+    },
+    {"apiGroups": ["argoproj.io"], "resources": ["applications"], "verbs": _READ},
+]
+
+
 def rbac_objects() -> list[dict[str, Any]]:
     """Roles that give alice (release-managers) approve/reject and the operator verbs (hold,
     promote, verify), and let everyone in the demo read."""
     rbac = "rbac.authorization.k8s.io/v1"
-    read = ["get", "list", "watch"]
     return [
         *_granted("ferryman-operator", ["hold", "promote", "verify"], APPROVER_GROUP),
         {
@@ -320,14 +359,7 @@ def rbac_objects() -> list[dict[str, Any]]:
             "apiVersion": rbac,
             "kind": "ClusterRole",
             "metadata": {"name": "ferryman-viewer"},
-            "rules": [
-                {"apiGroups": ["pipelines.weave.works"], "resources": ["pipelines"], "verbs": read},
-                {
-                    "apiGroups": ["helm.toolkit.fluxcd.io", "kustomize.toolkit.fluxcd.io"],
-                    "resources": ["helmreleases", "kustomizations"],
-                    "verbs": read,
-                },
-            ],
+            "rules": _VIEWED,
         },
         {
             "apiVersion": rbac,
@@ -371,19 +403,19 @@ def smoke_secret(state_dir: Path) -> dict[str, Any]:
     }
 
 
-def pipeline_object(repo_url: str, *, soak_seconds: int, smoke: str = "") -> dict[str, Any]:
+def pipeline_object(
+    repo_url: str, *, soak_seconds: int, smoke: str = "", kind: str = "flux"
+) -> dict[str, Any]:
     """dev → staging (automatic, verified by the ``smoke`` URL when given) → prod (approval by
-    release-managers after the soak)."""
+    release-managers after the soak); the app is a HelmRelease, or an Argo CD Application
+    (``kind="argocd"``)."""
+    app = {"apiVersion": flux.HELM_API, "kind": "HelmRelease", "name": "podinfo"}
     return {
         "apiVersion": "pipelines.weave.works/v1alpha1",
         "kind": "Pipeline",
         "metadata": {"name": PIPELINE, "namespace": NAMESPACE},
         "spec": {
-            "appRef": {
-                "apiVersion": flux.HELM_API,
-                "kind": "HelmRelease",
-                "name": "podinfo",
-            },
+            "appRef": demo_argocd.app_ref() if kind == "argocd" else app,
             "promotion": {"strategy": {"git-push": {"url": repo_url, "branch": "main"}}},
             "environments": [
                 {"name": "dev", "targets": [{"namespace": "dev"}]},
@@ -444,15 +476,18 @@ def install(
     soak_seconds: int,
     crd_dir: Path | None = None,
     smoke: str = "",
+    kind: str = "flux",
 ) -> list[str]:
     """Install CRDs, namespaces, RBAC, the smoke-test Secret and the Pipeline (verified by the
-    ``smoke`` URL when given); returns what was newly created."""
-    created = create_missing(client, crds(crd_dir))
+    ``smoke`` URL when given; its app a ``kind`` app); returns what was newly created."""
+    created = create_missing(client, crds(crd_dir, kind))
     created += create_missing(client, namespaces())
     created += create_missing(client, rbac_objects())
     if smoke:
         created += create_missing(client, [smoke_secret(state_dir)])
-    pipeline = pipeline_object(repository_url(state_dir), soak_seconds=soak_seconds, smoke=smoke)
+    pipeline = pipeline_object(
+        repository_url(state_dir), soak_seconds=soak_seconds, smoke=smoke, kind=kind
+    )
     created += create_missing(client, [pipeline])
     return created
 

@@ -13,6 +13,7 @@ from prometheus_client import CollectorRegistry
 
 from ferryman.ports import auth, promotion
 from ferryman.ports import clock as clock_port
+from ferryman.ports import delivery as delivery_port
 from ferryman.ports import history as history_port
 from ferryman.ports import identity as identity_port
 from ferryman.ports import kubernetes as k8s
@@ -54,3 +55,5 @@ class Deps:
     registry: CollectorRegistry | None = None  # where request metrics go (None: not counted)
     identity: identity_port.OpenIdProvider | None = None  # "Sign in with …" (None: tokens only)
     commit_log: history_port.CommitLog | None = None  # promotion trails in Git (None: not shown)
+    # What approvals, rejections and operator actions measured (None: not recorded).
+    delivery: delivery_port.DeliveryRecorder | None = None

@@ -4,7 +4,8 @@ Read the Pipeline, compute its next status with a pure function of the domain, w
 resourceVersion that was read. A 409 means someone (another user, the controller) wrote
 meanwhile: read again and compute again, a bounded number of times. A change that leaves the
 status as it was writes nothing. After a write the Pipeline is enqueued: the controller, not this
-code, acts on what was recorded.
+code, acts on what was recorded; and what the write measured (a rejection, a rollback:
+``domain.delivery``) goes to the delivery metrics, once.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ferryman.api import pipeline, status, validation
+from ferryman.domain import delivery
 from ferryman.ports import kubernetes as k8s
 from ferryman.server import errors
 from ferryman.server.deps import Deps
@@ -56,6 +58,8 @@ async def write(deps: Deps, namespace: str, name: str, change: Change, *, doing:
             continue
         except k8s.NotFound as exc:
             raise _not_found(namespace, name) from exc
+        if deps.delivery is not None:  # a rejection, a rollback: measured once, by this write
+            deps.delivery.record(namespace, name, delivery.measures(parsed.status, updated))
         deps.trigger.enqueue(namespace, name)
         return Written(stored, parsed.model_copy(update={"status": updated}), changed=True)
     message = f'pipeline "{namespace}/{name}" kept changing; try again'

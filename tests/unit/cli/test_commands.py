@@ -477,3 +477,48 @@ async def test_why_and_describe_show_a_failed_check_and_how_to_run_it_again() ->
     assert running.output.strip() == (
         "staging: nothing is held back (runs 6.2.0). Its checks of 6.2.0 are running (smoke-test)."
     )
+
+
+async def test_history_stats_shows_the_figures_of_the_timeline_and_the_metrics() -> None:
+    """``history --stats``: per finished promotion its lead time, approval wait and duration,
+    medians per environment, the same in words; ``-o json`` gives seconds."""
+    h = harness.Harness()
+    await h.waiting()
+    h.world.clock.advance(60)
+    assert (await h.approve("alice-token")).status == 202
+    await harness.drive(h.world)
+    backends = backends_for([h.world.pipeline()])
+    out = run(["history", "podinfo", "--stats"], backends).output
+    lines = out.splitlines()
+    assert lines[0].split() == [
+        "ENVIRONMENT", "REVISION", "RESULT", "FINISHED", "LEAD", "TIME", "APPROVAL", "WAIT",
+        "PROMOTION", "BY",
+    ]  # fmt: skip
+    assert lines[1].startswith("prod") and "alice" in lines[1]
+    assert "Medians per environment:" in lines
+    assert any(line.startswith("6.1.0 reached prod") for line in lines)
+    figures = json.loads(run(["history", "podinfo", "--stats", "-o", "json"], backends).output)
+    prod = figures["environments"]["prod"]
+    assert prod["arrivals"] == 1 and prod["outcomes"] == {"Succeeded": 1}
+    assert prod["medianApprovalWaitSeconds"] >= 60
+    first = figures["promotions"][0]
+    assert (first["environment"], first["result"]) == ("staging", "Succeeded")
+    assert first["leadTimeSeconds"] is not None
+
+
+def test_history_stats_of_a_pipeline_that_promoted_nothing() -> None:
+    """A sentence, not an empty table."""
+    obj = yaml.safe_load(
+        """
+apiVersion: pipelines.weave.works/v1alpha1
+kind: Pipeline
+metadata: {name: podinfo, namespace: default}
+spec:
+  appRef: {apiVersion: helm.toolkit.fluxcd.io/v2, kind: HelmRelease, name: podinfo}
+  environments:
+    - {name: dev, targets: [{namespace: dev}]}
+    - {name: prod, targets: [{namespace: prod}]}
+"""
+    )
+    out = run(["history", "podinfo", "--stats"], backends_for([obj])).output
+    assert out.strip() == 'Pipeline "podinfo" has no finished promotions yet.'

@@ -93,3 +93,17 @@ def test_oidc_sign_in_flags_and_the_secret_from_a_file(tmp_path: Path) -> None:
 )
 def test_incomplete_oidc_settings_are_refused(values: dict[str, object], problem: str) -> None:
     assert problem in Settings(**values).oidc_problem()  # type: ignore[arg-type]
+
+
+def test_per_pipeline_metric_labels_are_off_unless_asked() -> None:
+    """``--metrics-pipeline-labels`` or FERRYMAN_METRICS_PIPELINE_LABELS=true turns them on."""
+    assert settings().metrics_pipeline_labels is False
+    assert settings("--metrics-pipeline-labels").metrics_pipeline_labels is True
+    environ = {"FERRYMAN_METRICS_PIPELINE_LABELS": "true"}
+    assert Settings.from_environment(environ).metrics_pipeline_labels is True
+    assert (
+        Settings.from_environment(
+            {"FERRYMAN_METRICS_PIPELINE_LABELS": "no"}
+        ).metrics_pipeline_labels
+        is False
+    )

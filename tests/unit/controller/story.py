@@ -20,6 +20,7 @@ from ferryman.api import pipeline, status
 from ferryman.controller import checks, fencing, guarded, reconciler
 from ferryman.controller.strategies import notification
 from ferryman.domain import approvals, holds
+from ferryman.ports import delivery as delivery_port
 from ferryman.ports import kubernetes as k8s
 
 NS = "default"
@@ -135,6 +136,7 @@ class World:
         checkpoint: reconciler.Checkpoint | None = None,
         *,
         fence: fencing.Fence = fencing.UNFENCED,
+        delivery_metrics: delivery_port.DeliveryRecorder | None = None,
     ) -> reconciler.Reconciler:
         """A fresh controller instance (a new owner identity, as after a restart).
 
@@ -145,6 +147,7 @@ class World:
         guard = fencing.Guard(fence=fence, checkpoint=checkpoint)
         sink = guarded.GuardedEvents(self.api, guard)
         return reconciler.Reconciler(
+            delivery_metrics=delivery_metrics,
             store=self.api.store,
             targets=self,
             events=self.api,

@@ -58,3 +58,23 @@ def test_well_known_app_objects_are_cached_without_their_spec() -> None:
         "resourceVersion": "9",
         "generation": 3,
     }
+
+
+def test_argo_cd_applications_keep_what_readiness_needs() -> None:
+    """An Application's cache keeps ``spec.syncPolicy.automated`` and ``operation`` (automated
+    sync off means suspended; a requested sync is not ready), not the rest of its spec."""
+    obj = {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Application",
+        "metadata": {"name": "podinfo", "namespace": "prod"},
+        "spec": {
+            "source": {"helm": {"valuesObject": {"big": "x" * 10_000}}},
+            "syncPolicy": {"automated": {"enabled": False}, "syncOptions": ["A=b"]},
+        },
+        "operation": {"sync": {"revision": "6.2.0"}},
+        "status": {"sync": {"status": "Synced"}},
+    }
+    trimmed = targets.observed_fields(obj)
+    assert trimmed["spec"] == {"syncPolicy": {"automated": {"enabled": False}}}
+    assert trimmed["operation"] == obj["operation"]
+    assert trimmed["status"] == obj["status"]

@@ -374,6 +374,7 @@ OTHER_COMMIT = "67e2c98a60dc92283531412a9e604dd4bae005a9"
 KUSTOMIZATION = pipeline.AppRef(
     api_version="kustomize.toolkit.fluxcd.io/v1", kind="Kustomization", name="podinfo"
 )
+ARGO_APP = pipeline.AppRef(api_version="argoproj.io/v1alpha1", kind="Application", name="podinfo")
 
 
 def kustomized(rec: status.PromotionRecord | None = None) -> pipeline.Pipeline:
@@ -1086,6 +1087,15 @@ SCENARIOS: dict[str, dict[str, Scenario]] = {
             [],
             "staging: HelmRelease staging/podinfo is suspended (spec.suspend), so "
             "1.1 waits until it is resumed",
+            trail="staging: NewCandidate > TargetSuspended; prod: InSync",
+        ),
+        "an Argo CD Application with automated sync disabled holds the promotion": Scenario(
+            b.make(promotion=NOTIFIED, app=ARGO_APP),
+            suspended_in("staging", dev="1.1", staging="1.0", prod="1.0"),
+            {"staging": "Pending"},
+            [],
+            "staging: Application staging/podinfo is suspended (its automated sync is disabled), "
+            "so 1.1 waits until it is resumed",
             trail="staging: NewCandidate > TargetSuspended; prod: InSync",
         ),
         "a delivered promotion into a suspended target says why it does not arrive": Scenario(

@@ -103,9 +103,9 @@ def obj(status_: dict[str, Any] | None = None, generation: int | None = None) ->
         ),
         pytest.param(
             ARGO,
-            obj({"sync": {"revision": "abc123"}, "health": {"status": "Healthy"}}),
-            observations.Observation(ready=True, revision="abc123"),
-            id="Argo CD Application: healthy",
+            obj({"sync": {"revision": "a1", "status": "Synced"}, "health": {"status": "Healthy"}}),
+            observations.Observation(ready=True, revision="a1"),
+            id="Argo CD Application: healthy and in sync",
         ),
         pytest.param(
             ARGO,
@@ -341,7 +341,8 @@ def test_revision_path_works_for_every_kind() -> None:
     seen = observations.observe(helm, flux("helmrelease-oci-ready"))
     assert seen.revision.startswith("sha256:0cc9a8446c95")
     argo = ARGO.model_copy(update={"revision_path": ".status.summary.version"})
-    found = {"status": {"sync": {"revision": "a"}, "health": {"status": "Healthy"}}}
+    found = {"status": {"sync": {"revision": "a", "status": "Synced"}}}
+    found["status"]["health"] = {"status": "Healthy"}
     found["status"]["summary"] = {"version": "b"}
     assert observations.observe(argo, found) == observations.Observation(ready=True, revision="b")
 

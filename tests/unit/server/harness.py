@@ -12,6 +12,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry
 from tests.fakes import auth as fakes_auth
+from tests.fakes import delivery as fake_delivery
 from tests.fakes import sessions as fakes_sessions
 from tests.unit.controller import story
 
@@ -60,6 +61,7 @@ class Harness:
     options: dict[str, Any] = field(default_factory=dict)
     registry: CollectorRegistry | None = None
     staging_checks: list[dict[str, Any]] | None = None
+    measured: fake_delivery.RecordedMeasures = field(default_factory=fake_delivery.RecordedMeasures)
 
     def __post_init__(self) -> None:
         self.world = story.World(approval=self.approval, staging_checks=self.staging_checks)
@@ -84,6 +86,7 @@ class Harness:
             sessions=fakes_sessions.FakeSessions(),
             options=server_deps.Options(enable_legacy_approval=self.legacy, **self.options),
             registry=self.registry,
+            delivery=self.measured,
         )
         self.app = server_app.create_app(self.deps)
 

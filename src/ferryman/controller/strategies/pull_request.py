@@ -106,7 +106,7 @@ class PullRequestStrategy:
                 host, opened, request, head=head, base=spec.base_branch, title=title, body=body
             )
         return status.PromotionResult(
-            url=result.url, number=result.number, branch=head, commit=commit
+            url=_link(result.url), number=result.number, branch=head, commit=commit
         )
 
 
@@ -169,7 +169,9 @@ async def _already_there(
     commit = await workspace.head()
     if merged is None:
         return status.PromotionResult(branch=base, commit=commit)
-    return status.PromotionResult(url=merged.url, number=merged.number, branch=base, commit=commit)
+    return status.PromotionResult(
+        url=_link(merged.url), number=merged.number, branch=base, commit=commit
+    )
 
 
 def _refuse_closed(
@@ -242,3 +244,9 @@ def pull_request_body(
 def _inline(value: str) -> str:
     """``value`` on one line, without backticks that would break the Markdown around it."""
     return "".join(char if char.isprintable() else " " for char in value).replace("`", "'").strip()
+
+
+def _link(url: str | None) -> str | None:
+    """The pull request's address for status, or none when a host answers one longer than
+    status holds (a cut link would lead elsewhere; the number still names it)."""
+    return url if url is not None and len(url) <= status.MAX_URL_LENGTH else None

@@ -17,7 +17,7 @@ import copy
 import dataclasses
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Final
 
 from ferryman.embedded.apiserver import schema_cel as cel
 
@@ -129,10 +129,34 @@ def _check_root_metadata(meta: Any) -> None:
             raise SchemaError(f'{path}.properties[{key}].type: Unsupported value: must be "string"')
 
 
+_INT_OR_STRING_ANY_OF: Final = [{"type": "integer"}, {"type": "string"}]
+
+
+def _without_int_or_string_pattern(raw: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``raw`` without x-kubernetes-int-or-string's own ``anyOf: [{type: integer}, {type:
+    string}]`` (directly or as ``allOf[0].anyOf``): the one place apiextensions lets ``type``
+    into a junctor (``isIntOrStringAnyOfPattern``). It checks nothing the int-or-string node
+    does not, so it is left out of the compiled node (the published schema keeps it)."""
+    if raw.get("anyOf") == _INT_OR_STRING_ANY_OF:
+        return {key: value for key, value in raw.items() if key != "anyOf"}
+    all_of = raw.get("allOf")
+    if (
+        isinstance(all_of, list)
+        and all_of
+        and isinstance(all_of[0], Mapping)
+        and all_of[0].get("anyOf") == _INT_OR_STRING_ANY_OF
+    ):
+        first = {key: value for key, value in all_of[0].items() if key != "anyOf"}
+        return {**raw, "allOf": [first, *all_of[1:]]}
+    return raw
+
+
 def _compile(raw: Any, path: str, *, in_junctor: bool, correlatable: bool) -> Node:
     """Compile one node; ``path`` names it in errors the way apiextensions does."""
     if not isinstance(raw, Mapping):
         raise SchemaError(f"{path}: Invalid value: must be an object")
+    if raw.get("x-kubernetes-int-or-string") is True:
+        raw = _without_int_or_string_pattern(raw)
     for key in _FORBIDDEN:
         if key in raw:
             raise SchemaError(f"{path}.{key}: Forbidden: {key} is not supported")

@@ -206,7 +206,8 @@ class Ui:
         obj = await self.deps.store.get(namespace, name)
         if obj is None:
             raise errors.HttpError(404, f'pipeline "{namespace}/{name}" not found')
-        return views.pipeline_view(obj, permissions=await self._permissions(identity, obj))
+        permissions = await self._permissions(identity, obj)
+        return views.pipeline_view(obj, permissions=permissions, with_timeline=True)
 
     # ------------------------------------------------------------------ pages
     async def index(self, request: Request) -> Response:

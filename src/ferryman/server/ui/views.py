@@ -16,6 +16,7 @@ import pydantic
 
 from ferryman.api import conditions, pipeline, status, validation
 from ferryman.domain import approvals, holds, policy, records
+from ferryman.server.ui import timeline as ui_timeline
 
 _PHASE_WORDS = {
     status.PromotionPhase.PENDING: "held back by a gate",
@@ -137,6 +138,7 @@ class PipelineView:
     environments: tuple[EnvironmentView, ...]
     history: tuple[HistoryView, ...] = ()
     problems: tuple[str, ...] = field(default=())
+    timeline: ui_timeline.Chart | None = None  # the pipeline page's chart (server/ui/timeline.py)
 
 
 def when(value: datetime | None) -> str:
@@ -282,8 +284,10 @@ def pipeline_view(
     obj: Mapping[str, Any],
     *,
     permissions: Mapping[str, Permission] | None = None,
+    with_timeline: bool = False,
 ) -> PipelineView:
-    """The whole page of one Pipeline object (``permissions`` per environment name)."""
+    """The whole page of one Pipeline object (``permissions`` per environment name; the
+    timeline chart only for the pipeline's own page)."""
     meta = obj.get("metadata") or {}
     namespace, name = str(meta.get("namespace", "")), str(meta.get("name", ""))
     parsed, current, problems = parse(obj)
@@ -328,6 +332,11 @@ def pipeline_view(
         environments=tuple(envs),
         history=history,
         problems=tuple(problems),
+        timeline=(
+            ui_timeline.chart([e.name for e in parsed.spec.environments], current)
+            if with_timeline and parsed is not None
+            else None
+        ),
     )
 
 

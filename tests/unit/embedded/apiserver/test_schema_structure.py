@@ -170,3 +170,39 @@ def test_to_openapi_publishes_the_schema_with_object_meta() -> None:
     assert published["properties"]["apiVersion"]["type"] == "string"
     assert published["properties"]["kind"]["description"].startswith("Kind is a string value")
     assert published["type"] == "object"
+
+
+@pytest.mark.parametrize(
+    "count",
+    [
+        pytest.param(
+            {
+                "anyOf": [{"type": "integer"}, {"type": "string"}],
+                "x-kubernetes-int-or-string": True,
+            },
+            id="anyOf",
+        ),
+        pytest.param(
+            {
+                "allOf": [{"anyOf": [{"type": "integer"}, {"type": "string"}]}],
+                "x-kubernetes-int-or-string": True,
+            },
+            id="allOf[0].anyOf",
+        ),
+    ],
+)
+def test_int_or_string_pattern_may_name_types_in_its_junctor(count: dict[str, Any]) -> None:
+    """``anyOf: [{type: integer}, {type: string}]`` beside x-kubernetes-int-or-string is the one
+    ``type`` apiextensions allows in a junctor (controller-gen writes it; Argo CD's CRD has it)."""
+    compiled = schema.StructuralSchema(
+        _with_spec({"type": "object", "properties": {"count": count}})
+    )
+    for value in (3, "3"):
+        assert compiled.validate({"spec": {"count": value}}) == []
+    assert compiled.validate({"spec": {"count": True}}) != []
+    published = compiled.to_openapi()["properties"]["spec"]["properties"]["count"]
+    assert published == count
+    with pytest.raises(schema.SchemaError, match="must not be used inside"):
+        schema.StructuralSchema(
+            _with_spec({"type": "object", "anyOf": [{"type": "integer"}, {"type": "string"}]})
+        )
