@@ -150,6 +150,10 @@ class ResourceHandlers:
             )
             return json_response(answer, 201)
         if info.verb == "get":
+            if not wants_table(request.headers.get("accept", "")):
+                raw = self.api.get_raw(rt, store_ns, info.name)
+                if raw is not None:
+                    return Response(raw.encode(), media_type=JSON)
             obj = self.api.get(rt, store_ns, info.name)
             return self._render(request, rt, [obj], obj["metadata"], single=obj)
         if info.verb == "list":

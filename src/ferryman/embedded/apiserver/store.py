@@ -41,6 +41,15 @@ def dumps(obj: Any) -> str:
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
 
 
+def _stored_form(obj: dict[str, Any]) -> dict[str, Any]:
+    """``obj`` with ``apiVersion`` and ``kind`` as its first keys, so a GET can tell the stored
+    apiVersion from the row's first bytes and send the row as it is (``Store.get_raw``)."""
+    if "apiVersion" not in obj:
+        return obj
+    head: dict[str, Any] = {key: obj[key] for key in ("apiVersion", "kind") if key in obj}
+    return {**head, **obj}
+
+
 @dataclass(frozen=True)
 class Event:
     """A committed change: ``type`` is ADDED, MODIFIED or DELETED; ``prev`` the state before."""
@@ -96,6 +105,13 @@ class Store:
             "SELECT data FROM objects WHERE gr = ? AND ns = ? AND name = ?", (gr, ns, name)
         ).fetchone()
         return json.loads(row[0]) if row else None
+
+    def get_raw(self, gr: str, ns: str, name: str) -> str | None:
+        """The stored object's JSON text as stored (compact, ``apiVersion`` first), or None."""
+        row = self._db.execute(
+            "SELECT data FROM objects WHERE gr = ? AND ns = ? AND name = ?", (gr, ns, name)
+        ).fetchone()
+        return str(row[0]) if row else None
 
     def scan(
         self, gr: str, ns: str | None, *, after: tuple[str, str] | None = None
@@ -201,7 +217,7 @@ class Store:
         prev_data = dumps(prev) if prev is not None else None
         rv = self._rv + 1
         meta["resourceVersion"] = str(rv)
-        data = dumps(obj)
+        data = dumps(_stored_form(obj))
         if kind != "DELETED" and len(data) > MAX_OBJECT_BYTES:
             raise errors.too_large("etcdserver: request is too large")
         db = self._db
