@@ -178,6 +178,7 @@ async def _serve_http(
         await asyncio.sleep(0.02)
 
     async def stop_http() -> None:
+        controller.pipelines.close()  # ends the UI's event streams, so the server stops at once
         http.should_exit = True
         await serving
 

@@ -9,6 +9,7 @@ one place the webhook/approval/UI server's limits are set, for ``ferryman contro
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import signal
 from collections.abc import Awaitable, Callable
@@ -28,12 +29,12 @@ from ferryman.adapters import flux_receiver, githost, gitrepo
 from ferryman.adapters.kubernetes import auth as auth_adapter
 from ferryman.adapters.kubernetes import cluster as cluster_adapter
 from ferryman.adapters.kubernetes import clusters, events, leases, pipelines, secrets, sessions
-from ferryman.controller import echoes, leader, manager, reconciler
+from ferryman.controller import cached_store, echoes, leader, manager, pipeline_cache, reconciler
 from ferryman.controller import strategies as strategy_registry
 from ferryman.ports import promotion
 from ferryman.server import app as server_app
+from ferryman.server import auth_cache, limits, secret_cache
 from ferryman.server import deps as server_deps_mod
-from ferryman.server import limits
 from ferryman.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,10 @@ class Controller:
     hosts: githost.Hosts | None = None  # owns the clients made for Secrets' CA certificates
     servers: list[uvicorn.Server] = field(default_factory=list)
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)  # at stop
+    pipelines: pipeline_cache.InformerPipelines = field(init=False)  # informers, for the server
+
+    def __post_init__(self) -> None:
+        self.pipelines = pipeline_cache.InformerPipelines(self.manager)
 
     async def start(self) -> None:
         """Start informers, workers and leader election; return once Pipelines are cached."""
@@ -85,6 +90,17 @@ def _elector(
         lease_duration=settings.lease_duration,
         renew_deadline=settings.renew_deadline,
         retry_period=settings.retry_period,
+    )
+
+
+def _reconciler_store(
+    local: cluster_adapter.LightkubeCluster, runtime: manager.Manager
+) -> cached_store.CachedPipelineStore:
+    """Reads from the informer cache, writes with resourceVersion preconditions
+    (``controller.cached_store``): a pass that writes nothing costs no API request."""
+    return cached_store.CachedPipelineStore(
+        pipelines.LightkubePipelineStore(local.client),
+        functools.partial(pipeline_cache.lookup, runtime),
     )
 
 
@@ -128,7 +144,7 @@ def build_controller(
         own_writes=own_writes,
     )
     rec = reconciler.Reconciler(
-        store=pipelines.LightkubePipelineStore(local.client),
+        store=_reconciler_store(local, runtime),
         targets=runtime.targets,
         events=sink,
         strategies=chosen,
@@ -221,6 +237,7 @@ async def run_controller(settings: Settings) -> None:
         await asyncio.wait([stopping, *serving], return_when=asyncio.FIRST_COMPLETED)
         stopping.cancel()
     finally:
+        controller.pipelines.close()  # ends the UI's event streams, so the servers stop at once
         for server in controller.servers:
             server.should_exit = True
         await asyncio.gather(*serving, return_exceptions=True)
@@ -245,20 +262,28 @@ def server_deps(settings: Settings, controller: Controller) -> server_deps_mod.D
     """What the webhook/approval/UI server of one replica needs, wired to real adapters.
 
     It shares the controller's client to its cluster (TokenReview, SubjectAccessReview, Secrets,
-    status writes) and enqueues reconciles into ``controller``'s work queue.
+    status writes) and enqueues reconciles into ``controller``'s work queue. Pipelines are read
+    from the controller's informers, webhook keys and review answers from bounded caches
+    (``server.secret_cache``, ``server.auth_cache``), so no read-only request costs an API request
+    in the steady state.
     """
     local = controller.cluster
     ui_sessions = sessions.SecretSessionStore(
         local.client, namespace=settings.session_namespace, name=settings.session_secret
     )
-    controller.closers.append(ui_sessions.close)
+    keys = secret_cache.CachedSecrets(secrets.LightkubeSecretReader(local.client))
+    controller.closers += [ui_sessions.close, keys.close]
     return server_deps_mod.Deps(
         store=pipelines.LightkubePipelineStore(local.client),
         cluster=local,
-        secrets=secrets.LightkubeSecretReader(local.client),
+        secrets=keys,
         events=events.LightkubeEventSink(local.client, instance=settings.identity),
-        authenticator=auth_adapter.LightkubeAuthenticator(local.client),
-        reviewer=auth_adapter.LightkubeAccessReviewer(local.client),
+        authenticator=auth_cache.CachedAuthenticator(
+            auth_adapter.LightkubeAuthenticator(local.client)
+        ),
+        reviewer=auth_cache.CachedAccessReviewer(
+            auth_adapter.LightkubeAccessReviewer(local.client)
+        ),
         trigger=QueueTrigger(controller),
         clock=clock_adapter.SystemClock(),
         sessions=ui_sessions,
@@ -268,6 +293,7 @@ def server_deps(settings: Settings, controller: Controller) -> server_deps_mod.D
             hook_rate_interval=settings.promotion_hook_rate_limit_interval,
         ),
         registry=controller.manager.metrics.registry,
+        pipelines=controller.pipelines,
     )
 
 

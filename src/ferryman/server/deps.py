@@ -48,3 +48,12 @@ class Deps:
     sessions: sessions_port.SessionStore  # UI sessions: sealing key, sign-outs (all replicas)
     options: Options = field(default_factory=Options)
     registry: CollectorRegistry | None = None  # where request metrics go (None: not counted)
+    # The controller's Pipeline informers: the webhook, the UI and the read API read from them
+    # (no API request per HTTP request) and the UI's live pages are woken by them. None (tests
+    # over fakes): every read goes to ``store``.
+    pipelines: k8s.PipelineCache | None = None
+
+    @property
+    def reader(self) -> k8s.PipelineReader:
+        """Where Pipelines are read when nothing is written from the read: the cache if any."""
+        return self.pipelines if self.pipelines is not None else self.store

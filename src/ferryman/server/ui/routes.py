@@ -134,8 +134,11 @@ class Ui:
     # ------------------------------------------------------------------ reads
     async def _list(self, identity: auth.Identity) -> list[views.PipelineView]:
         await access.require(self.deps, identity, "list")
-        kind = await self.deps.cluster.resolve(reads.PIPELINE_KIND)
-        items, _ = await self.deps.cluster.source(kind, None).list()
+        if self.deps.pipelines is not None:
+            items = await self.deps.pipelines.list(None)
+        else:
+            kind = await self.deps.cluster.resolve(reads.PIPELINE_KIND)
+            items, _ = await self.deps.cluster.source(kind, None).list()
         return [views.pipeline_view(obj) for obj in sorted(items, key=_name_of)]
 
     async def _allowed(
@@ -189,7 +192,7 @@ class Ui:
         self, identity: auth.Identity, namespace: str, name: str
     ) -> views.PipelineView:
         await access.require(self.deps, identity, "get", namespace=namespace, name=name)
-        obj = await self.deps.store.get(namespace, name)
+        obj = await self.deps.reader.get(namespace, name)
         if obj is None:
             raise errors.HttpError(404, f'pipeline "{namespace}/{name}" not found')
         return views.pipeline_view(obj, permissions=await self._permissions(identity, obj))
