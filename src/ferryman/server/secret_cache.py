@@ -67,7 +67,7 @@ class CachedSecrets:
         self.cache: ttl_cache.TtlCache[Key, Found] = ttl_cache.TtlCache(
             max_entries=max_entries, clock=clock
         )
-        self._background: set[asyncio.Task[Found]] = set()
+        self._background: dict[Key, asyncio.Task[Found]] = {}
 
     async def read(self, namespace: str, name: str) -> dict[str, bytes]:
         key = (namespace, name)
@@ -77,7 +77,7 @@ class CachedSecrets:
         else:
             found = entry.value
             stale = self.cache.now() - entry.stored >= self._refresh_after
-            if stale and not self.cache.loading(key):
+            if stale and key not in self._background and not self.cache.loading(key):
                 self._refresh_soon(key)
         if isinstance(found, domain_errors.PermanentError):
             raise found
@@ -95,17 +95,18 @@ class CachedSecrets:
 
     def _refresh_soon(self, key: Key) -> None:
         task = asyncio.ensure_future(self.cache.refresh(key, lambda: self._fetch(key), self._ttl))
-        self._background.add(task)
-        task.add_done_callback(self._finished)
+        self._background[key] = task
+        task.add_done_callback(lambda done: self._finished(key, done))
 
-    def _finished(self, task: asyncio.Task[Found]) -> None:
-        self._background.discard(task)
+    def _finished(self, key: Key, task: asyncio.Task[Found]) -> None:
+        self._background.pop(key, None)
         if not task.cancelled() and task.exception() is not None:
             # The entry stays until it expires; the next request after that reads again.
             log.debug("Refreshing a webhook key Secret failed error=%s", task.exception())
 
     async def close(self) -> None:
         """Cancel refreshes in flight."""
-        for task in list(self._background):
+        tasks = list(self._background.values())
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._background, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
