@@ -48,6 +48,8 @@ DEFAULT_LIMITS: Final[Mapping[str, RouteLimits]] = MappingProxyType(
         families.API: RouteLimits(concurrency=64, max_body_bytes=64 * 1024, body_timeout=10.0),
         families.UI: RouteLimits(concurrency=64, max_body_bytes=16 * 1024, body_timeout=5.0),
         families.HEALTH: RouteLimits(concurrency=16, max_body_bytes=1024, body_timeout=5.0),
+        # Open pages' event streams: long-lived, no body; past 512 the page polls instead.
+        families.STREAM: RouteLimits(concurrency=512, max_body_bytes=1024, body_timeout=5.0),
     }
 )
 
