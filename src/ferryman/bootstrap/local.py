@@ -62,6 +62,7 @@ class UpConfig:
     failing: tuple[str, ...] = DEFAULT_FAILING  # chart versions whose deployment fails
     crd_dir: Path | None = None  # install these CRDs (e.g. Flux's) instead of the compact one
     workers: int = 2
+    hook_rate_limit: int = 20  # Flux events per 30 s, client and pipeline environment; 0: off
 
 
 @dataclasses.dataclass
@@ -230,6 +231,7 @@ async def run(
             workers=config.workers,
             http_addr=f"{config.http_host}:{config.http_port}",
             git_cache_dir=str(config.state_dir / "git-cache"),
+            promotion_hook_rate_limit=config.hook_rate_limit,
         )
         controller = process.build_controller(settings)
         await controller.start()

@@ -55,6 +55,14 @@ import click
     type=click.Path(file_okay=False, exists=True),
     help="Install the CRDs in this directory (e.g. Flux's own) instead of a compact one.",
 )
+@click.option(
+    "--promotion-hook-rate-limit",
+    "hook_rate_limit",
+    default=20,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Flux events accepted per 30 s, client address and pipeline environment (0: no limit).",
+)
 @click.option("--log-level", default="warning", type=click.Choice(["debug", "info", "warning"]))
 def up(
     state_dir: str,
@@ -66,6 +74,7 @@ def up(
     flux_interval: float,
     failing: tuple[str, ...],
     crd_dir: str | None,
+    hook_rate_limit: int,
     log_level: str,
 ) -> None:
     """Run Ferryman on this machine, no cluster needed (Ctrl-C stops; run again to resume)."""
@@ -87,6 +96,7 @@ def up(
         flux_interval=flux_interval,
         failing=failing or up_mode.DEFAULT_FAILING,
         crd_dir=Path(crd_dir) if crd_dir else None,
+        hook_rate_limit=hook_rate_limit,
     )
     try:
         up_mode.main(config, out=sys.stdout)
