@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
 from bench import fleet
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -124,7 +125,9 @@ class ControllerProcess:
 
 
 @contextlib.contextmanager
-def controller(kubeconfig: Path, *extra: str, log: Path | None = None) -> Iterator[ControllerProcess]:
+def controller(
+    kubeconfig: Path, *extra: str, log: Path | None = None
+) -> Iterator[ControllerProcess]:
     """``ferryman controller`` against ``kubeconfig`` on free loopback ports, until the block
     ends (SIGTERM, as Kubernetes stops it). Ready once ``/readyz`` answers (Pipelines cached)."""
     http, health, metrics = free_port(), free_port(), free_port()
@@ -191,8 +194,6 @@ def up(state: Path, *extra: str) -> Iterator[UpProcess]:
 
 def admin_of(kubeconfig: Path, state: Path) -> fleet.Admin:
     """An admin client of the embedded API server ``kubeconfig`` names (``state``: its data)."""
-    import yaml  # noqa: PLC0415 - only the benchmarks that use ``ferryman up`` need it
-
     config = yaml.safe_load(kubeconfig.read_text(encoding="utf-8"))
     server = config["clusters"][0]["cluster"]["server"]
     token = config["users"][0]["user"]["token"]
