@@ -318,7 +318,9 @@ class ResourceHandlers:
         as_table = wants_table(request.headers.get("accept", ""))
         include = q.get("includeObject", "Metadata")
 
-        def encode(kind: str, obj: dict[str, Any]) -> bytes:
+        def encode(kind: str, obj: dict[str, Any], raw: str = "") -> bytes:
+            if raw and not as_table:
+                return f'{{"type":"{kind}","object":{raw}}}\n'.encode()
             if as_table and kind in ("ADDED", "MODIFIED", "DELETED"):
                 obj = tables.table(
                     rt,

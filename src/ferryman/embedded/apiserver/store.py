@@ -59,6 +59,7 @@ class Event:
     gr: str
     obj: dict[str, Any]
     prev: dict[str, Any] | None
+    data: str = ""  # ``obj`` as committed (JSON text), so a watch need not encode it again
 
 
 Listener = Callable[[Event], None]
@@ -195,7 +196,8 @@ class Store:
             "SELECT rv, type, data, prev FROM events WHERE gr = ? AND rv > ? ORDER BY rv", (gr, rv)
         )
         return [
-            Event(t, int(r), gr, json.loads(d), json.loads(p) if p else None) for r, t, d, p in rows
+            Event(t, int(r), gr, json.loads(d), json.loads(p) if p else None, d)
+            for r, t, d, p in rows
         ]
 
     # ----------------------------------------------------------------- writes
@@ -213,8 +215,9 @@ class Store:
         meta = obj["metadata"]
         ns, name = meta.get("namespace", ""), meta["name"]
         # The state before this event (for a deletion: the object at its last RV), which is
-        # what a paged list at an older RV must see (``scan_at``).
-        prev_data = dumps(prev) if prev is not None else None
+        # what a paged list at an older RV must see (``scan_at``). For a modification that is
+        # the row being replaced: copied by SQLite below rather than encoded again here.
+        prev_data = dumps(prev) if prev is not None and kind != "MODIFIED" else None
         rv = self._rv + 1
         meta["resourceVersion"] = str(rv)
         data = dumps(_stored_form(obj))
@@ -223,6 +226,12 @@ class Store:
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
+            if kind == "MODIFIED":
+                db.execute(
+                    "INSERT INTO events (rv, gr, type, data, prev) VALUES (?, ?, ?, ?, (SELECT "
+                    "data FROM objects WHERE gr = ? AND ns = ? AND name = ?))",
+                    (rv, gr, kind, data, gr, ns, name),
+                )
             if kind == "DELETED":
                 db.execute(
                     "DELETE FROM objects WHERE gr = ? AND ns = ? AND name = ?", (gr, ns, name)
@@ -233,10 +242,11 @@ class Store:
                     "?, ?, ?)",
                     (gr, ns, name, rv, data),
                 )
-            db.execute(
-                "INSERT INTO events (rv, gr, type, data, prev) VALUES (?, ?, ?, ?, ?)",
-                (rv, gr, kind, data, prev_data),
-            )
+            if kind != "MODIFIED":
+                db.execute(
+                    "INSERT INTO events (rv, gr, type, data, prev) VALUES (?, ?, ?, ?, ?)",
+                    (rv, gr, kind, data, prev_data),
+                )
             db.execute("INSERT OR REPLACE INTO meta (k, v) VALUES ('rv', ?)", (rv,))
             db.execute("COMMIT")
         except BaseException:
@@ -245,7 +255,7 @@ class Store:
         self._rv = rv
         if rv - self._compacted > self._limit + self._limit // 10:
             self.compact(rv - self._limit)
-        event = Event(kind, rv, gr, obj, prev)
+        event = Event(kind, rv, gr, obj, prev, data)
         for listener_gr, listener in list(self._listeners.values()):
             if listener_gr == gr:
                 listener(event)
