@@ -16,8 +16,10 @@ auth caches (``server.auth_cache``).
   (expiry, the shared sign-out list) and identifies its token (TokenReview, cached): a signed-out
   session's stream ends within ``HEARTBEAT`` seconds, on every replica.
 - Bounds: streams have their own pool (``families.STREAM``: 512 at once, then 503 and the page
-  polls instead); a stream renders at most every ``MIN_INTERVAL`` seconds (bursts of changes are
-  coalesced into the latest state) and ends after ``MAX_STREAM`` seconds (the browser reconnects
+  polls instead); streams render one at a time, each yielding to the event loop afterwards (a
+  change seen by many open pages does not hold page views up behind all of their renders); a
+  stream renders at most every ``MIN_INTERVAL`` seconds (bursts of changes are coalesced into
+  the latest state) and ends after ``MAX_STREAM`` seconds (the browser reconnects
   after ``RETRY_MILLISECONDS``, authenticating again); all streams end when the server stops.
 - Fallback: ``static/live.js`` polls the page's fragment (``/fragments/...``, also served from the
   caches) when the browser has no ``EventSource`` or the stream cannot be kept open.
@@ -103,6 +105,9 @@ class Feed:
         self._cache = cache
         self._streams: dict[Key, set[Subscriber]] = {}
         self._unsubscribe: Callable[[], None] | None = None
+        # One stream renders at a time, and yields to the event loop after each render, so a
+        # change that wakes every open page does not hold page views up behind all the renders.
+        self.rendering = asyncio.Lock()
 
     def __len__(self) -> int:
         return sum(len(streams) for streams in self._streams.values())
@@ -166,7 +171,9 @@ async def _events(
                 yield ": keep-alive\n\n"
                 continue
             try:
-                html = await ui.live_html(request, identity, subscriber.key)
+                async with feed.rendering:
+                    html = await ui.live_html(request, identity, subscriber.key)
+                    await asyncio.sleep(0)  # requests that arrived meanwhile go first
             except errors.HttpError:
                 yield message("reload")
                 return
