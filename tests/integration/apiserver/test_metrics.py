@@ -112,6 +112,32 @@ def test_get_serves_the_stored_row_exactly_as_the_decoded_path(
     assert raw.startswith(b'{"apiVersion":"pipelines.weave.works/v1alpha1","kind":"Pipeline",')
 
 
+def test_an_unfiltered_list_is_the_stored_rows_exactly_as_the_decoded_path(
+    crd_server: EmbeddedApiServer, http: Http
+) -> None:
+    """A whole, current list (served from the stored rows) has the bytes of the same list
+    served through the decoded path (``limit`` takes that path), and a selector still filters."""
+    for name in ("a", "b", "c"):
+        assert http.post(PIPELINES, pipeline(name)).status == 201
+    assert http.patch(f"{PIPELINES}/b", {"metadata": {"labels": {"tier": "x"}}}).status == 200
+
+    def raw(path: str) -> bytes:
+        request = urllib.request.Request(  # noqa: S310 - the loopback server under test
+            f"{crd_server.url}{path}", headers={"Authorization": f"Bearer {crd_server.token}"}
+        )
+        with urllib.request.urlopen(request, context=crd_server.ssl_context()) as response:  # noqa: S310
+            body: bytes = response.read()
+            return body
+
+    assert raw(PIPELINES) == raw(f"{PIPELINES}?limit=100")
+    assert raw(PIPELINES) == raw(f"{PIPELINES}?resourceVersion=0")
+    listed = json.loads(raw(PIPELINES))
+    assert [item["metadata"]["name"] for item in listed["items"]] == ["a", "b", "c"]
+    assert listed["kind"] == "PipelineList" and listed["metadata"]["resourceVersion"]
+    selected = json.loads(raw(f"{PIPELINES}?labelSelector=tier%3Dx"))
+    assert [item["metadata"]["name"] for item in selected["items"]] == ["b"]
+
+
 def test_get_through_another_served_version_names_that_version(
     apiserver: EmbeddedApiServer, http: Http
 ) -> None:

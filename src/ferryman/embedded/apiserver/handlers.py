@@ -157,6 +157,10 @@ class ResourceHandlers:
             obj = self.api.get(rt, store_ns, info.name)
             return self._render(request, rt, [obj], obj["metadata"], single=obj)
         if info.verb == "list":
+            if not wants_table(request.headers.get("accept", "")):
+                raw = self.api.list_raw(rt, ns, self._list_options(q))
+                if raw is not None:
+                    return Response(raw.encode(), media_type=JSON)
             listed = self.api.list_objects(rt, ns, self._list_options(q))
             return self._render(
                 request, rt, listed["items"], listed["metadata"], single=None, listed=listed

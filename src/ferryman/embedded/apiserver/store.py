@@ -129,6 +129,15 @@ class Store:
         sql += " ORDER BY ns, name"
         return [json.loads(r[0]) for r in self._db.execute(sql, args)]
 
+    def scan_raw(self, gr: str, ns: str | None) -> list[str]:
+        """``scan``'s objects as their stored JSON text, not decoded."""
+        sql = "SELECT data FROM objects WHERE gr = ?"
+        args: list[Any] = [gr]
+        if ns is not None:
+            sql += " AND ns = ?"
+            args.append(ns)
+        return [str(r[0]) for r in self._db.execute(sql + " ORDER BY ns, name", args)]
+
     def scan_at(
         self, gr: str, ns: str | None, rv: int, *, after: tuple[str, str] | None = None
     ) -> list[dict[str, Any]]:
