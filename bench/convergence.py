@@ -4,7 +4,7 @@ against the same ``ferryman apiserver``, measured in the same run.
 
 - Cold convergence: from launching ``ferryman controller --namespace default`` to the moment the
   API server has answered the fleet's status writes (its ``apiserver_request_total`` for
-  ``PUT pipelines/status``, read every 20 ms). Also reported: launch → first API request (the
+  ``PUT pipelines/status``, read every 50 ms). Also reported: launch → first API request (the
   interpreter starting and importing), and first API request → last status write. Afterwards the
   controller must stay quiet: exactly one status write per Pipeline.
 - Floor: a copy of the fleet in namespace ``floor`` (not watched by the controller) gets, in one
@@ -24,7 +24,7 @@ from typing import Any
 from bench import fleet, production
 
 FLOOR = "/apis/pipelines.weave.works/v1alpha1/namespaces/floor/pipelines"
-POLL = 0.02
+POLL = 0.05
 QUIET = 2.0
 
 
