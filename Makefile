@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: test lint typecheck contracts manifests bench stress clean
+.PHONY: test lint typecheck contracts manifests bench stress chaos clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 ## test: lint, type-check, architecture contracts and the whole pytest suite with coverage
-test: $(STAMP) browser git-servers lint typecheck contracts
+test: $(STAMP) browser git-servers prometheus lint typecheck contracts
 	$(BIN)/python -m pytest --cov --cov-report=term $(PYTEST_ARGS)
 	$(BIN)/python -m coverage report --include='src/ferryman/domain/*' --fail-under=100
 
@@ -47,10 +47,18 @@ bench: $(STAMP) wrk
 stress: $(STAMP)
 	BIN=$(BIN) bench/stress.sh
 
+## chaos: real processes under a seeded stream of faults, checked from Git and the fake host
+##        (CHAOS_FAULTS=N CHAOS_SEED=S; last line: chaos: seed=S faults=N ... stuck=K)
+CHAOS_FAULTS ?= 200
+CHAOS_SEED ?= 1
+CHAOS_ARGS ?=
+chaos: $(STAMP)
+	$(BIN)/python -m tests.chaos --faults $(CHAOS_FAULTS) --seed $(CHAOS_SEED) $(CHAOS_ARGS)
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage build src/*.egg-info
 
-.PHONY: demo browser git-servers wrk
+.PHONY: demo browser git-servers prometheus wrk
 
 ## demo: Ferryman on this machine — embedded API, controller, web UI, local Flux and a demo pipeline
 demo: $(STAMP)
@@ -64,6 +72,11 @@ browser:
 ## with its own config, host key and port; the system service is never used)
 git-servers:
 	@test -x /usr/sbin/sshd || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends openssh-server; }
+
+## prometheus: Debian's prometheus for the prometheus-check tests (each test runs its own server
+## with its own config, scraping an exporter the test controls; the system service is never used)
+prometheus:
+	@command -v prometheus >/dev/null || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus; }
 
 ## wrk: Debian's wrk, the HTTP load generator of the benchmarks
 wrk:

@@ -51,7 +51,9 @@ def main() -> None:
     typical_target = size(status.TargetStatus.model_validate(TYPICAL_TARGET).to_wire())
     typical_history = size(status.HistoryEntry.model_validate(TYPICAL_HISTORY).to_wire())
     subject, targets = worst_case.worst_case()
-    decision = decisions.decide(subject, targets, now=worst_case.NOW, owner=worst_case.OWNER)
+    decision = decisions.decide(
+        subject, targets, now=worst_case.NOW, owner=worst_case.OWNER, may_take_over=True
+    )
     worst = decision.status
     max_target = max(size(t.to_wire()) for ts in targets.values() for t in ts)
     max_history = max(size(h.to_wire()) for h in worst.history)
@@ -60,6 +62,7 @@ def main() -> None:
     parts = {
         "targets": sum(size(e.get("targets", [])) for e in envs.values()),
         "promotion_records": sum(size(e.get("promotion", {})) for e in envs.values()),
+        "verification": sum(size(e.get("verification", {})) for e in envs.values()),
         "history": size(wire.get("history", [])),
         "conditions": size(wire.get("conditions", [])),
     }

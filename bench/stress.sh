@@ -8,9 +8,14 @@
 #   FERRYMAN_CONFLICT_RUNS (10000) seeded 30%-409 interleavings (tests/unit/controller/test_conflicts.py)
 #   FERRYMAN_GIT_CRASH_RUNS (200) seeded crash-point runs over real Git
 #                                  (tests/integration/git/test_controller_crash_points.py)
-#   FUZZ_EXAMPLES (25000)          examples per fuzz property, 4 properties
-#                                  (tests/unit/server/test_fuzz.py; the promotion hook's rate
-#                                  limit is off there, see that module's docstring)
+#   FERRYMAN_CRASH_MATRIX (full)   every checkpoint x n in {1,2,3} as a real SIGKILL of
+#                                  `ferryman controller` (tests/integration/processes/test_crash_points.py;
+#                                  `make test` runs a sample)
+#   FUZZ_EXAMPLES (25000)          examples per fuzz property, 4 properties, straight into the ASGI
+#                                  app (tests/unit/server/test_fuzz.py; the promotion hook's rate limit
+#                                  is off there); the counted tally is printed
+#   HTTP_FUZZ_EXAMPLES (4000)      examples per property over real HTTP to `ferryman controller`,
+#                                  5 properties (tests/integration/server/test_fuzz_http.py)
 #   STRESS_INTEGRATION_RUNS (100)  runs of tests/integration/controller, each with its own
 #                                  PYTHONHASHSEED (set and dict iteration orders, hence the order
 #                                  in which informers deliver and workers pick keys, change per run)
@@ -24,6 +29,7 @@ export FERRYMAN_CRASH_RUNS=${FERRYMAN_CRASH_RUNS:-1000}
 export FERRYMAN_CONFLICT_RUNS=${FERRYMAN_CONFLICT_RUNS:-10000}
 export FERRYMAN_GIT_CRASH_RUNS=${FERRYMAN_GIT_CRASH_RUNS:-200}
 FUZZ_EXAMPLES=${FUZZ_EXAMPLES:-25000}
+HTTP_FUZZ_EXAMPLES=${HTTP_FUZZ_EXAMPLES:-4000}
 INTEGRATION_RUNS=${STRESS_INTEGRATION_RUNS:-100}
 HYPOTHESIS_PROFILE=${STRESS_HYPOTHESIS_PROFILE:-stress}
 
@@ -40,8 +46,14 @@ part "crash points x${FERRYMAN_CRASH_RUNS}" "${PYTEST[@]}" tests/unit/controller
 part "conflict storm x${FERRYMAN_CONFLICT_RUNS}" "${PYTEST[@]}" tests/unit/controller/test_conflicts.py
 part "crash points over real Git x${FERRYMAN_GIT_CRASH_RUNS}" \
   "${PYTEST[@]}" tests/integration/git/test_controller_crash_points.py
-part "webhook and approval fuzzing, 4 x ${FUZZ_EXAMPLES} requests" \
+part "crash points in real processes: every checkpoint x {1,2,3}, SIGKILL and restart" \
+  env FERRYMAN_CRASH_MATRIX="${FERRYMAN_CRASH_MATRIX:-full}" \
+  "${PYTEST[@]}" tests/integration/processes/test_crash_points.py
+part "webhook and approval fuzzing, 4 x ${FUZZ_EXAMPLES} examples (ASGI)" \
   env FERRYMAN_FUZZ_EXAMPLES="$FUZZ_EXAMPLES" "${PYTEST[@]}" tests/unit/server/test_fuzz.py
+part "fuzzing over real HTTP, 5 x ${HTTP_FUZZ_EXAMPLES} examples" \
+  env FERRYMAN_HTTP_FUZZ_EXAMPLES="$HTTP_FUZZ_EXAMPLES" "${PYTEST[@]}" \
+  tests/integration/server/test_fuzz_http.py
 part "domain properties (HYPOTHESIS_PROFILE=$HYPOTHESIS_PROFILE)" \
   env HYPOTHESIS_PROFILE="$HYPOTHESIS_PROFILE" "${PYTEST[@]}" tests/unit/domain/test_properties.py
 

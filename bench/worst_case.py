@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from ferryman.api import pipeline, status
+from ferryman.api import verification as checks
 from ferryman.domain import observations, records
 
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
@@ -43,6 +44,20 @@ def worst_case() -> tuple[pipeline.Pipeline, Targets]:
         api_version=_long(253), kind="GitopsCluster", name=_long(253), namespace=_long(63)
     )
     names = [_long(63, f"e{i}") for i in range(pipeline.MAX_ENVIRONMENTS)]
+    # Every environment verifies with the most checks, each with the longest name.
+    check_names = [_long(32, f"c{i}") for i in range(checks.MAX_CHECKS)]
+    verify = checks.Verification(
+        checks=tuple(
+            checks.Check(
+                name=name,
+                webhook=checks.WebhookCheck(
+                    url="https://hooks.example.com/verify",
+                    secret_ref=checks.SecretReference(name="hooks"),
+                ),
+            )
+            for name in check_names
+        )
+    )
     envs = [
         pipeline.Environment(
             name=name,
@@ -54,6 +69,7 @@ def worst_case() -> tuple[pipeline.Pipeline, Targets]:
                 strategy=pipeline.Strategy(notification=pipeline.NotificationPromotion()),
                 approval=rule,
             ),
+            verification=verify,
         )
         for name in names
     ]
@@ -134,10 +150,31 @@ def worst_case() -> tuple[pipeline.Pipeline, Targets]:
         ),
         **records_,
     )
+    # Finished checks (kept as they are by decide()) with every field at its maximum.
+    verified = checks.VerificationStatus(
+        revision=_long(256, "r"),
+        run=checks.MAX_COUNTER,
+        phase=checks.CheckPhase.FAILED,
+        checks=tuple(
+            checks.CheckStatus(
+                name=name,
+                phase=checks.CheckPhase.FAILED,
+                started_at=NOW,
+                finished_at=NOW,
+                next_at=NOW,
+                count=checks.MAX_COUNTER,
+                failed=checks.MAX_COUNTER,
+                errors=checks.MAX_COUNTER,
+                value=_long(checks.MAX_CHECK_VALUE),
+                message=_long(checks.MAX_CHECK_MESSAGE),
+            )
+            for name in check_names
+        ),
+    )
     current = current.model_copy(
         update={
             "environments": {
-                name: env.model_copy(update={"hold": hold})
+                name: env.model_copy(update={"hold": hold, "verification": verified})
                 for name, env in current.environments.items()
             }
         }

@@ -31,3 +31,5 @@ SUSPENDED: Final = "Suspended"
 HELD: Final = "Held"  # an operator holds the environment (or pinned it at a revision)
 TARGET_SUSPENDED: Final = "TargetSuspended"
 ALL_IN_SYNC: Final = "AllEnvironmentsInSync"
+VERIFYING: Final = "Verifying"  # the source's checks of the candidate have not all passed yet
+VERIFICATION_FAILED: Final = "VerificationFailed"  # a check of the candidate failed in the source

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import ConfigDict, Field
 
 from ferryman.api import durations
+from ferryman.api import verification as checks
 from ferryman.api.base import WireModel
 from ferryman.api.status import PipelineStatus
 
@@ -269,6 +270,11 @@ class Environment(WireModel):
     promotion: Promotion | None = Field(
         default=None, description="Promotion into this environment; overrides spec.promotion."
     )
+    verification: checks.Verification | None = Field(
+        default=None,
+        description="Ferryman: checks a revision must pass here before the next environment gets "
+        "it; replaces spec.verification.",
+    )
 
 
 class PipelineSpec(WireModel):
@@ -287,6 +293,9 @@ class PipelineSpec(WireModel):
     suspend: bool | None = Field(
         default=None,
         description="Ferryman: while true targets are observed but nothing is promoted.",
+    )
+    verification: checks.Verification | None = Field(
+        default=None, description="Ferryman: default verification checks of every environment."
     )
 
     def environment(self, name: str) -> Environment | None:

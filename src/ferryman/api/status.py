@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
+from ferryman.api import verification as checks
 from ferryman.api.base import WireModel
 
 MAX_ERROR_LENGTH = 512
@@ -232,6 +233,7 @@ class EnvironmentStatus(WireModel):
     waiting_approval: WaitingApproval | None = None
     promotion: PromotionRecord | None = None
     hold: HoldRecord | None = None
+    verification: checks.VerificationStatus | None = None  # this environment's checks
 
 
 class HistoryAction(enum.StrEnum):
@@ -241,6 +243,7 @@ class HistoryAction(enum.StrEnum):
     UNHELD = "Unheld"  # ferryman unhold
     PINNED = "Pinned"  # ferryman promote --revision
     ROLLED_BACK = "RolledBack"  # ferryman rollback
+    VERIFY_REQUESTED = "VerifyRequested"  # ferryman verify: the checks run again
 
 
 class HistoryEntry(WireModel):

@@ -16,7 +16,7 @@ from typing import Any
 import croniter
 import pydantic
 
-from ferryman.api import pipeline
+from ferryman.api import check_rules, pipeline, verification
 
 
 @dataclass(frozen=True, order=True)
@@ -55,7 +55,7 @@ def _message(error: Mapping[str, Any]) -> str:
     if kind == "string_too_long":
         return f"may not be longer than {ctx.get('max_length')} characters"
     if kind == "string_pattern_mismatch":
-        return f'"{value}" is not a duration such as "90s", "15m" or "1h30m"'
+        return _pattern_message(str(ctx.get("pattern", "")), value)
     if kind in {"enum", "literal_error"}:
         expected = str(ctx.get("expected", "")).replace("'", '"').replace(" or ", ", ")
         return f'unsupported value "{value}": supported values: {expected}'
@@ -64,6 +64,14 @@ def _message(error: Mapping[str, Any]) -> str:
     if kind == "less_than_equal":
         return f"must be at most {ctx.get('le')}"
     return f"invalid value: {error.get('msg', kind)}"
+
+
+def _pattern_message(pattern: str, value: Any) -> str:
+    if pattern == verification.THRESHOLD_PATTERN:
+        return f'"{value}" is not a threshold such as "< 0.01" or ">= 0.99"'
+    if pattern == verification.CHECK_NAME_PATTERN:
+        return f'"{value}" is not a name of lower-case letters, digits and "-"'
+    return f'"{value}" is not a duration such as "90s", "15m" or "1h30m"'
 
 
 def _schedule_errors(prefix: str, promotion: pipeline.Promotion) -> list[FieldError]:
@@ -123,7 +131,33 @@ def semantic_errors(spec: pipeline.PipelineSpec) -> list[FieldError]:
             )
         seen.add(env.name)
         errors.extend(_promotion_errors(f"spec.environments[{index}].promotion", env.promotion))
-    return errors
+    return errors + _verification_errors(spec)
+
+
+def _pull_request(spec: pipeline.PipelineSpec, env: pipeline.Environment) -> bool:
+    """Whether promotions into ``env`` open pull requests (as ``domain.policy`` resolves it)."""
+    own = env.promotion.strategy if env.promotion is not None else None
+    strategy = own or (spec.promotion.strategy if spec.promotion is not None else None)
+    return strategy is not None and strategy.pull_request is not None
+
+
+def _verification_errors(spec: pipeline.PipelineSpec) -> list[FieldError]:
+    """``verification`` blocks: their own shape, and commit checks where they cannot work."""
+    found = check_rules.shape("spec.verification", spec.verification)
+    for index, env in enumerate(spec.environments):
+        where, block, inherited = f"spec.environments[{index}].verification", env.verification, ""
+        if block is None:
+            where, block, inherited = "spec.verification", spec.verification, env.name
+        else:
+            found += check_rules.shape(where, block)
+        found += check_rules.commits(
+            where,
+            block,
+            first=index == 0,
+            pull_request=_pull_request(spec, env),
+            environment=inherited,
+        )
+    return [FieldError(path, message) for path, message in found]
 
 
 def _echo(error: Mapping[str, Any]) -> bool:

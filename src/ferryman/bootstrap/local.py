@@ -7,13 +7,18 @@ team's repository and Pipeline) and the same controller and server ``ferryman co
 
 Parts, started in this order and stopped in reverse:
 
+0. for the demo, a demo OpenID Provider (``embedded.openid``) on its own free port, addressed as
+   ``http://localhost:<port>`` (another site than the UI's ``http://127.0.0.1``, as a real
+   provider is), which the API server trusts (``--oidc-*``: ``preferred_username`` and
+   ``groups``, no prefixes, so alice signed in either way is the same alice) and the UI offers;
 1. the embedded Kubernetes-compatible API server (state in ``<dir>/``: SQLite, admin token, TLS
    certificate; ``<dir>/kubeconfig`` for ``kubectl``) in its own thread;
-2. the demo (unless ``demo=False``): its Git repository, users, RBAC and Pipeline, each created
-   only when missing, so a restart resumes where the last run stopped;
+2. the demo (unless ``demo=False``): its Git repository, users, RBAC, the smoke-test Secret and
+   the Pipeline, each created only when missing, so a restart resumes where the last run stopped;
 3. the controller (informers, reconciler, the ``git-push`` and ``notification`` strategies);
 4. the HTTP server: web UI, approval API, read API and Flux webhook on one port (its UI sessions
-   in a Secret of namespace ``ferryman-system``, created here, as on a cluster);
+   in a Secret of namespace ``ferryman-system``, created here, as on a cluster), and for the demo
+   its smoke-test service (``embedded.smoke``), which staging's ``webhook`` check calls;
 5. the local Flux applier (``embedded.flux``) for the demo repository.
 
 State lives only in the API server's database and the Git repository, both on disk; every
@@ -28,6 +33,7 @@ import contextlib
 import dataclasses
 import logging
 import signal
+import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Final, TextIO
@@ -35,8 +41,9 @@ from typing import Final, TextIO
 import uvicorn
 
 from ferryman.bootstrap import process
-from ferryman.embedded import demo, flux
+from ferryman.embedded import demo, flux, openid, smoke
 from ferryman.embedded.apiserver import kubeconfig as kubeconfig_writer
+from ferryman.embedded.apiserver import oidc as api_oidc
 from ferryman.embedded.apiserver import private
 from ferryman.embedded.apiserver import server as api_server
 from ferryman.settings import Settings
@@ -45,6 +52,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_FAILING: Final = ("6.6.6",)
 SYSTEM_NAMESPACE: Final = Settings().session_namespace  # ferryman-system, as on a cluster
+DEFAULT_FAILING_CHECKS: Final = ("6.6.7",)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,6 +68,7 @@ class UpConfig:
     flux_interval: float = 1.0  # seconds between polls of the demo repository
     flux_delay: float = 3.0  # seconds from applying a change to reporting it ready
     failing: tuple[str, ...] = DEFAULT_FAILING  # chart versions whose deployment fails
+    failing_checks: tuple[str, ...] = DEFAULT_FAILING_CHECKS  # versions the smoke tests fail
     crd_dir: Path | None = None  # install these CRDs (e.g. Flux's) instead of the compact one
     workers: int = 2
     hook_rate_limit: int = 20  # Flux events per 30 s, client and pipeline environment; 0: off
@@ -73,6 +82,7 @@ class Running:
     ui_url: str
     users: list[demo.DemoUser]
     kubeconfigs: dict[str, Path]
+    openid_url: str = ""  # the demo OpenID Provider's issuer ("" without the demo)
 
 
 class _QuietServer(uvicorn.Server):
@@ -108,6 +118,7 @@ def banner(running: Running, state_dir: Path) -> str:
         f"  kubectl --kubeconfig {kubeconfig} get pipelines -A",
         f"  kubectl --kubeconfig {kubeconfig} get helmreleases -A",
         f"  ferryman demo release 6.2.0 --dir {state_dir}",
+        f"  ferryman demo release 6.6.7 --dir {state_dir}   (staging's smoke check fails it)",
         f"  ferryman --kubeconfig {kubeconfig} get pipelines -A",
     ]
     if "alice" in running.kubeconfigs:
@@ -120,16 +131,25 @@ def banner(running: Running, state_dir: Path) -> str:
         "approve/reject take the server from --server (or FERRYMAN_SERVER), never from a file",
         f"in the current directory:  export FERRYMAN_SERVER={running.ui_url}",
     ]
+    if running.openid_url:
+        lines += [
+            "",
+            f"Sign in to the web UI with the demo OpenID Provider ({running.openid_url}): "
+            '"Sign in with the Ferryman demo", then choose alice (may approve) or bob (may look).',
+        ]
     if running.users:
-        lines += ["", "Sign in to the web UI with one of these tokens:"]
+        lines += ["", "Or sign in to the web UI with one of these tokens:"]
         for user in running.users:
             lines.append(f"  {user.name:<6} ({', '.join(user.groups)}): {user.token}")
     lines += ["", "Press Ctrl-C to stop; run the same command again to resume.", ""]
     return "\n".join(lines)
 
 
-async def _start_api(config: UpConfig) -> tuple[api_server.EmbeddedApiServer, list[demo.DemoUser]]:
-    """The embedded API server (and, for the demo, its repository and users' tokens)."""
+async def _start_api(
+    config: UpConfig, issuer: str = ""
+) -> tuple[api_server.EmbeddedApiServer, list[demo.DemoUser]]:
+    """The embedded API server (and, for the demo, its repository and users' tokens), trusting
+    the demo OpenID Provider's ID tokens when ``issuer`` names it."""
     state_dir = private.directory(config.state_dir)  # 0700 before anything is written into it
     users: list[demo.DemoUser] = []
     token_file = None
@@ -137,8 +157,19 @@ async def _start_api(config: UpConfig) -> tuple[api_server.EmbeddedApiServer, li
         await asyncio.to_thread(demo.create_repository, state_dir)
         users = demo.users(state_dir)
         token_file = demo.token_file(state_dir)
+    trusted = None
+    if issuer:
+        trusted = api_oidc.Options(
+            issuer_url=issuer,
+            client_id=openid.CLIENT_ID,
+            username_claim="preferred_username",
+            username_prefix="-",
+            groups_claim="groups",
+        )
     api = api_server.EmbeddedApiServer(
-        api_server.ServerConfig(data_dir=state_dir, port=config.api_port, token_file=token_file)
+        api_server.ServerConfig(
+            data_dir=state_dir, port=config.api_port, token_file=token_file, oidc=trusted
+        )
     )
     await asyncio.to_thread(api.start)
     return api, users
@@ -153,6 +184,7 @@ async def _install(config: UpConfig, client: flux.KubeClient) -> None:
             config.state_dir,
             soak_seconds=config.soak_seconds,
             crd_dir=config.crd_dir,
+            smoke=demo.smoke_url(config.http_port),
         )
     else:
         created = await asyncio.to_thread(demo.create_missing, client, demo.crds(config.crd_dir))
@@ -168,10 +200,16 @@ async def _serve_http(
     settings: Settings,
     controller: process.Controller,
     stack: contextlib.AsyncExitStack,
+    sock: socket.socket,
 ) -> str:
-    """Serve the UI, approval API and webhook with ``process.server_config``; its base URL."""
-    http = _QuietServer(process.server_config(settings, controller))
-    serving = asyncio.ensure_future(http.serve())
+    """Serve the UI, approval API and webhook with ``process.server_config`` on ``sock`` (bound
+    early, so the UI's address is known to the OpenID Provider), and the demo's smoke-test
+    service; its base URL."""
+    extra = []
+    if config.demo:
+        extra.append(smoke.route(smoke.key(config.state_dir), config.failing_checks))
+    http = _QuietServer(process.server_config(settings, controller, extra_routes=extra))
+    serving = asyncio.ensure_future(http.serve(sockets=[sock]))
     while not http.started:
         if serving.done():
             serving.result()  # raises the bind error
@@ -212,6 +250,46 @@ def _start_flux(
     stack.push_async_callback(stop_flux)
 
 
+def _bind_http(config: UpConfig) -> tuple[socket.socket, str]:
+    """The UI's socket, bound before anything starts (``http_port=0``: a free port)."""
+    sock = openid.listen(config.http_host, config.http_port)
+    return sock, f"http://{config.http_host}:{sock.getsockname()[1]}"
+
+
+async def _start_openid(config: UpConfig, ui_url: str, stack: contextlib.AsyncExitStack) -> str:
+    """The demo OpenID Provider (its key in the state directory); its issuer URL."""
+    sock = openid.listen("127.0.0.1", 0)
+    issuer = f"http://localhost:{sock.getsockname()[1]}"
+    provider = openid.OpenIdProvider(
+        openid.ProviderConfig(
+            issuer=issuer,
+            redirect_uris=(f"{ui_url}/signin/oidc/callback",),
+            users=tuple(openid.DemoUser(name, tuple(groups)) for name, groups in demo.USERS),
+            key_path=private.directory(config.state_dir) / openid.KEY_FILE,
+        )
+    )
+    await stack.enter_async_context(openid.serving(provider, sock))
+    return issuer
+
+
+def _settings(
+    config: UpConfig, api: api_server.EmbeddedApiServer, ui_url: str, issuer: str
+) -> Settings:
+    """The controller's and UI's settings; the UI offers the demo OpenID Provider."""
+    return Settings(
+        kubeconfig=str(api.kubeconfig_path),
+        workers=config.workers,
+        http_addr=f"{config.http_host}:{config.http_port}",
+        git_cache_dir=str(config.state_dir / "git-cache"),
+        oidc_issuer_url=issuer or None,
+        oidc_client_id=openid.CLIENT_ID if issuer else None,
+        oidc_display_name="the Ferryman demo" if issuer else None,
+        oidc_redirect_url=f"{ui_url}/signin/oidc/callback" if issuer else None,
+        oidc_scopes=("openid", "profile", "groups"),
+        promotion_hook_rate_limit=config.hook_rate_limit,
+    )
+
+
 async def run(
     config: UpConfig,
     *,
@@ -220,27 +298,29 @@ async def run(
     on_ready: Callable[[Running], None] | None = None,
 ) -> None:
     """Run everything until ``stop`` is set, then stop it all (see the module docstring)."""
-    api, users = await _start_api(config)
+    http_sock, ui_url = _bind_http(config)
     stack = contextlib.AsyncExitStack()
-    stack.callback(api.stop)
+    stack.callback(http_sock.close)
     async with stack:
+        issuer = await _start_openid(config, ui_url, stack) if config.demo else ""
+        api, users = await _start_api(config, issuer)
+        stack.callback(api.stop)
         client = flux.KubeClient(api.kubeconfig_path)
         await _install(config, client)
-        settings = Settings(
-            kubeconfig=str(api.kubeconfig_path),
-            workers=config.workers,
-            http_addr=f"{config.http_host}:{config.http_port}",
-            git_cache_dir=str(config.state_dir / "git-cache"),
-            promotion_hook_rate_limit=config.hook_rate_limit,
-        )
+        settings = _settings(config, api, ui_url, issuer)
         controller = process.build_controller(settings)
         await controller.start()
         stack.push_async_callback(controller.stop)
-        ui_url = await _serve_http(config, settings, controller, stack)
+        ui_url = await _serve_http(config, settings, controller, stack, http_sock)
+        if config.demo:  # the smoke check calls the port actually bound
+            port = int(ui_url.rsplit(":", 1)[1])
+            await asyncio.to_thread(demo.point_smoke_check, client, demo.smoke_url(port))
         kubeconfigs = write_user_kubeconfigs(api, users)
         if config.demo:
             _start_flux(config, client, stack)
-        running = Running(api=api, ui_url=ui_url, users=users, kubeconfigs=kubeconfigs)
+        running = Running(
+            api=api, ui_url=ui_url, users=users, kubeconfigs=kubeconfigs, openid_url=issuer
+        )
         out.write(banner(running, config.state_dir))
         out.flush()
         if on_ready is not None:

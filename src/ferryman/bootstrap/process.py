@@ -12,7 +12,8 @@ import asyncio
 import functools
 import logging
 import signal
-from collections.abc import Awaitable, Callable
+import ssl
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,14 +23,41 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Mount, Route
 
 from ferryman.adapters import clock as clock_adapter
-from ferryman.adapters import flux_receiver, githost, gitrepo
+from ferryman.adapters import (
+    flux_receiver,
+    githistory,
+    githost,
+    gitrepo,
+    oidc,
+    prometheus,
+    webhooks,
+)
 from ferryman.adapters.kubernetes import auth as auth_adapter
 from ferryman.adapters.kubernetes import cluster as cluster_adapter
-from ferryman.adapters.kubernetes import clusters, events, leases, pipelines, secrets, sessions
-from ferryman.controller import cached_store, echoes, leader, manager, pipeline_cache, reconciler
+from ferryman.adapters.kubernetes import (
+    clusters,
+    events,
+    jobs,
+    leases,
+    pipelines,
+    secrets,
+    sessions,
+)
+from ferryman.bootstrap import crashpoints, protocol
+from ferryman.controller import (
+    cached_store,
+    checks,
+    echoes,
+    fencing,
+    guarded,
+    leader,
+    manager,
+    pipeline_cache,
+    reconciler,
+)
 from ferryman.controller import strategies as strategy_registry
 from ferryman.ports import promotion
 from ferryman.server import app as server_app
@@ -53,6 +81,7 @@ class Controller:
     hosts: githost.Hosts | None = None  # owns the clients made for Secrets' CA certificates
     servers: list[uvicorn.Server] = field(default_factory=list)
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)  # at stop
+    metrics_source: prometheus.PrometheusSource | None = None  # owns its CA clients too
     pipelines: pipeline_cache.InformerPipelines = field(init=False)  # informers, for the server
 
     def __post_init__(self) -> None:
@@ -72,6 +101,8 @@ class Controller:
         await self.directory.close()
         if self.hosts is not None:
             await self.hosts.aclose()
+        if self.metrics_source is not None:
+            await self.metrics_source.aclose()
         if self.http is not None:
             await self.http.aclose()
 
@@ -104,6 +135,53 @@ def _reconciler_store(
     )
 
 
+def _strategies(
+    settings: Settings,
+    local: cluster_adapter.LightkubeCluster,
+    http_client: httpx.AsyncClient,
+    hosts: githost.Hosts,
+    sink: events.LightkubeEventSink,
+    guard: fencing.Guard,
+) -> dict[str, promotion.PromotionStrategy]:
+    """Every strategy over real adapters, each irreversible step fenced by ``guard``."""
+    workspaces = gitrepo.GitRepositories(
+        cache_dir=Path(settings.git_cache_dir) if settings.git_cache_dir else None
+    )
+    receiver = (
+        guarded.GuardedReceiver(
+            flux_receiver.FluxEventReceiver(http_client, settings.events_addr), guard
+        )
+        if settings.events_addr
+        else None
+    )
+    return strategy_registry.build_all(
+        workspaces=guarded.GuardedWorkspaces(workspaces, guard),
+        hosts=guarded.GuardedHosts(hosts, guard),
+        secrets=secrets.LightkubeSecretReader(local.client),
+        events=guarded.GuardedEvents(sink, guard),
+        receiver=receiver,
+    )
+
+
+def _verifier(
+    http_client: httpx.AsyncClient,
+    *,
+    local: cluster_adapter.LightkubeCluster,
+    directory: clusters.GitopsClusterDirectory,
+    hosts: githost.Hosts,
+) -> tuple[checks.Verifier, prometheus.PrometheusSource]:
+    """The verification checks' ports: Prometheus, webhooks, Jobs and the Git hosts."""
+    source = prometheus.PrometheusSource(http_client)
+    ports = checks.Ports(
+        secrets=secrets.LightkubeSecretReader(local.client),
+        metrics=source,
+        webhooks=webhooks.HttpWebhookSender(http_client),
+        jobs=jobs.LightkubeJobRunner(directory),
+        hosts=hosts,
+    )
+    return checks.Verifier(ports), source
+
+
 def build_controller(
     settings: Settings,
     *,
@@ -111,7 +189,12 @@ def build_controller(
     checkpoint: reconciler.Checkpoint | None = None,
     strategies: dict[str, promotion.PromotionStrategy] | None = None,
 ) -> Controller:
-    """Wire a controller from settings (``kubeconfig`` overrides the kubeconfig lookup)."""
+    """Wire a controller from settings (``kubeconfig`` overrides the kubeconfig lookup).
+
+    ``checkpoint`` defaults to the one ``settings.crash_at`` asks for (``crashpoints``). With
+    leader election the fence is the elector's ``holds``; the strategies get their ports wrapped
+    so every irreversible step is checked against it (``controller.guarded``).
+    """
     local = cluster_adapter.LightkubeCluster.connect(
         "", path=settings.kubeconfig, document=kubeconfig, context=settings.context
     )
@@ -120,22 +203,14 @@ def build_controller(
     clock = clock_adapter.SystemClock()
     http_client = httpx.AsyncClient(timeout=30.0)
     hosts = githost.Hosts(http_client)
-    chosen = strategy_registry.build_all(
-        workspaces=gitrepo.GitRepositories(
-            cache_dir=Path(settings.git_cache_dir) if settings.git_cache_dir else None
-        ),
-        hosts=hosts,
-        secrets=secrets.LightkubeSecretReader(local.client),
-        events=sink,
-        receiver=(
-            flux_receiver.FluxEventReceiver(http_client, settings.events_addr)
-            if settings.events_addr
-            else None
-        ),
-    )
-    chosen.update(strategies or {})
     elector = _elector(settings, local, clock) if settings.leader_elect else None
+    fence = fencing.Fence(elector.holds) if elector is not None else fencing.UNFENCED
+    checkpoint = checkpoint or crashpoints.checkpoint(settings.crash_at)
+    guard = fencing.Guard(fence=fence, checkpoint=checkpoint, step_timeout=settings.step_timeout)
+    chosen = _strategies(settings, local, http_client, hosts, sink, guard)
+    chosen.update(strategies or {})
     own_writes = echoes.OwnWrites()
+    verifier, source = _verifier(http_client, local=local, directory=directory, hosts=hosts)
     runtime = manager.Manager(
         clusters=directory,
         namespaces=list(settings.namespaces) or None,
@@ -151,8 +226,10 @@ def build_controller(
         clock=clock,
         owner=settings.identity,
         own_writes=own_writes,
-        checkpoint=checkpoint or (lambda label: None),
+        checkpoint=checkpoint,
         meters=runtime.metrics,
+        fence=fence,
+        verifier=verifier,
     )
     return Controller(
         settings=settings,
@@ -162,6 +239,7 @@ def build_controller(
         cluster=local,
         http=http_client,
         hosts=hosts,
+        metrics_source=source,
     )
 
 
@@ -232,7 +310,17 @@ async def run_controller(settings: Settings) -> None:
     serving = [asyncio.ensure_future(server.serve()) for server in controller.servers]
     try:
         await controller.start()
-        log.info("Controller started identity=%s workers=%d", settings.identity, settings.workers)
+        log.info(
+            "Controller started identity=%s workers=%d leader_elect=%s lease=%gs renew=%gs "
+            "retry=%gs step_timeout=%gs",
+            settings.identity,
+            settings.workers,
+            settings.leader_elect,
+            settings.lease_duration,
+            settings.renew_deadline,
+            settings.retry_period,
+            settings.step_timeout,
+        )
         stopping = asyncio.ensure_future(stop.wait())
         await asyncio.wait([stopping, *serving], return_when=asyncio.FIRST_COMPLETED)
         stopping.cancel()
@@ -256,6 +344,24 @@ class QueueTrigger:
     def enqueue(self, namespace: str, name: str) -> None:
         """Queue ``namespace/name``; the workers reconcile it (promoting only on the leader)."""
         self.controller.manager.queue.add((namespace, name))
+
+
+def identity_provider(settings: Settings, controller: Controller) -> oidc.OpenIdConnect | None:
+    """The UI's OpenID Provider (``--oidc-*``), with its own HTTP client trusting
+    ``--oidc-ca-file`` (or the system's roots); ``None`` when no issuer is set."""
+    if not settings.oidc_issuer_url or not settings.oidc_client_id:
+        return None
+    trust = ssl.create_default_context(cafile=settings.oidc_ca_file or None)
+    http = httpx.AsyncClient(timeout=10.0, verify=trust)
+    controller.closers.append(http.aclose)
+    return oidc.OpenIdConnect(
+        http,
+        issuer=settings.oidc_issuer_url,
+        client_id=settings.oidc_client_id,
+        client_secret=settings.oidc_client_secret,
+        scopes=settings.oidc_scopes,
+        display_name=settings.oidc_display_name or "",
+    )
 
 
 def server_deps(settings: Settings, controller: Controller) -> server_deps_mod.Deps:
@@ -291,24 +397,34 @@ def server_deps(settings: Settings, controller: Controller) -> server_deps_mod.D
             enable_legacy_approval=settings.enable_legacy_approval,
             hook_rate_limit=settings.promotion_hook_rate_limit,
             hook_rate_interval=settings.promotion_hook_rate_limit_interval,
+            oidc_redirect_url=settings.oidc_redirect_url or "",
         ),
         registry=controller.manager.metrics.registry,
+        identity=identity_provider(settings, controller),
+        commit_log=githistory.GitCommitLog(
+            cache_dir=Path(settings.git_cache_dir) / "history" if settings.git_cache_dir else None
+        ),
         pipelines=controller.pipelines,
     )
 
 
-def server_config(settings: Settings, controller: Controller) -> uvicorn.Config:
+def server_config(
+    settings: Settings, controller: Controller, *, extra_routes: Sequence[BaseRoute] = ()
+) -> uvicorn.Config:
     """The webhook/approval/UI server of one replica, on ``settings.http_addr``.
 
     uvicorn bounds what the app cannot: header size (llhttp's limit), idle keep-alive
     connections (5 s), in-flight connections (a backstop above the app's own 503 limit) and
     shutdown drain time (5 s). Proxy headers are ignored: nothing is keyed on client-supplied
-    addresses.
+    addresses. ``extra_routes`` are served first (``ferryman up``'s demo smoke-test service).
     """
     deps = server_deps(settings, controller)
     host, port = settings.address("http")
+    site = server_app.create_site(deps)
+    if extra_routes:
+        site = Starlette(routes=[*extra_routes, Mount("", app=site)])
     return uvicorn.Config(
-        server_app.create_site(deps),
+        site,
         host=host,
         port=port,
         log_level="warning",
@@ -318,7 +434,8 @@ def server_config(settings: Settings, controller: Controller) -> uvicorn.Config:
         timeout_keep_alive=5,
         timeout_graceful_shutdown=5,
         limit_concurrency=limits.total_concurrency(deps.options.limits) * 4,
-        http="httptools",  # C parser: ~1.5x the webhook throughput of h11 (docs/performance.md)
+        # httptools (C parser: ~1.5x the webhook throughput of h11) with a header read timeout
+        http=protocol.HeaderTimeoutProtocol,
     )
 
 

@@ -101,6 +101,7 @@ for command in (
     operate_cmd.unhold,
     operate_cmd.promote,
     operate_cmd.rollback,
+    operate_cmd.verify,
     operate_cmd.diff,
 ):
     cli.add_command(command)

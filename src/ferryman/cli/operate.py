@@ -1,9 +1,10 @@
-"""``ferryman hold|unhold|promote|rollback|diff NAME --env E``: operate releases, through the
-server's operator API (the same authentication, RBAC and write path as approvals).
+"""``ferryman hold|unhold|promote|rollback|verify|diff NAME --env E``: operate releases, through
+the server's operator API (the same authentication, RBAC and write path as approvals).
 
 ``promote --revision R`` pins the environment at R (a revision its source or itself ran, unless
 ``--force``); ``rollback`` pins it at the revision it ran before; both go through the
-environment's approval gate and windows, then hold it there until ``unhold``.
+environment's approval gate and windows, then hold it there until ``unhold``. ``verify`` runs
+the environment's checks of the revision it runs again (RBAC verb ``verify``).
 """
 
 from __future__ import annotations
@@ -44,6 +45,12 @@ def _call(
 
 
 def _summary(action: str, name: str, environment: str, answer: dict[str, Any]) -> str:
+    if action == "verify":
+        found = answer.get("verification") or {}
+        return (
+            f'checks of {found.get("revision", "?")} in environment "{environment}" of pipeline '
+            f'"{name}" run again (run {found.get("run", "?")}).'
+        )
     hold = answer.get("hold") or {}
     at = (
         f" at {hold['revision']}"
@@ -99,6 +106,9 @@ promote = _action(
 )
 rollback = _action(
     "rollback", "Put an environment back on the revision it ran before, and hold it."
+)
+verify = _action(
+    "verify", "Run an environment's verification checks of the revision it runs again."
 )
 
 

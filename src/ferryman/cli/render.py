@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from ferryman.api import conditions, pipeline, status
+from ferryman.api import verification as checks
 from ferryman.domain import controls, holds, policy, records
 
 NONE = "-"
@@ -192,9 +193,36 @@ def describe(item: pipeline.Pipeline) -> str:
             lines.append(f"    Target:     {where}: {state}")
         if current.hold is not None:
             lines.append(f"    Hold:       {holds.describe(current.hold)}")
+        if current.verification is not None:
+            lines.extend(_verification_lines(current.verification))
         if current.promotion is not None:
             lines.extend(_record_lines(current.promotion))
     return join_lines(lines)
+
+
+def _verification_lines(found: checks.VerificationStatus) -> list[str]:
+    lines = [f"    Checks:     {found.revision} run {found.run}: {found.phase.value}"]
+    for check in found.checks:
+        value = f" [{check.value}]" if check.value else ""
+        note = f": {check.message}" if check.message else ""
+        lines.append(f"      {check.name}: {check.phase.value}{value}{note}")
+    return lines
+
+
+def verification_hint(item: pipeline.Pipeline, name: str) -> str:
+    """For an environment whose source's checks failed its candidate: how to run them again."""
+    index = next((i for i, env in enumerate(item.spec.environments) if env.name == name), 0)
+    if index == 0:
+        return ""
+    source = item.spec.environments[index - 1].name
+    found = (item.status.environments.get(source) or status.EnvironmentStatus()).verification
+    if found is None or found.phase is not checks.CheckPhase.FAILED:
+        return ""
+    meta = item.metadata
+    return (
+        f" To run {source}'s checks again: ferryman verify {meta.name} -n {meta.namespace} "
+        f"--env {source}"
+    )
 
 
 def change(name: str, answer: dict[str, Any]) -> str:
@@ -257,6 +285,7 @@ def why(item: pipeline.Pipeline, environment: str | None) -> str:
                     f" To release: ferryman unhold {item.metadata.name} -n "
                     f"{item.metadata.namespace} --env {name}"
                 )
+            sentence += verification_hint(item, name)
             lines.append(sentence)
         elif (
             record is not None
@@ -267,5 +296,18 @@ def why(item: pipeline.Pipeline, environment: str | None) -> str:
         else:
             lines.append(
                 f"{name}: nothing is held back (runs {current.revision or 'nothing yet'})."
+                + _checks_sentence(current.verification)
             )
     return join_lines(lines)
+
+
+def _checks_sentence(found: checks.VerificationStatus | None) -> str:
+    """How this environment's own checks stand, when they have not passed."""
+    if found is None or found.phase is checks.CheckPhase.PASSED:
+        return ""
+    if found.phase is checks.CheckPhase.RUNNING:
+        running = ", ".join(c.name for c in found.checks if not c.phase.finished)
+        return f" Its checks of {found.revision} are running ({running})."
+    failed = next(c for c in found.checks if c.phase is checks.CheckPhase.FAILED)
+    why = f": {failed.message}" if failed.message else ""
+    return f" Its checks of {found.revision} failed ({failed.name}{why})."

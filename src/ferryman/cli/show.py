@@ -100,12 +100,34 @@ def describe_pipeline(
 
 @click.command()
 @click.argument("name")
+@click.option(
+    "--from-git",
+    is_flag=True,
+    help="The whole trail, read from the promotion commits' trailers in the Pipeline's "
+    "repositories (status keeps the newest 20).",
+)
+@click.option(
+    "--page", type=click.IntRange(1, 1000), default=1, show_default=True, help="With --from-git."
+)
 @options.kube()
 def history(
-    name: str, namespace: str | None, output: str, kubeconfig: str | None, context: str | None
+    name: str,
+    from_git: bool,
+    page: int,
+    namespace: str | None,
+    output: str,
+    kubeconfig: str | None,
+    context: str | None,
 ) -> None:
     """Finished promotions of a Pipeline, newest first."""
     obj, parsed = fetch(name, namespace, kubeconfig, context)
+    if from_git:
+        from ferryman.cli import trail  # git and the adapters only for this flag
+
+        view = trail.run(parsed, _kube(kubeconfig, context), number=page)
+        if not _emit(trail.as_document(view), output):
+            click.echo(trail.text(name, view))
+        return
     if _emit((obj.get("status") or {}).get("history", []), output):
         return
     if not parsed.status.history:

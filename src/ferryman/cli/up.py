@@ -49,6 +49,12 @@ import click
     help="Demo: a chart version whose deployment fails (repeatable; default 6.6.6).",
 )
 @click.option(
+    "--failing-check",
+    "failing_checks",
+    multiple=True,
+    help="Demo: a chart version staging's smoke check fails (repeatable; default 6.6.7).",
+)
+@click.option(
     "--crds",
     "crd_dir",
     default=None,
@@ -73,6 +79,7 @@ def up(
     flux_delay: float,
     flux_interval: float,
     failing: tuple[str, ...],
+    failing_checks: tuple[str, ...],
     crd_dir: str | None,
     hook_rate_limit: int,
     log_level: str,
@@ -95,6 +102,7 @@ def up(
         flux_delay=flux_delay,
         flux_interval=flux_interval,
         failing=failing or up_mode.DEFAULT_FAILING,
+        failing_checks=failing_checks or up_mode.DEFAULT_FAILING_CHECKS,
         crd_dir=Path(crd_dir) if crd_dir else None,
         hook_rate_limit=hook_rate_limit,
     )

@@ -1,14 +1,22 @@
 """Leader election on a ``coordination.k8s.io/v1`` Lease (client-go's defaults: 15 s / 10 s / 2 s).
 
 The holder renews every ``retry_period``; if it cannot renew for ``renew_deadline`` it steps down
-(``is_leader`` false) before the lease can expire for others, so two instances never both believe
-they lead. A graceful stop releases the lease (holder cleared) so a successor takes over at once.
+(``is_leader`` false) before the lease can expire for others. Each attempt is bounded by what is
+left of the renew deadline, so a hanging API server cannot keep a stale leader believing it leads.
+A graceful stop releases the lease (holder cleared) so a successor takes over at once.
+
+``holds()`` is the fence (``controller.fencing``): it is true only while this instance leads *and*
+its last successful renewal started less than ``renew_deadline`` ago on the monotonic clock. A
+process that was paused (a GC stall, SIGSTOP, a frozen VM) wakes up still believing it leads —
+``is_leader`` is only cleared when the campaign loop runs again — but ``holds()`` is already false,
+so it performs no side effect before that loop has caught up.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -33,25 +41,46 @@ class LeaderElector:
         lease_duration: float = LEASE_DURATION,
         renew_deadline: float = RENEW_DEADLINE,
         retry_period: float = RETRY_PERIOD,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._store = store
         self.identity = identity
         self._clock = clock
+        self._monotonic = monotonic
         self._duration = lease_duration
         self._deadline = renew_deadline
         self._period = retry_period
         self.leading = asyncio.Event()
         self.following = asyncio.Event()
         self.following.set()
-        self._last_renew: datetime | None = None
+        self._renewed_at: float | None = None  # monotonic start of the last successful attempt
 
     @property
     def is_leader(self) -> bool:
-        """True while this instance holds the lease."""
+        """True while this instance believes it holds the lease (see ``holds`` for the fence)."""
         return self.leading.is_set()
 
-    async def _try(self) -> bool:
-        now = self._clock()
+    @property
+    def renew_deadline(self) -> float:
+        """Seconds a renewal stays good for acting on."""
+        return self._deadline
+
+    def holds(self) -> bool:
+        """True while this instance leads with a renewal younger than the renew deadline."""
+        renewed = self._renewed_at
+        return (
+            self.leading.is_set()
+            and renewed is not None
+            and self._monotonic() - renewed < self._deadline
+        )
+
+    def _budget(self, started: float) -> float:
+        """How long one attempt may take: what is left of the renew deadline while leading."""
+        if self.leading.is_set() and self._renewed_at is not None:
+            return max(self._deadline - (started - self._renewed_at), 0.0)
+        return self._deadline
+
+    async def _try(self, now: datetime) -> bool:
         current = await self._store.get()
         mine = k8s.Lease(
             holder=self.identity,
@@ -98,20 +127,20 @@ class LeaderElector:
     async def run(self) -> None:
         """Campaign and renew until cancelled."""
         while True:
-            now = self._clock()
+            # Taken before the request: the renewal is dated no later than the Lease's renewTime.
+            started, now = self._monotonic(), self._clock()
             try:
-                held = await self._try()
-            except k8s.KubernetesError as exc:
-                log.info("Lease attempt failed identity=%s error=%s", self.identity, exc)
-                lapsed = self._last_renew is None or (
-                    now - self._last_renew >= timedelta(seconds=self._deadline)
-                )
-                if lapsed and self.leading.is_set():
+                async with asyncio.timeout(self._budget(started)):
+                    held = await self._try(now)
+            except (k8s.KubernetesError, TimeoutError) as exc:
+                why = str(exc) or "no answer within the renew deadline"
+                log.info("Lease attempt failed identity=%s error=%s", self.identity, why)
+                if self.leading.is_set() and not self.holds():
                     log.warning("Lost leadership identity=%s (cannot renew)", self.identity)
                     self._step_down()
             else:
                 if held:
-                    self._last_renew = now
+                    self._renewed_at = started
                     if not self.leading.is_set():
                         log.info("Became leader identity=%s", self.identity)
                     self.leading.set()
@@ -122,6 +151,7 @@ class LeaderElector:
             await asyncio.sleep(self._period)
 
     def _step_down(self) -> None:
+        self._renewed_at = None
         self.leading.clear()
         self.following.set()
 

@@ -8,6 +8,9 @@
 - GitopsClusters are watched so a cluster becoming Ready (or not) re-evaluates its Pipelines.
 - Workers take keys from the work queue; only the leader reconciles (status writes and side
   effects are leader-only), followers keep their caches warm so a hand-over is fast.
+- Losing leadership cancels every reconcile in flight (``fencing``, layer 1); a pass that stops
+  because the fence failed (``fencing.Deposed``) puts its key back without backoff, for whenever
+  this instance leads again.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from datetime import timedelta
 from typing import Any
 
 from ferryman.api import pipeline
-from ferryman.controller import echoes, leader, metrics, targets, workqueue
+from ferryman.controller import echoes, fencing, leader, metrics, targets, workqueue
 from ferryman.controller import informer as informer_mod
 from ferryman.ports import kubernetes as k8s
 
@@ -60,6 +63,7 @@ class Manager:
         # live pages); they must not block.
         self.pipeline_listeners: list[informer_mod.Handler] = []
         self._tasks: list[asyncio.Task[None]] = []
+        self._running: set[asyncio.Future[timedelta | None]] = set()
         self.ready = asyncio.Event()
 
     # ------------------------------------------------------------------ pipelines
@@ -100,7 +104,10 @@ class Manager:
                     self.queue.add(key)
                     continue
                 self.targets.begin(key)
-                delay = await reconcile(*key)
+                delay = await self._run_one(reconcile, key)
+            except fencing.Deposed as exc:
+                self.queue.add(key)  # picked up again whenever this instance leads again
+                log.info("Stopped reconcile pipeline=%s/%s: %s", *key, exc)
             except k8s.KubernetesError as exc:
                 self.metrics.reconcile_errors.inc()
                 wait = self.queue.retry(key)
@@ -117,6 +124,27 @@ class Manager:
                 self.metrics.reconcile_seconds.observe(time.monotonic() - started)
                 self.queue.done(key)
 
+    async def _run_one(self, reconcile: Reconcile, key: PipelineKey) -> timedelta | None:
+        """One pass, as a task the leadership watcher can cancel (then ``Deposed``)."""
+        task = asyncio.ensure_future(reconcile(*key))
+        self._running.add(task)
+        try:
+            await asyncio.wait({task})
+        except asyncio.CancelledError:  # the worker itself is stopping
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            raise
+        finally:
+            self._running.discard(task)
+        if task.cancelled():
+            raise fencing.Deposed("leadership was lost during the pass")
+        return task.result()
+
+    def _cancel_running(self) -> None:
+        """Leadership is lost: stop every pass in flight before it performs another step."""
+        for task in list(self._running):
+            task.cancel()
+
     async def _resync(self) -> None:
         while True:
             await asyncio.sleep(RESYNC_PERIOD)
@@ -132,6 +160,7 @@ class Manager:
                 for obj in cache.items():
                     self.queue.add(informer_mod.key_of(obj))
             await elector.following.wait()
+            self._cancel_running()
             self.metrics.leader.set(0)
 
     @staticmethod

@@ -5,13 +5,27 @@ It fetches the Pipeline once and parses it once per pass (a 409 fetches again). 
 (DESIGN §4): the ``Promoting`` intent is written (with a resourceVersion precondition) before a
 strategy runs, and the outcome after it, so a crash anywhere repeats at most the idempotent
 strategy call. Every status write and side effect passes a named ``checkpoint`` so tests can stop
-the controller exactly there.
+the controller exactly there. Verification check steps (``actions.Check``) follow the same
+pattern: a ``start`` step's intent is in the decided status, the step runs through the
+``checks.Verifier``, and ``domain.findings.record`` writes what it found.
+
+Fencing (``fencing``): ``decide()`` may take over another owner's intent only while ``fence``
+holds (this instance leads with a fresh renewal); the strategy, every check step and every Event
+are preceded by a fence check, and the strategies' own irreversible steps are fenced by their
+guarded ports. A failed check raises ``fencing.Deposed``, which ends the pass without recording
+anything.
+
+Each pass writes its intents as owner ``<identity>/<pass>``: a record left ``Promoting`` by an
+earlier pass of this same process (its outcome write failed, or it was cancelled or deposed) is
+then another owner's to ``decide()`` and is resumed, instead of looking like a strategy still in
+flight here (nothing is: the work queue never runs one Pipeline on two workers at once).
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import itertools
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -21,8 +35,19 @@ from typing import TypeVar
 import pydantic
 
 from ferryman.api import conditions, pipeline, status, validation
-from ferryman.controller import echoes, metrics
-from ferryman.domain import actions, decisions, errors, observations, outcomes, policy, timefmt
+from ferryman.api import verification as checks_api
+from ferryman.controller import checks, echoes, fencing, metrics
+from ferryman.domain import (
+    actions,
+    decisions,
+    errors,
+    findings,
+    observations,
+    outcomes,
+    policy,
+    timefmt,
+    verification,
+)
 from ferryman.domain import summary as summary_rules
 from ferryman.ports import clock as clock_port
 from ferryman.ports import kubernetes as k8s
@@ -30,17 +55,13 @@ from ferryman.ports import promotion
 
 log = logging.getLogger(__name__)
 
-Checkpoint = Callable[[str], None]
+Checkpoint = fencing.Checkpoint
 Outcome = Callable[[status.PipelineStatus], status.PipelineStatus]
 
 T = TypeVar("T")
 
 STRATEGY_TIMEOUT = 120.0
 MAX_CONFLICT_RETRIES = 5
-
-
-def _no_checkpoint(label: str) -> None:
-    del label
 
 
 @dataclass
@@ -75,9 +96,11 @@ class Reconciler:
         clock: clock_port.Clock,
         owner: str,
         own_writes: echoes.OwnWrites | None = None,
-        checkpoint: Checkpoint = _no_checkpoint,
+        checkpoint: Checkpoint = fencing.no_checkpoint,
         strategy_timeout: float = STRATEGY_TIMEOUT,
         meters: metrics.Metrics | None = None,
+        fence: fencing.Fence = fencing.UNFENCED,
+        verifier: checks.Verifier | None = None,
     ) -> None:
         self._store = store
         self._targets = targets
@@ -90,6 +113,9 @@ class Reconciler:
         self._timeout = strategy_timeout
         self.counters = Counters()
         self._metrics = meters or metrics.Metrics()
+        self._fence = fence
+        self._pass_ids = itertools.count(1)
+        self._verifier = verifier
 
     async def reconcile(self, namespace: str, name: str) -> timedelta | None:
         """One pass; returns when to look again (``None``: on the next event only).
@@ -114,7 +140,14 @@ class Reconciler:
         if parsed is None or problems:
             await self._stall(obj, [str(problem) for problem in problems])
             return None
-        decision = decisions.decide(parsed, await self._observe(parsed), now=now, owner=self.owner)
+        observed = await self._observe(parsed)
+        decision = decisions.decide(
+            parsed,
+            observed,
+            now=now,
+            owner=f"{self.owner}/{next(self._pass_ids)}",
+            may_take_over=self._fence.holds(),
+        )
         stored = Stored(obj, parsed.status)
         if decision.status != parsed.status:
             self._checkpoint("before-status-write")
@@ -130,6 +163,8 @@ class Reconciler:
                     stored = await self._promote(stored, subject, action)
                 case actions.Preview():
                     stored = await self._preview(stored, subject, action)
+                case actions.Check():
+                    stored = await self._check(stored, subject, action)
         return decision.requeue_after(now)
 
     async def _observe(
@@ -185,6 +220,7 @@ class Reconciler:
 
     async def _emit(self, obj: k8s.JSON, event: k8s.EventRecord) -> None:
         self._checkpoint("before-event")
+        self._fence.check("an Event")
         try:
             if await self._events.emit(obj, event):
                 self.counters.events += 1
@@ -275,6 +311,7 @@ class Reconciler:
         self, stored: Stored, subject: pipeline.Pipeline, action: actions.Promote
     ) -> Stored:
         self._checkpoint("before-promote")
+        self._fence.check(f"the {action.strategy} strategy")
         outcome = await self._call(subject, action, lambda strategy, req: strategy.promote(req))
         self._checkpoint("after-promote")
         self.counters.promotions += 1
@@ -291,6 +328,38 @@ class Reconciler:
         change, event = _recorded(action, outcome, self._clock.now())
         stored = await self._record(stored, change)
         await self._emit(stored.obj, event)
+        return stored
+
+    async def _check(
+        self, stored: Stored, subject: pipeline.Pipeline, action: actions.Check
+    ) -> Stored:
+        """Run one check step, record what it found, and tell of a verdict in an Event."""
+        spec = verification.check_named(subject.spec, action.environment, action.check)
+        if spec is None:
+            return stored  # removed from the spec meanwhile: the next pass drops its status
+        self._checkpoint("before-check")
+        self._fence.check(f"the {action.check} check")
+        finding: findings.Finding = errors.PermanentError(
+            "this controller cannot run verification checks"
+        )
+        if self._verifier is not None:
+            finding = await self._verifier.run(subject, action)
+        self._checkpoint("after-check")
+        if isinstance(finding, errors.PromotionError):
+            log.warning(
+                "Check step failed environment=%s revision=%s check=%s step=%s error=%s",
+                *(action.environment, action.revision, action.check, action.step, finding),
+            )
+        before = _verification_of(stored.status, action.environment)
+        now = self._clock.now()
+        stored = await self._record(
+            stored,
+            functools.partial(findings.record, action=action, spec=spec, finding=finding, now=now),
+        )
+        after = _verification_of(stored.status, action.environment)
+        notice = verification.announcement(action.environment, before, after)
+        if notice is not None:
+            await self._notify(stored.obj, notice)
         return stored
 
     async def _record(self, stored: Stored, outcome: Outcome) -> Stored:
@@ -317,6 +386,13 @@ class Reconciler:
                 current = status.PipelineStatus.model_validate(fresh.get("status") or {})
                 stored = Stored(fresh, current)
         raise k8s.Conflict(f'could not record the outcome for "{meta["namespace"]}/{meta["name"]}"')
+
+
+def _verification_of(
+    current: status.PipelineStatus, environment: str
+) -> checks_api.VerificationStatus | None:
+    env = current.environments.get(environment)
+    return env.verification if env is not None else None
 
 
 def _recorded(

@@ -1,10 +1,11 @@
-"""The promotion state machine: ``decide(pipeline, observed targets, now, owner) -> Decision``.
+"""The promotion state machine: ``decide(pipeline, targets, now=, owner=, may_take_over=)``.
 
 Pure: the same inputs give the same status and actions, and deciding again on the returned
 status gives that status back with no new action (the reconciler writes only when the status
 changed, so a converged pipeline costs no write).
 
-A pass first records what every environment runs (``environment_status``), then, for each
+A pass first records what every environment runs (``environment_status``) and starts or steps
+every environment's verification checks (``verification.advance``), then, for each
 environment k >= 1 with source k-1, ``states.classify`` names its state and
 ``transitions.apply`` takes the step that state calls for; after a *momentary* state (the record
 was finished, created or approved) the environment is classified again, so every pass ends in a
@@ -23,7 +24,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from ferryman.api import conditions, pipeline, status
-from ferryman.domain import actions, policy, records, revisions, states, timefmt, transitions
+from ferryman.domain import (
+    actions,
+    policy,
+    records,
+    revisions,
+    states,
+    timefmt,
+    transitions,
+    verification,
+)
 from ferryman.domain import summary as summary_rules
 
 MAX_ATTEMPTS = states.MAX_ATTEMPTS
@@ -117,6 +127,7 @@ def _view(
     *,
     now: datetime,
     owner: str,
+    may_take_over: bool,
 ) -> states.View:
     spec = subject.spec
     env_spec = spec.environments[index]
@@ -131,7 +142,9 @@ def _view(
         suspended=bool(spec.suspend),
         now=now,
         owner=owner,
+        may_take_over=may_take_over,
         hold=target.hold,
+        source_checks=verification.checks_for(spec, spec.environments[index - 1]),
     )
 
 
@@ -187,16 +200,23 @@ def decide(
     *,
     now: datetime,
     owner: str,
+    may_take_over: bool,
 ) -> Decision:
-    """Next status and actions for ``subject`` given what its targets run (see module doc)."""
+    """Next status and actions for ``subject`` given what its targets run (see module doc).
+
+    ``owner`` names this pass in the intents it writes; ``may_take_over`` says whether it may
+    resume another owner's intent (it holds the Lease, or there is no leader election).
+    """
     now = timefmt.truncate(now)
-    current = _observed(subject, targets, now)
-    done: tuple[actions.Action, ...] = ()
+    checked = verification.advance(subject.spec, _observed(subject, targets, now), now)
+    current = checked.status
+    done: tuple[actions.Action, ...] = checked.actions
     held: tuple[summary_rules.Pending, ...] = ()
-    wake: tuple[datetime, ...] = ()
+    wake: tuple[datetime, ...] = checked.wake
     trail: tuple[Taken, ...] = ()
     for index in range(1, len(subject.spec.environments)):
-        moved = _advance(_view(subject, current, index, now=now, owner=owner), current)
+        view = _view(subject, current, index, now=now, owner=owner, may_take_over=may_take_over)
+        moved = _advance(view, current)
         step = moved.step
         current = step.status
         done, wake, trail = (*done, *step.actions), (*wake, *step.wake), trail + moved.trail

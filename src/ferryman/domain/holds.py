@@ -34,6 +34,8 @@ class Refusal(enum.StrEnum):
     UNKNOWN_REVISION = "UnknownRevision"  # 422: never ran in the source or here (needs force)
     NO_EARLIER_REVISION = "NoEarlierRevision"  # 409: history holds no revision to go back to
     BAD_REVISION = "BadRevision"  # 422: not a revision a manifest can hold
+    NOT_VERIFIABLE = "NotVerifiable"  # 409: no checks, or nothing ready to verify
+    VERIFYING = "Verifying"  # 409: the checks of the revision are still running
 
 
 class OperatorRefused(Exception):

@@ -64,6 +64,32 @@ def event_key(*, pipeline_uid: str, environment: str, revision: str, requested: 
     return hashlib.sha256(joined.encode("ascii")).hexdigest()[:_HASH_LENGTH]
 
 
+MAX_JOB_NAME: Final = 63  # a Job's name becomes the "job-name" label of its Pods
+_LABEL_SAFE: Final = frozenset(string.ascii_lowercase + string.digits + "-")
+
+
+def check_key(*, pipeline_uid: str, environment: str, revision: str, check: str, run: int) -> str:
+    """A 16-hex-digit key for one run of one check of one revision: the webhook's delivery key
+    (a retry sends the same one, so a receiver can tell a repeat from a new request)."""
+    parts = [pipeline_uid, environment, revision, check, str(run)]
+    joined = json.dumps(parts, ensure_ascii=True)
+    return hashlib.sha256(joined.encode("ascii")).hexdigest()[:_HASH_LENGTH]
+
+
+def job_name(*, pipeline: str, environment: str, check: str, key: str) -> str:
+    """``<pipeline>-<environment>-<check>-<key[:10]>``, a valid Job name of at most 63
+    characters: the readable part is lower-cased, cut and stripped of other characters; the
+    key (``check_key``) makes it unique per pipeline, environment, revision, check and run."""
+    readable = "-".join(_label_part(part) for part in (pipeline, environment, check))
+    readable = readable.strip("-")[: MAX_JOB_NAME - 11].strip("-") or "check"
+    return f"{readable}-{key[:10]}"
+
+
+def _label_part(value: str) -> str:
+    lowered = "".join(char if char in _LABEL_SAFE else "-" for char in value.lower())
+    return "-".join(piece for piece in lowered.split("-") if piece)
+
+
 def commit_message(
     *,
     namespace: str,

@@ -8,11 +8,13 @@ that applies names the state:
 1. **settling** the record against what runs: ``Arrived``, ``SourceNotReady``, ``InSync``,
    ``Pinned``, ``Overtaken``, ``Unmanaged``, ``RollingOut``, ``Unobservable``, ``NewCandidate``,
    ``Finished``;
-2. **in flight** (an intent or a result is recorded): ``Delivered``, ``InFlight``, ``Retrying``,
-   ``Exhausted``, ``RetryDue``, ``Abandoned``;
+2. **in flight** (an intent or a result is recorded): ``Delivered``, ``InFlight``,
+   ``OwnedElsewhere``, ``Retrying``, ``Exhausted``, ``RetryDue``, ``Abandoned``;
 3. **gates**, for a record not yet promoting: ``Held``, ``Suspended``, ``TargetSuspended``,
-   ``Gated`` (soak time, windows); ``TargetSuspended`` also holds a delivered record
-   (``Promoted``), which cannot arrive while Flux does not reconcile the target;
+   ``VerificationFailed`` (a check of the candidate failed in the source), ``Gated`` (soak time),
+   ``Verifying`` (the source's checks of the candidate have not all passed yet), ``Gated``
+   (windows); ``TargetSuspended`` also holds a delivered record (``Promoted``), which cannot
+   arrive while Flux does not reconcile the target;
 4. **approval**: ``Approved``, ``AwaitingChange`` (the change approvers will see is rendered
    first), ``ApprovalExpired``, ``AwaitingApproval``; else ``ReadyToPromote``.
 
@@ -22,10 +24,20 @@ carries on). A pin (hold at a revision, from ``ferryman promote``/``rollback``) 
 candidate: the pinned revision is promoted whatever the source runs — through windows and
 approval but not soak time — and once it runs the environment stays there (``Pinned``).
 
+Verification (``domain.verification``) gates like soak time, and alongside it: the source's
+checks of the candidate must have passed. A pinned revision need not run in the source, so
+neither gate applies to it.
+
 Four states are *momentary*: their transition moves the record (finishes it, creates one, or
 approves it) and the environment is classified again in the same pass (``Arrived``,
 ``Overtaken``, ``NewCandidate``, ``Approved``). Every pass ends in a *resting* state. A chain is
 short because each momentary step moves the record forward and never back.
+
+The fencing rule lives here: another owner's ``Promoting`` intent is ``Abandoned`` (resumed) only
+when ``View.may_take_over`` — this instance holds the Lease, so the previous holder's lease expired
+or was released, or it runs without leader election (one replica). Otherwise it is
+``OwnedElsewhere`` and left alone: a deposed or not-yet-elected instance never takes a promotion
+over from one that may still be acting.
 """
 
 from __future__ import annotations
@@ -35,7 +47,8 @@ from datetime import datetime
 from typing import ClassVar
 
 from ferryman.api import pipeline, status
-from ferryman.domain import approvals, gates, policy, revisions
+from ferryman.api import verification as checks
+from ferryman.domain import approvals, gates, policy, revisions, verification
 
 MAX_ATTEMPTS = 10
 Phase = status.PromotionPhase
@@ -55,7 +68,9 @@ class View:
     suspended: bool
     now: datetime
     owner: str
+    may_take_over: bool  # holds the Lease (or runs without leader election)
     hold: status.HoldRecord | None = None
+    source_checks: tuple[checks.Check, ...] = ()  # what the source verifies a revision with
 
     @property
     def pinned(self) -> str:
@@ -174,9 +189,17 @@ class Delivered(State):
 
 @dataclass(frozen=True)
 class InFlight(State):
-    """This instance wrote the intent and is carrying it out."""
+    """This pass wrote the intent and is carrying it out (``decide()`` run on its own output)."""
 
     record: status.PromotionRecord
+
+
+@dataclass(frozen=True)
+class OwnedElsewhere(State):
+    """Another instance's intent, and this one may not take it over (it does not hold the Lease)."""
+
+    record: status.PromotionRecord
+    owner: str
 
 
 @dataclass(frozen=True)
@@ -236,12 +259,29 @@ class TargetSuspended(State):
 
 
 @dataclass(frozen=True)
+class VerificationFailed(State):
+    """A check of the candidate failed in the source: it is not promoted (a newer revision, or
+    ``ferryman verify`` passing, lets the line move again)."""
+
+    record: status.PromotionRecord
+    why: str
+
+
+@dataclass(frozen=True)
 class Gated(State):
     """A time gate (soak time or a window) is closed until ``until`` (if known)."""
 
     record: status.PromotionRecord
     why: str
     until: datetime | None
+
+
+@dataclass(frozen=True)
+class Verifying(State):
+    """The source's checks of the candidate have not all passed yet."""
+
+    record: status.PromotionRecord
+    why: str
 
 
 # ------------------------------------------------------------------ 4. approval
@@ -386,6 +426,8 @@ def _in_flight(view: View, record: status.PromotionRecord) -> State | None:
         return None
     if record.owner == view.owner:
         return InFlight(record)
+    if record.owner is not None and not view.may_take_over:
+        return OwnedElsewhere(record, record.owner)
     due = record.next_attempt_at
     if record.owner is None and due is not None and view.now < due:
         return Retrying(record, due)
@@ -406,11 +448,18 @@ def _through_gates(view: View, record: status.PromotionRecord) -> State:
     suspended = _suspended_target(view)
     if suspended is not None:
         return TargetSuspended(record, suspended)
-    # A pinned revision need not run in the source: its soak time does not apply.
+    # A pinned revision need not run in the source: its soak time and checks do not apply.
+    checked = verification.verdict(
+        () if view.pinned else view.source_checks, view.source_name, view.source, record.revision
+    )
+    if checked.failed:
+        return VerificationFailed(record, checked.message)
     min_ready = 0 if view.pinned else view.promotion.min_ready_seconds
     soak = gates.soak(view.source.ready_since, min_ready, view.now)
     if not soak.open:
         return Gated(record, soak.message, soak.changes_at)
+    if not checked.passed:
+        return Verifying(record, checked.message)
     window = gates.windows(view.promotion.windows, view.now)
     if not window.open:
         return Gated(record, window.message, window.changes_at)

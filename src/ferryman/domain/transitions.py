@@ -174,6 +174,14 @@ def _in_flight(view: states.View, state: states.InFlight, current: status.Pipeli
     return _hold(current, view, conditions.PROMOTING, f"promoting {state.record.revision}")
 
 
+def _owned_elsewhere(
+    view: states.View, state: states.OwnedElsewhere, current: status.PipelineStatus
+) -> Step:
+    # The same message as ``InFlight``'s: whoever acts, the pipeline is promoting, and a
+    # hand-over between instances costs no status write.
+    return _hold(current, view, conditions.PROMOTING, f"promoting {state.record.revision}")
+
+
 def _retrying(view: states.View, state: states.Retrying, current: status.PipelineStatus) -> Step:
     record = state.record
     message = (
@@ -209,6 +217,16 @@ def _target_suspended(
         f"{state.record.revision} waits until it is resumed"
     )
     return _hold(current, view, conditions.TARGET_SUSPENDED, message)
+
+
+def _verification_failed(
+    view: states.View, state: states.VerificationFailed, current: status.PipelineStatus
+) -> Step:
+    return _hold(current, view, conditions.VERIFICATION_FAILED, state.why)
+
+
+def _verifying(view: states.View, state: states.Verifying, current: status.PipelineStatus) -> Step:
+    return _hold(current, view, conditions.VERIFYING, state.why)
 
 
 def _gated(view: states.View, state: states.Gated, current: status.PipelineStatus) -> Step:
@@ -373,6 +391,7 @@ TABLE: Final[Mapping[type[states.State], Rule[Any]]] = {
     states.Finished: Rule(NONE, _finished),
     states.Delivered: Rule(NONE, _delivered),
     states.InFlight: Rule(NONE, _in_flight),
+    states.OwnedElsewhere: Rule(NONE, _owned_elsewhere),
     states.Retrying: Rule(NONE, _retrying),
     states.Exhausted: Rule(_edges((Phase.PROMOTING,), Phase.FAILED), _exhausted),
     states.RetryDue: Rule(_edges((Phase.PROMOTING,), Phase.PROMOTING), _resume),
@@ -380,7 +399,9 @@ TABLE: Final[Mapping[type[states.State], Rule[Any]]] = {
     states.Held: Rule(NONE, _held),
     states.Suspended: Rule(NONE, _suspended),
     states.TargetSuspended: Rule(NONE, _target_suspended),
+    states.VerificationFailed: Rule(NONE, _verification_failed),
     states.Gated: Rule(NONE, _gated),
+    states.Verifying: Rule(NONE, _verifying),
     states.Approved: Rule(
         _edges((Phase.PENDING, Phase.WAITING_APPROVAL), Phase.APPROVED), _approved
     ),

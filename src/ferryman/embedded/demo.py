@@ -12,13 +12,17 @@ Everything is created once and kept in the state directory, so a restart resumes
   ``pipelines.pipelines.weave.works``) bound to group ``release-managers``; ClusterRole
   ``ferryman-viewer`` (read pipelines and Flux objects) bound to both groups.
 - Pipeline ``default/podinfo``: dev → staging (automatic, ``git-push``) → prod (``git-push``,
-  one approval from ``release-managers``, soak time in staging).
+  one approval from ``release-managers``, soak time in staging). Staging verifies every
+  revision with a signed ``webhook`` check against the demo's smoke-test service
+  (``embedded.smoke``, Secret ``demo-smoke`` holds its ``hmac-key``): ``ferryman demo release
+  6.6.7`` deploys fine but fails it, so prod never gets 6.6.7.
 
 ``release`` is what a CI system does after building a version: commit it to ``dev/``.
 """
 
 from __future__ import annotations
 
+import base64
 import csv
 import dataclasses
 import io
@@ -33,7 +37,7 @@ import yaml
 
 from ferryman.api import crd as crd_model
 from ferryman.domain import manifests
-from ferryman.embedded import flux
+from ferryman.embedded import flux, smoke
 
 NAMESPACE: Final = "default"
 PIPELINE: Final = "podinfo"
@@ -43,6 +47,8 @@ REPOSITORY_DIR: Final = "demo-repo.git"
 USERS_FILE: Final = "demo-users.csv"
 APPROVER_GROUP: Final = "release-managers"
 VIEWER_GROUP: Final = "viewers"
+SMOKE_SECRET: Final = "demo-smoke"  # noqa: S105 - the Secret's name, not a secret
+SMOKE_CHECK: Final = "smoke"
 # (user, groups): who the demo signs in as.
 USERS: Final = (("alice", (APPROVER_GROUP,)), ("bob", (VIEWER_GROUP,)))
 MANIFEST: Final = """\
@@ -340,8 +346,34 @@ def rbac_objects() -> list[dict[str, Any]]:
     ]
 
 
-def pipeline_object(repo_url: str, *, soak_seconds: int) -> dict[str, Any]:
-    """dev → staging (automatic) → prod (approval by release-managers after the soak)."""
+def smoke_url(http_port: int) -> str:
+    """Where the demo's smoke-test service answers (on the UI's port, loopback only)."""
+    return f"http://127.0.0.1:{http_port}{smoke.PATH}"
+
+
+def smoke_check(url: str) -> dict[str, Any]:
+    """Staging's verification: the signed smoke-test call."""
+    return {
+        "name": SMOKE_CHECK,
+        "webhook": {"url": url, "secretRef": {"name": SMOKE_SECRET}, "timeout": "5s"},
+    }
+
+
+def smoke_secret(state_dir: Path) -> dict[str, Any]:
+    """The Secret whose ``hmac-key`` signs the smoke-test calls (the service has the same)."""
+    encoded = base64.b64encode(smoke.key(state_dir)).decode("ascii")
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": SMOKE_SECRET, "namespace": NAMESPACE},
+        "type": "Opaque",
+        "data": {"hmac-key": encoded},
+    }
+
+
+def pipeline_object(repo_url: str, *, soak_seconds: int, smoke: str = "") -> dict[str, Any]:
+    """dev → staging (automatic, verified by the ``smoke`` URL when given) → prod (approval by
+    release-managers after the soak)."""
     return {
         "apiVersion": "pipelines.weave.works/v1alpha1",
         "kind": "Pipeline",
@@ -355,7 +387,11 @@ def pipeline_object(repo_url: str, *, soak_seconds: int) -> dict[str, Any]:
             "promotion": {"strategy": {"git-push": {"url": repo_url, "branch": "main"}}},
             "environments": [
                 {"name": "dev", "targets": [{"namespace": "dev"}]},
-                {"name": "staging", "targets": [{"namespace": "staging"}]},
+                {
+                    "name": "staging",
+                    "targets": [{"namespace": "staging"}],
+                    **({"verification": {"checks": [smoke_check(smoke)]}} if smoke else {}),
+                },
                 {
                     "name": "prod",
                     "targets": [{"namespace": "prod"}],
@@ -383,6 +419,7 @@ _COLLECTIONS: Final = {
     "ClusterRole": "/apis/rbac.authorization.k8s.io/v1/clusterroles",
     "ClusterRoleBinding": "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
     "Pipeline": f"/apis/pipelines.weave.works/v1alpha1/namespaces/{NAMESPACE}/pipelines",
+    "Secret": f"/api/v1/namespaces/{NAMESPACE}/secrets",
 }
 
 
@@ -401,12 +438,42 @@ def create_missing(client: flux.KubeClient, objects: Iterable[dict[str, Any]]) -
 
 
 def install(
-    client: flux.KubeClient, state_dir: Path, *, soak_seconds: int, crd_dir: Path | None = None
+    client: flux.KubeClient,
+    state_dir: Path,
+    *,
+    soak_seconds: int,
+    crd_dir: Path | None = None,
+    smoke: str = "",
 ) -> list[str]:
-    """Install CRDs, namespaces, RBAC and the Pipeline; returns what was newly created."""
+    """Install CRDs, namespaces, RBAC, the smoke-test Secret and the Pipeline (verified by the
+    ``smoke`` URL when given); returns what was newly created."""
     created = create_missing(client, crds(crd_dir))
     created += create_missing(client, namespaces())
     created += create_missing(client, rbac_objects())
-    pipeline = pipeline_object(repository_url(state_dir), soak_seconds=soak_seconds)
+    if smoke:
+        created += create_missing(client, [smoke_secret(state_dir)])
+    pipeline = pipeline_object(repository_url(state_dir), soak_seconds=soak_seconds, smoke=smoke)
     created += create_missing(client, [pipeline])
     return created
+
+
+def point_smoke_check(client: flux.KubeClient, url: str) -> bool:
+    """Make the demo Pipeline's smoke check call ``url`` (the UI's port may differ from the last
+    run's); a Pipeline without that check is left as the user made it. True when it changed."""
+    path = f"{_COLLECTIONS['Pipeline']}/{PIPELINE}"
+    answer = client.request("GET", path)
+    if answer.status != 200:
+        return False
+    obj = answer.body
+    for env in (obj.get("spec") or {}).get("environments") or []:
+        for check in ((env.get("verification") or {}).get("checks")) or []:
+            hook = check.get("webhook") if check.get("name") == SMOKE_CHECK else None
+            if isinstance(hook, dict) and hook.get("url", "").endswith(smoke.PATH):
+                if hook["url"] == url:
+                    return False
+                hook["url"] = url
+                updated = client.request("PUT", path, obj)
+                if updated.status != 200:
+                    raise DemoError(f"Pipeline/{PIPELINE} cannot be updated: HTTP {updated.status}")
+                return True
+    return False

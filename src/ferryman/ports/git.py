@@ -6,7 +6,8 @@ Two outside systems, two ports:
   fetched and reset to the remote before every use, in which the strategy patches markers, commits
   and pushes. The adapter runs the git CLI; credentials never reach argv, URLs, logs or errors.
 - ``GitHost`` is one repository on a hosting service (GitHub, GitLab, Bitbucket Server, Azure
-  DevOps, Gitea): find, create and update pull requests. Every provider has the same methods.
+  DevOps, Gitea): find, create and update pull requests, and read a commit's statuses (for
+  ``commitStatus`` verification checks). Every provider has the same methods.
 
 Both raise only ``domain.errors.TemporaryError`` / ``PermanentError`` (their messages never carry a
 secret), so the strategies need no knowledge of the git CLI or of HTTP.
@@ -201,6 +202,23 @@ class PullRequest:
     reviewers: tuple[str, ...] = ()
 
 
+class CommitState(enum.Enum):
+    """A commit status or check as a verification check reads it, whatever the provider says."""
+
+    PENDING = "pending"  # queued, running, not reported yet
+    SUCCESS = "success"  # passed (GitHub's neutral and skipped check runs count as passed)
+    FAILURE = "failure"  # failed, errored, cancelled, timed out
+
+
+@dataclasses.dataclass(frozen=True)
+class CommitStatus:
+    """One status (context) or check run of a commit."""
+
+    context: str  # GitHub/Gitea context or check name, GitLab job name, Bitbucket key, ...
+    state: CommitState
+    description: str = ""
+
+
 class GitHost(Protocol):
     """One repository on a Git hosting service. Every provider module has these methods.
 
@@ -224,6 +242,11 @@ class GitHost(Protocol):
         self, pull_request: PullRequest, *, title: str, body: str
     ) -> PullRequest:
         """Set the title and description of an open pull request; returns it as updated."""
+        ...
+
+    async def commit_statuses(self, commit: str) -> list[CommitStatus]:
+        """The latest status of every context (and check run) reported for ``commit``, one per
+        context; empty when nothing reported yet."""
         ...
 
 

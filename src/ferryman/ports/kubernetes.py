@@ -259,3 +259,30 @@ class ClusterDirectory(Protocol):
         Ready, or its Secret or kubeconfig is unusable.
         """
         ...
+
+
+@dataclass(frozen=True)
+class JobPlace:
+    """Where a verification Job runs: a namespace on the Pipeline's cluster (``cluster`` None)
+    or on the remote cluster of the GitopsCluster ``cluster`` = (namespace, name)."""
+
+    namespace: str
+    cluster: tuple[str, str] | None = None
+
+
+class JobRunner(Protocol):
+    """Creates and reads the Jobs of ``job`` verification checks (``batch/v1``).
+
+    Both methods raise only ``domain.errors.TemporaryError`` (unreachable, 5xx, a remote cluster
+    not Ready) or ``PermanentError`` (forbidden, an invalid Job), with a sentence naming the Job
+    and the namespace (and, for 403, the permission the controller lacks).
+    """
+
+    async def create(self, place: JobPlace, job: JSON) -> tuple[JSON, bool]:
+        """Create ``job`` in ``place``; when a Job of that name exists already (an earlier
+        attempt made it) return that one instead: ``(job, created)``. Never makes a second."""
+        ...
+
+    async def get(self, place: JobPlace, name: str) -> JSON | None:
+        """The Job ``name`` in ``place``, or ``None`` when it does not exist."""
+        ...

@@ -13,6 +13,8 @@ from prometheus_client import CollectorRegistry
 
 from ferryman.ports import auth, promotion
 from ferryman.ports import clock as clock_port
+from ferryman.ports import history as history_port
+from ferryman.ports import identity as identity_port
 from ferryman.ports import kubernetes as k8s
 from ferryman.ports import sessions as sessions_port
 from ferryman.server import hook_limits
@@ -31,6 +33,8 @@ class Options:
     max_write_attempts: int = 5  # status writes retried on 409 before giving up
     hook_rate_limit: int = hook_limits.DEFAULT_LIMIT  # per client and pipeline env; 0: off
     hook_rate_interval: float = hook_limits.DEFAULT_INTERVAL  # seconds
+    # Where the OpenID Provider sends the browser back, exactly as registered there.
+    oidc_redirect_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,8 @@ class Deps:
     sessions: sessions_port.SessionStore  # UI sessions: sealing key, sign-outs (all replicas)
     options: Options = field(default_factory=Options)
     registry: CollectorRegistry | None = None  # where request metrics go (None: not counted)
+    identity: identity_port.OpenIdProvider | None = None  # "Sign in with …" (None: tokens only)
+    commit_log: history_port.CommitLog | None = None  # promotion trails in Git (None: not shown)
     # The controller's Pipeline informers: the webhook, the UI and the read API read from them
     # (no API request per HTTP request) and the UI's live pages are woken by them. None (tests
     # over fakes): every read goes to ``store``.

@@ -13,8 +13,8 @@ webhook's pool, never the approval API's, the UI's or health's:
   (408 otherwise). The deadline is for the body as a whole, so trickling a byte now and then does
   not renew it: a slow sender holds a slot for ``body_timeout`` at most.
 
-Header size and header read time are bounded by uvicorn and, for the first request of a
-connection, not at all: slow headers are a proxy's job (docs/security.md).
+Header size is bounded by uvicorn's parser; header read time by ``bootstrap.protocol`` (10 s from
+a request's first byte), which the composition root gives uvicorn.
 """
 
 from __future__ import annotations

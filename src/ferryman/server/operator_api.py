@@ -1,13 +1,15 @@
-"""The operator API: hold, unhold, promote a chosen revision, roll back, and see the change.
+"""The operator API: hold, unhold, promote a chosen revision, roll back, verify again, and see the
+change.
 
 ``POST /api/v1/namespaces/<ns>/pipelines/<name>/environments/<env>/hold`` (and ``/unhold``,
-``/promote``, ``/rollback``), body ``{"comment": "...", "revision": "...", "force": false}``;
-``GET …/diff``. Order of checks, as for approvals: identity (TokenReview, 401), permission
-(SubjectAccessReview on ``pipelines`` with the pipeline's name, 403: verb ``hold`` for hold and
-unhold, ``promote`` for promote and rollback, and also ``force`` for a forced promote; ``get``
-for the diff), the body (422), then the domain's rules (``domain.holds``: 404, 409, 422). Writes
-go through ``writes`` (resourceVersion-checked); each records an Event naming the operator.
-Answers 202 with the environment's hold and promotion record.
+``/promote``, ``/rollback``, ``/verify``), body ``{"comment": "...", "revision": "...", "force":
+false}``; ``GET …/diff``. Order of checks, as for approvals: identity (TokenReview, 401),
+permission (SubjectAccessReview on ``pipelines`` with the pipeline's name, 403: verb ``hold`` for
+hold and unhold, ``promote`` for promote and rollback, and also ``force`` for a forced promote,
+``verify`` for verify; ``get`` for the diff), the body (422), then the domain's rules
+(``domain.holds``, ``domain.verification``: 404, 409, 422). Writes go through ``writes``
+(resourceVersion-checked); each records an Event naming the operator. Answers 202 with the
+environment's hold, promotion record and verification.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ferryman.api import pipeline, status
-from ferryman.domain import holds
+from ferryman.domain import holds, verification
 from ferryman.ports import auth
 from ferryman.ports import kubernetes as k8s
 from ferryman.server import access, bodies, errors, params, writes
@@ -38,8 +40,17 @@ _STATUS = {
     holds.Refusal.UNKNOWN_REVISION: 422,
     holds.Refusal.NO_EARLIER_REVISION: 409,
     holds.Refusal.BAD_REVISION: 422,
+    holds.Refusal.NOT_VERIFIABLE: 409,
+    holds.Refusal.VERIFYING: 409,
 }
-_EVENTS = {"hold": "Held", "unhold": "Unheld", "promote": "Pinned", "rollback": "RolledBack"}
+_EVENTS = {
+    "hold": "Held",
+    "unhold": "Unheld",
+    "promote": "Pinned",
+    "rollback": "RolledBack",
+    "verify": "VerifyRequested",
+}
+_DONE = {"verify": "checks run again"}  # the Event's words where the reason's do not read well
 
 
 class OperatorBody(pydantic.BaseModel):
@@ -83,6 +94,10 @@ def _change(
                 return holds.rollback(
                     current, spec, environment, user=user, comment=body.comment, now=now
                 )
+            if action == "verify":
+                return verification.rerun(
+                    current, spec, environment, user=user, comment=body.comment, now=now
+                )
             return holds.pin(
                 current,
                 spec,
@@ -108,6 +123,8 @@ def _answer(subject: pipeline.Pipeline, environment: str) -> dict[str, Any]:
         answer["hold"] = env.hold.to_wire()
     if env.promotion is not None:
         answer["promotion"] = env.promotion.to_wire()
+    if env.verification is not None:
+        answer["verification"] = env.verification.to_wire()
     return answer
 
 
@@ -120,7 +137,7 @@ async def _announce(
     body: OperatorBody,
 ) -> None:
     reason = _EVENTS[action]
-    message = f"{environment} {reason.lower()} by {identity.user}"
+    message = f"{environment} {_DONE.get(action, reason.lower())} by {identity.user}"
     if body.comment:
         message += f": {body.comment}"
     annotations = {"environment": environment, "pipelines.weave.works/actor": identity.user}
@@ -135,6 +152,8 @@ async def _announce(
 
 def verb_of(action: str) -> str:
     """The RBAC verb an operator action needs (``force`` comes on top for a forced promote)."""
+    if action == "verify":
+        return "verify"
     return "hold" if action in ("hold", "unhold") else "promote"
 
 

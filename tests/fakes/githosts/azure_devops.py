@@ -17,6 +17,10 @@ on-premises ``specification/git/azure-devops-server-{5.0,6.0,7.0}/git-onprem.jso
   while the API path still names the project (``project_in_clone_url=False``).
 
 Auth: Basic with the personal access token as password.
+
+Commit statuses ("Statuses - List", ``GitStatus``): ``GET /commits/{commitId}/statuses`` with
+``latestOnly`` (the latest status of each ``context`` {``genre``, ``name``}), ``state`` one of
+``notSet``, ``pending``, ``succeeded``, ``failed``, ``error``, ``notApplicable``.
 """
 
 from __future__ import annotations
@@ -78,8 +82,20 @@ class FakeAzureDevOps(base.FakeHost):
             ("POST", "/pullrequests", self._create),
             ("GET", r"/pullrequests/(\d+)", self._get),
             ("PATCH", r"/pullrequests/(\d+)", self._update),
+            ("GET", r"/commits/([0-9a-f]{7,40})/statuses", self._statuses),
         ]
         return base.dispatch(routes, request, path) or self.error(404, "TF401019: not found")
+
+    def _statuses(self, request: gitserver.Request, match: re.Match[str]) -> gitserver.Response:
+        latest = request.query.get("latestOnly") == "true"
+        found = self.latest(match[1]) if latest else list(reversed(self.reported.get(match[1], [])))
+        values = []
+        for item in found:
+            genre, _, name = item.context.rpartition("/")
+            context = {"name": name, **({"genre": genre} if genre else {})}
+            entry = {"state": item.state, "context": context, "description": item.description}
+            values.append(entry)
+        return gitserver.Response(200, {"count": len(values), "value": values})
 
     def _version_refused(self, asked: str | None) -> gitserver.Response | None:
         if asked is None:

@@ -70,6 +70,17 @@ class Pull:
     reviewers: dict[str, bool] = dataclasses.field(default_factory=dict)  # user -> approved
 
 
+@dataclasses.dataclass
+class Reported:
+    """A status a CI system reported for a commit, in the provider's own vocabulary."""
+
+    context: str
+    state: str  # the provider's own value: "failure" (GitHub), "failed" (GitLab), "FAILED"...
+    description: str = ""
+    check_run: bool = False  # GitHub: a check run (state: queued, in_progress or a conclusion)
+    at: int = 0  # report order (Bitbucket's dateAdded)
+
+
 class FakeHost(abc.ABC):
     """Base of the five fake APIs."""
 
@@ -100,6 +111,7 @@ class FakeHost(abc.ABC):
         self.creations: list[float] = []
         self.stopping = threading.Event()
         self._lock = threading.Lock()
+        self.reported: dict[str, list[Reported]] = {}  # commit -> statuses, oldest first
 
     # ------------------------------------------------------------------------ test controls
 
@@ -128,6 +140,28 @@ class FakeHost(abc.ABC):
             gitserver.git(
                 "--git-dir", str(self.repository), "update-ref", "-d", f"refs/heads/{name}"
             )
+
+    def report(
+        self,
+        commit: str,
+        context: str,
+        state: str,
+        description: str = "",
+        *,
+        check_run: bool = False,
+    ) -> None:
+        """A CI system reports ``state`` (the provider's word for it) for ``context`` of
+        ``commit``; a later report of the same context replaces it, as on the real service."""
+        found = self.reported.setdefault(commit, [])
+        found.append(Reported(context, state, description, check_run, at=len(found) + 1))
+
+    def latest(self, commit: str, *, check_runs: bool | None = None) -> list[Reported]:
+        """The newest report of each context of ``commit``, newest first."""
+        seen: dict[str, Reported] = {}
+        for item in reversed(self.reported.get(commit, [])):
+            if check_runs is None or item.check_run == check_runs:
+                seen.setdefault(item.context, item)
+        return list(seen.values())
 
     def calls(self, method: str, pattern: str = "") -> list[gitserver.Request]:
         return [r for r in self.requests if r.method == method and re.search(pattern, r.path)]

@@ -17,6 +17,11 @@ Honest about what bit Ferryman:
   need it as stored (``OPS``) and answer ``NoSuchProjectException`` otherwise.
 
 Auth: ``Authorization: Bearer <HTTP access token>``.
+
+Build statuses ("Updating build status for commits", build-status REST API 1.0): ``GET
+/rest/build-status/1.0/commits/{commitId}`` pages every build result posted for the commit —
+several per ``key`` when a build ran again — with ``state`` ``SUCCESSFUL``, ``FAILED`` or
+``INPROGRESS``, ``key``, ``name``, ``url``, ``description`` and ``dateAdded`` (milliseconds).
 """
 
 from __future__ import annotations
@@ -55,6 +60,12 @@ class FakeBitbucketServer(base.FakeHost):
         self.pulls[number].reviewers[user] = True
 
     def handle(self, request: gitserver.Request) -> gitserver.Response:
+        builds = re.fullmatch(r"/rest/build-status/1\.0/commits/([0-9a-f]{7,40})", request.path)
+        if builds and request.method == "GET":
+            self.requests.append(request)
+            if not self.authorised(request):
+                return self._errors(401, "Authentication failed")
+            return self._builds(builds[1])
         projects = re.match(r"/rest/api/1\.0/projects/([^/]+)/", request.path)
         if projects and projects[1] != self.key:
             return gitserver.Response(
@@ -71,6 +82,21 @@ class FakeBitbucketServer(base.FakeHost):
                 },
             )
         return super().handle(request)
+
+    def _builds(self, commit: str) -> gitserver.Response:
+        values = [
+            {
+                "state": item.state,
+                "key": item.context,
+                "name": item.context,
+                "url": f"{self.base_url}/ci/{item.context}",
+                "description": item.description,
+                "dateAdded": 1_764_000_000_000 + item.at,
+            }
+            for item in self.reported.get(commit, [])
+        ]
+        body = {"size": len(values), "limit": 25, "isLastPage": True, "values": values, "start": 0}
+        return gitserver.Response(200, body)
 
     def authorised(self, request: gitserver.Request) -> bool:
         return request.headers.get("authorization") == f"Bearer {self.token}"

@@ -12,6 +12,9 @@ Drawn from go-gitea/gitea ``templates/swagger/v1_json.tmpl`` (repoListPullReques
   ``head.ref`` is the branch while it exists and ``refs/pull/<index>/head`` once it is deleted.
 
 Auth: ``Authorization: token <token>``. Validation errors: 422 ``{"message", "url"}``.
+
+Commit statuses: repoGetCombinedStatusByRef, with ``modules/structs/status.go``'s shapes: each
+``CommitStatus`` spells its state ``status``, the ``CombinedStatus`` spells it ``state``.
 """
 
 from __future__ import annotations
@@ -57,8 +60,22 @@ class FakeGitea(base.FakeHost):
             ("GET", "/pulls", self._list),
             ("POST", "/pulls", self._create),
             ("PATCH", r"/pulls/(\d+)", self._update),
+            ("GET", r"/commits/([0-9a-f]{7,40})/status", self._combined),
         ]
         return base.dispatch(routes, request, path) or self.error(404, "Not Found")
+
+    def _combined(self, request: gitserver.Request, match: re.Match[str]) -> gitserver.Response:
+        found = self.latest(match[1])
+        states = {item.state for item in found}
+        combined = "failure" if states & {"error", "failure"} else "pending"
+        if found and states <= {"success", "warning"}:
+            combined = "success"
+        statuses = [
+            {"id": n, "context": i.context, "status": i.state, "description": i.description}
+            for n, i in enumerate(found, 1)
+        ]
+        body = {"state": combined, "sha": match[1], "total_count": len(found), "statuses": statuses}
+        return gitserver.Response(200, body)
 
     def render(self, pull: base.Pull) -> dict[str, object]:
         head_ref = pull.head if self.branch_exists(pull.head) else f"refs/pull/{pull.number}/head"

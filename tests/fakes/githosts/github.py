@@ -8,6 +8,12 @@ Drawn from github/rest-api-description ``descriptions/api.github.com/api.github.
 422 "Validation Failed" for a missing head branch and — unlike the other hosts' 409 — for a
 duplicate open pull request ("A pull request already exists for owner:branch."). Merged pull
 requests are ``state: closed`` with ``merged_at``. Secondary rate limits: see ``base``.
+
+Commit statuses: ``repos/get-combined-status-for-ref`` (schema ``combined-commit-status``: the
+latest status per context, and ``state`` ``failure`` if any is ``error``/``failure``, ``pending``
+if any is pending or none exists, else ``success``) and ``checks/list-for-ref`` (schema
+``check-run``: ``status`` ``queued``/``in_progress``/``completed``, ``conclusion`` once
+completed).
 """
 
 from __future__ import annotations
@@ -45,8 +51,39 @@ class FakeGitHub(base.FakeHost):
             ("GET", "/pulls", self._list),
             ("POST", "/pulls", self._create),
             ("PATCH", r"/pulls/(\d+)", self._update),
+            ("GET", r"/commits/([0-9a-f]{7,40})/status", self._combined),
+            ("GET", r"/commits/([0-9a-f]{7,40})/check-runs", self._check_runs),
         ]
         return base.dispatch(routes, request, path) or self.error(404, "Not Found")
+
+    def _combined(self, request: gitserver.Request, match: re.Match[str]) -> gitserver.Response:
+        found = self.latest(match[1], check_runs=False)
+        states = {item.state for item in found}
+        combined = "pending"
+        if states & {"error", "failure"}:
+            combined = "failure"
+        elif found and states == {"success"}:
+            combined = "success"
+        statuses = [
+            {"context": i.context, "state": i.state, "description": i.description or None}
+            for i in found
+        ]
+        body = {"state": combined, "sha": match[1], "total_count": len(found), "statuses": statuses}
+        return gitserver.Response(200, body)
+
+    def _check_runs(self, request: gitserver.Request, match: re.Match[str]) -> gitserver.Response:
+        runs = []
+        for item in self.latest(match[1], check_runs=True):
+            waiting = item.state in ("queued", "in_progress")
+            runs.append(
+                {
+                    "name": item.context,
+                    "status": item.state if waiting else "completed",
+                    "conclusion": None if waiting else item.state,
+                    "output": {"title": item.description or None},
+                }
+            )
+        return gitserver.Response(200, {"total_count": len(runs), "check_runs": runs})
 
     def render(self, pull: base.Pull) -> dict[str, object]:
         return {

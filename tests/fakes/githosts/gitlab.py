@@ -9,6 +9,11 @@ a missing parameter answers 400 ``{"error": "title is missing"}``, model validat
 ``{"message": {"<field>": ["<message>"]}}``, other messages may be lists). ``root`` serves the
 API under a sub-path as an instance with ``relative_url_root`` does; everything else there is
 404, like the web server in front of it. Auth: ``PRIVATE-TOKEN``.
+
+Commit statuses (https://docs.gitlab.com/api/commits/, "List the statuses of a commit"): the
+latest status of each job name unless ``all=true``, ``status`` one of ``created``, ``pending``,
+``running``, ``success``, ``failed``, ``canceled``, ``skipped``, ``manual``..., with
+``allow_failure``.
 """
 
 from __future__ import annotations
@@ -55,8 +60,23 @@ class FakeGitLab(base.FakeHost):
             ("GET", "/merge_requests", self._list),
             ("POST", "/merge_requests", self._create),
             ("PUT", r"/merge_requests/(\d+)", self._update),
+            ("GET", r"/repository/commits/([0-9a-f]{7,40})/statuses", self._statuses),
         ]
         return base.dispatch(routes, request, path) or self.error(404, "404 Not found")
+
+    def _statuses(self, request: gitserver.Request, match: re.Match[str]) -> gitserver.Response:
+        every = request.query.get("all") == "true"
+        found = list(reversed(self.reported.get(match[1], []))) if every else self.latest(match[1])
+        body = [
+            {
+                "name": item.context,
+                "status": item.state.removesuffix("+allowed"),
+                "description": item.description or None,
+                "allow_failure": item.state.endswith("+allowed"),
+            }
+            for item in found
+        ]
+        return gitserver.Response(200, body, {"X-Next-Page": ""})
 
     def render(self, pull: base.Pull) -> dict[str, object]:
         return {

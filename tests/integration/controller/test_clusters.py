@@ -146,6 +146,7 @@ async def test_only_the_leader_acts_and_a_successor_takes_over(
             lease_duration=3.0,
             renew_deadline=2.0,
             retry_period=0.3,
+            step_timeout=1.0,
         )
         return process.build_controller(settings)
 

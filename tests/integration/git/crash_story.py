@@ -202,6 +202,9 @@ class CrashingHost:
             lambda: self._inner.update_pull_request(pull_request, title=title, body=body),
         )
 
+    async def commit_statuses(self, commit: str) -> list[git.CommitStatus]:
+        return await self._around("commit-statuses", lambda: self._inner.commit_statuses(commit))
+
 
 class CrashingHosts:
     """``GitHosts`` whose hosts are ``CrashingHost``s."""

@@ -11,6 +11,7 @@ import httpx
 import pytest
 import yaml
 from click.testing import CliRunner
+from tests.unit.controller import story
 from tests.unit.server import harness
 
 from ferryman.cli import client, servers
@@ -413,3 +414,66 @@ def test_global_flags_before_the_subcommand_work_as_in_kubectl(
     result = CliRunner().invoke(cli, [*own, "--server", "https://s:1"], obj=backends)
     assert result.exit_code == 0, result.output
     assert asked[1].kubeconfig == "mine.yaml"
+
+
+def test_verify_posts_to_the_operator_api_and_says_which_run_started() -> None:
+    """``ferryman verify P --env E`` posts …/verify and names the revision and run."""
+    seen, handler = recorder(
+        {"environment": "staging", "verification": {"revision": "6.1.0", "run": 2}}
+    )
+    result = run(
+        [
+            "verify",
+            "podinfo",
+            "--env",
+            "staging",
+            "--comment",
+            "flaky",
+            "--server",
+            "https://f:8080",
+        ],
+        backends_for([], handler),
+    )
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == (
+        'checks of 6.1.0 in environment "staging" of pipeline "podinfo" run again (run 2).'
+    )
+    assert seen[0].url.path == (
+        "/api/v1/namespaces/default/pipelines/podinfo/environments/staging/verify"
+    )
+    assert json.loads(seen[0].content) == {"comment": "flaky"}
+
+
+async def test_why_and_describe_show_a_failed_check_and_how_to_run_it_again() -> None:
+    """A failed staging check: ``why`` names it for prod and for staging, with the command to
+    run it again; ``describe`` lists each check with its value and message."""
+    h = harness.Harness(staging_checks=[story.SMOKE_JOB, story.SMOKE_HOOK])
+    await harness.drive(h.world)
+    h.world.jobs.finish()
+    h.world.clock.advance(10)
+    await harness.drive(h.world)
+    h.world.release("6.1.0")
+    await harness.drive(h.world)
+    h.world.jobs.finish(succeeded=False)
+    h.world.clock.advance(10)
+    await harness.drive(h.world)
+    obj = h.world.pipeline()
+    why = run(["why", "podinfo"], backends_for([obj])).output.splitlines()
+    assert why[2] == (
+        "prod: 6.1.0 failed smoke-test in staging: staging: BackoffLimitExceeded: Job has reached "
+        "the specified backoff limit. To run staging's checks again: ferryman verify podinfo "
+        "-n default --env staging"
+    )
+    assert why[1] == (
+        "staging: nothing is held back (runs 6.1.0). Its checks of 6.1.0 failed (smoke-test: "
+        "staging: BackoffLimitExceeded: Job has reached the specified backoff limit)."
+    )
+    described = run(["describe", "pipeline", "podinfo"], backends_for([obj])).output
+    assert "    Checks:     6.1.0 run 1: Failed" in described
+    assert "      smoke: Passed [204]: answered 204" in described
+    h.world.release("6.2.0")
+    await harness.drive(h.world)
+    running = run(["why", "podinfo", "--env", "staging"], backends_for([h.world.pipeline()]))
+    assert running.output.strip() == (
+        "staging: nothing is held back (runs 6.2.0). Its checks of 6.2.0 are running (smoke-test)."
+    )

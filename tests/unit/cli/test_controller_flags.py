@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 import pytest
 
@@ -49,3 +51,45 @@ def test_events_addr_and_the_environment() -> None:
     )
     assert (env.events_addr, env.promotion_hook_rate_limit) == (url, 0)
     assert env.promotion_hook_rate_limit_interval == 45.0
+
+
+def test_oidc_sign_in_flags_and_the_secret_from_a_file(tmp_path: Path) -> None:
+    """``--oidc-*`` reach Settings; the client secret is read from a file, never argv."""
+    secret = tmp_path / "secret"
+    secret.write_text("s3cret\n")
+    params = controller_cmd.controller.make_context(
+        "controller",
+        [
+            "--oidc-issuer-url=https://dex.example.com",
+            "--oidc-client-id=ferryman",
+            f"--oidc-client-secret-file={secret}",
+            "--oidc-redirect-url=https://ferryman.example.com/signin/oidc/callback",
+            "--oidc-scopes=openid,profile,groups",
+        ],
+    ).params
+    flags = {key: value for key, value in params.items() if key not in ("log_level", "namespaces")}
+    chosen = Settings.from_environment({}, **controller_cmd.flags_with_secret(flags))
+    assert chosen.oidc_client_secret == "s3cret"
+    assert chosen.oidc_scopes == ("openid", "profile", "groups")
+    assert "s3cret" not in repr(chosen)
+    assert chosen.oidc_problem() == ""
+
+
+@pytest.mark.parametrize(
+    ("values", "problem"),
+    [
+        ({"oidc_issuer_url": "https://dex.example.com"}, "together"),
+        ({"oidc_issuer_url": "https://d", "oidc_client_id": "f"}, "--oidc-redirect-url"),
+        (
+            {
+                "oidc_issuer_url": "https://d",
+                "oidc_client_id": "f",
+                "oidc_redirect_url": "https://u/signin/oidc/callback",
+                "oidc_scopes": ("profile",),
+            },
+            "openid",
+        ),
+    ],
+)
+def test_incomplete_oidc_settings_are_refused(values: dict[str, object], problem: str) -> None:
+    assert problem in Settings(**values).oidc_problem()  # type: ignore[arg-type]

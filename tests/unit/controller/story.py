@@ -2,7 +2,9 @@
 
 Shared by the reconciler, crash-point and conflict tests: ``World`` holds the fake API, the
 clock, and helpers to release a revision into dev, to let "Flux" catch up with the Promote events,
-and to approve as a user through the same domain function the approval API uses.
+and to approve as a user through the same domain function the approval API uses. With
+``staging_checks`` staging verifies each revision (a Job and a webhook by default) through the
+fakes of ``tests.fakes.verification``.
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ from typing import Any
 
 from tests.fakes import clock as fake_clock
 from tests.fakes import kubernetes as fakes
+from tests.fakes import verification as check_fakes
 
 from ferryman.api import pipeline, status
-from ferryman.controller import reconciler
+from ferryman.controller import checks, fencing, guarded, reconciler
 from ferryman.controller.strategies import notification
 from ferryman.domain import approvals, holds
 from ferryman.ports import kubernetes as k8s
@@ -24,8 +27,33 @@ NAME = "podinfo"
 HELM = "helm.toolkit.fluxcd.io/v2"
 
 
-def pipeline_object(*, approval: dict[str, Any] | None = None, soak: int = 0) -> dict[str, Any]:
-    """dev → staging (automatic) → prod (approval by release-managers), notification strategy."""
+SMOKE_JOB = {
+    "name": "smoke-test",
+    "job": {
+        "template": {
+            "spec": {
+                "backoffLimit": 0,
+                "template": {
+                    "spec": {"restartPolicy": "Never", "containers": [{"name": "t", "image": "x"}]}
+                },
+            }
+        }
+    },
+}
+SMOKE_HOOK = {
+    "name": "smoke",
+    "webhook": {"url": "https://hooks.example.com/verify", "secretRef": {"name": "hooks"}},
+}
+
+
+def pipeline_object(
+    *,
+    approval: dict[str, Any] | None = None,
+    soak: int = 0,
+    staging_checks: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """dev → staging (automatic) → prod (approval by release-managers), notification strategy;
+    ``staging_checks`` verify each revision in staging before prod gets it."""
     prod_promotion: dict[str, Any] = {"strategy": {"notification": {}}}
     prod_promotion["approval"] = approval or {
         "required": 1,
@@ -40,7 +68,11 @@ def pipeline_object(*, approval: dict[str, Any] | None = None, soak: int = 0) ->
             "promotion": {"strategy": {"notification": {}}, "minReadySeconds": soak},
             "environments": [
                 {"name": "dev", "targets": [{"namespace": "dev"}]},
-                {"name": "staging", "targets": [{"namespace": "staging"}]},
+                {
+                    "name": "staging",
+                    "targets": [{"namespace": "staging"}],
+                    **({"verification": {"checks": staging_checks}} if staging_checks else {}),
+                },
                 {"name": "prod", "targets": [{"namespace": "prod"}], "promotion": prod_promotion},
             ],
         },
@@ -76,6 +108,10 @@ class World:
     def __init__(self, **pipeline_args: Any) -> None:
         self.api = fakes.FakeKubernetes()
         self.clock = fake_clock.FakeClock()
+        self.jobs = check_fakes.FakeJobs()
+        self.webhooks = check_fakes.FakeWebhooks()
+        self.metrics = check_fakes.FakeMetrics()
+        self.secrets = check_fakes.FakeSecrets({"hooks": {"hmac-key": self.webhooks.key}})
         self.api.put(pipeline_object(**pipeline_args))
         for env in ("dev", "staging", "prod"):
             self.deploy(env, "6.0.0")
@@ -94,17 +130,37 @@ class World:
         return k8s.TargetRead(await self.api.get(kind, target.namespace, subject.spec.app_ref.name))
 
     def reconciler(
-        self, owner: str, checkpoint: reconciler.Checkpoint | None = None
+        self,
+        owner: str,
+        checkpoint: reconciler.Checkpoint | None = None,
+        *,
+        fence: fencing.Fence = fencing.UNFENCED,
     ) -> reconciler.Reconciler:
-        """A fresh controller instance (a new owner identity, as after a restart)."""
+        """A fresh controller instance (a new owner identity, as after a restart).
+
+        ``fence`` says whether it may act; the notification strategy's delivery is guarded by
+        it, as ``bootstrap.process`` wires a real controller.
+        """
+        checkpoint = checkpoint or fencing.no_checkpoint
+        guard = fencing.Guard(fence=fence, checkpoint=checkpoint)
+        sink = guarded.GuardedEvents(self.api, guard)
         return reconciler.Reconciler(
             store=self.api.store,
             targets=self,
             events=self.api,
-            strategies={"notification": notification.NotificationStrategy(self.api)},
+            strategies={"notification": notification.NotificationStrategy(sink)},
             clock=self.clock,
             owner=owner,
-            checkpoint=checkpoint or (lambda label: None),
+            checkpoint=checkpoint,
+            fence=fence,
+            verifier=checks.Verifier(
+                checks.Ports(
+                    secrets=self.secrets,
+                    metrics=self.metrics,
+                    webhooks=self.webhooks,
+                    jobs=self.jobs,
+                )
+            ),
         )
 
     def release(self, version: str) -> None:

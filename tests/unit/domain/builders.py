@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ferryman.api import pipeline, status
+from ferryman.api import verification as checks
 from ferryman.domain import actions, changes, decisions, observations, records
 
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)  # a Tuesday
@@ -102,8 +103,10 @@ def environment(
     targets: int = 1,
     promotion: pipeline.Promotion | None = None,
     cluster: str | None = None,
+    verify: Sequence[checks.Check] | None = None,
 ) -> pipeline.Environment:
-    """An environment with ``targets`` targets in namespaces ``<name>``, ``<name>-1``, ..."""
+    """An environment with ``targets`` targets in namespaces ``<name>``, ``<name>-1``, ...
+    (``verify``: its verification checks)."""
     ref = (
         pipeline.ClusterReference(kind="GitopsCluster", name=cluster, namespace="flux-system")
         if cluster is not None
@@ -116,6 +119,7 @@ def environment(
             for i in range(targets)
         ),
         promotion=promotion,
+        verification=checks.Verification(checks=tuple(verify)) if verify is not None else None,
     )
 
 
@@ -129,8 +133,10 @@ def make(
     generation: int = 1,
     current: status.PipelineStatus | None = None,
     app: pipeline.AppRef = APP,
+    verify: Sequence[checks.Check] | None = None,
 ) -> pipeline.Pipeline:
-    """A Pipeline ``default/podinfo`` (dev, staging, prod unless ``environments`` are given)."""
+    """A Pipeline ``default/podinfo`` (dev, staging, prod unless ``environments`` are given;
+    ``verify``: pipeline-wide checks)."""
     envs = tuple(
         environment(e) if isinstance(e, str) else e for e in (environments or DEFAULT_ENVIRONMENTS)
     )
@@ -139,7 +145,11 @@ def make(
             name="podinfo", namespace="default", uid="uid-1", generation=generation
         ),
         spec=pipeline.PipelineSpec(
-            app_ref=app, environments=envs, promotion=promotion, suspend=suspend
+            app_ref=app,
+            environments=envs,
+            promotion=promotion,
+            suspend=suspend,
+            verification=checks.Verification(checks=tuple(verify)) if verify is not None else None,
         ),
         status=current or status.PipelineStatus(),
     )
@@ -254,9 +264,10 @@ def run(
     *,
     now: datetime = NOW,
     owner: str = ME,
+    may_take_over: bool = True,
 ) -> decisions.Decision:
-    """``decide()`` with the defaults of these tests."""
-    return decisions.decide(subject, seen, now=now, owner=owner)
+    """``decide()`` with the defaults of these tests (this instance holds the Lease)."""
+    return decisions.decide(subject, seen, now=now, owner=owner, may_take_over=may_take_over)
 
 
 def again(
@@ -266,13 +277,94 @@ def again(
     *,
     now: datetime = NOW,
     owner: str = ME,
+    may_take_over: bool = True,
 ) -> decisions.Decision:
     """Decide once more on the status ``decision`` returned (what the next pass sees)."""
-    return run(subject.model_copy(update={"status": decision.status}), seen, now=now, owner=owner)
+    return run(
+        subject.model_copy(update={"status": decision.status}),
+        seen,
+        now=now,
+        owner=owner,
+        may_take_over=may_take_over,
+    )
+
+
+def webhook(name: str = "smoke", **fields: Any) -> checks.Check:
+    """A webhook check (``https://hooks.example.com/verify``, Secret ``hooks``)."""
+    spec = {"url": "https://hooks.example.com/verify", "secretRef": {"name": "hooks"}, **fields}
+    return checks.Check.model_validate({"name": name, "webhook": spec})
+
+
+def prometheus(name: str = "error-rate", threshold: str = "< 0.01", **fields: Any) -> checks.Check:
+    """A Prometheus check of the error rate (``count``, ``interval``... in ``fields``)."""
+    spec = {
+        "address": "http://prometheus.monitoring:9090",
+        "query": 'sum(rate(http_requests_total{code=~"5.."}[5m]))',
+        "threshold": threshold,
+        **fields,
+    }
+    return checks.Check.model_validate({"name": name, "prometheus": spec})
+
+
+JOB_TEMPLATE = {
+    "spec": {
+        "backoffLimit": 0,
+        "template": {
+            "spec": {
+                "restartPolicy": "Never",
+                "containers": [{"name": "smoke", "image": "curlimages/curl", "args": ["-f", "x"]}],
+            }
+        },
+    }
+}
+
+
+def job(name: str = "smoke-test", **fields: Any) -> checks.Check:
+    """A Job check running a smoke test in each target namespace."""
+    return checks.Check.model_validate({"name": name, "job": {"template": JOB_TEMPLATE, **fields}})
+
+
+def commit_checks(name: str = "ci", **fields: Any) -> checks.Check:
+    """A commitStatus check (provider from the pull-request strategy)."""
+    return checks.Check.model_validate({"name": name, "commitStatus": fields})
+
+
+def check(name: str, phase: str = "Running", **fields: Any) -> checks.CheckStatus:
+    """One check's status (started an hour ago unless said otherwise)."""
+    return checks.CheckStatus.model_validate(
+        {"name": name, "phase": phase, "startedAt": ago(hours=1), **fields}
+    )
+
+
+def verified(
+    revision: str, phase: str, *found: checks.CheckStatus, run: int = 1
+) -> checks.VerificationStatus:
+    """A verification of ``revision`` with these checks."""
+    return checks.VerificationStatus.model_validate(
+        {"revision": revision, "run": run, "phase": phase, "checks": found}
+    )
+
+
+def verifying(
+    current: status.PipelineStatus | None, env: str, found: checks.VerificationStatus
+) -> status.PipelineStatus:
+    """``current`` with ``env``'s verification set."""
+    result = current or status.PipelineStatus()
+    envs = dict(result.environments)
+    envs[env] = (envs.get(env) or status.EnvironmentStatus()).model_copy(
+        update={"verification": found}
+    )
+    return result.model_copy(update={"environments": envs})
 
 
 def describe(action: actions.Action) -> str:
     """A compact, comparable spelling of an action."""
+    if isinstance(action, actions.Check):
+        commit = f" @{action.commit}" if action.commit else ""
+        return (
+            f"Check {action.environment} {action.revision}#{action.run} {action.check} "
+            f"{action.kind} {action.step}{commit}"
+        )
     if isinstance(action, actions.Preview):
         return f"Preview {action.revision} {action.source}->{action.environment}"
     if isinstance(action, actions.Promote):

@@ -20,6 +20,7 @@ import pytest
 from tests.unit.domain import builders as b
 
 from ferryman.api import conditions, pipeline, status
+from ferryman.api import verification as checks
 from ferryman.domain import actions, decisions, observations, transitions
 
 Phase = status.PromotionPhase
@@ -38,6 +39,7 @@ class Scenario:
     pending: str | None
     now: datetime = b.NOW
     owner: str = b.ME
+    may_take_over: bool = True  # this instance holds the Lease (or runs without election)
     check: Check | None = None
     requeue_at: datetime | None = field(default=None)
     trail: str = field(kw_only=True)  # "staging: NewCandidate > ReadyToPromote; prod: InSync"
@@ -146,6 +148,54 @@ def helm_v2beta1_targets(subject: pipeline.Pipeline) -> dict[str, list[status.Ta
     }
 
 
+# ---------------------------------------------------------------- verification shapes
+
+SMOKE = b.webhook()  # a signed call that must answer 2xx
+ERRORS = b.prometheus(count=10, interval="1m")  # the error rate stays low for 10 minutes
+SMOKE_TEST = b.job()  # a Job in staging's namespace
+READY_SYNCED = "All targets checked: dev=1.1, staging=1.1, prod=1.0"
+STAGING_WAITS = "prod: waiting for staging's checks of 1.1: smoke running, error-rate running"
+
+
+def staging_checked(
+    current: status.PipelineStatus | None = None,
+    *,
+    verify: Sequence[checks.Check] = (SMOKE, ERRORS),
+    prod: pipeline.Promotion | None = None,
+) -> pipeline.Pipeline:
+    """dev -> staging (with ``verify`` checks) -> prod (``prod`` policy), by notification."""
+    return b.make(
+        "dev",
+        b.environment("staging", verify=verify),
+        b.environment("prod", promotion=prod),
+        promotion=NOTIFIED,
+        current=current,
+    )
+
+
+def staging_verified(
+    phase: str, *found: checks.CheckStatus, revision: str = "1.1"
+) -> status.PipelineStatus:
+    """A status whose staging verification of ``revision`` stands at ``phase``."""
+    return b.verifying(None, "staging", b.verified(revision, phase, *found))
+
+
+def verification_of(env: str, revision: str, phase: str, **per_check: dict[str, object]) -> Check:
+    """Check ``env``'s verification: its revision, phase and some fields of each named check."""
+
+    def check(decision: decisions.Decision) -> None:
+        found = decision.status.environments[env].verification
+        assert found is not None
+        assert (found.revision, found.phase.value) == (revision, phase)
+        for name, fields in per_check.items():
+            one = found.check(name)
+            assert one is not None, name
+            wire = one.to_wire()
+            assert {key: wire.get(key) for key in fields} == fields, (name, wire)
+
+    return check
+
+
 # ---------------------------------------------------------------- checks
 
 
@@ -212,6 +262,15 @@ def resumed_by_me(decision: decisions.Decision) -> None:
     record = decision.status.environments["staging"].promotion
     assert record is not None
     assert (record.owner, record.attempts, record.next_attempt_at) == (b.ME, 2, None)
+
+
+def kept_by(owner: str, *, attempts: int) -> Check:
+    def check(decision: decisions.Decision) -> None:
+        record = decision.status.environments["staging"].promotion
+        assert record is not None
+        assert (record.owner, record.attempts) == (owner, attempts)
+
+    return check
 
 
 def observed_everything(decision: decisions.Decision) -> None:
@@ -408,6 +467,18 @@ SCENARIOS: dict[str, dict[str, Scenario]] = {
         ),
     },
     "SourceNotReady": {
+        "staging moved to a revision not ready yet: its verdict on the old one stays": Scenario(
+            staging_checked(
+                staging_verified("Running", b.check("smoke", count=1, nextAt=b.ago(minutes=1))),
+                verify=[SMOKE],
+            ),
+            {"dev": "1.2", "staging": ("1.2", False), "prod": "1.0"},
+            {},
+            [],
+            "staging: staging runs 1.2 but is not ready",
+            check=verification_of("staging", "1.1", "Running", smoke={"count": 1}),
+            trail="staging: RollingOut; prod: SourceNotReady",
+        ),
         "source not ready: nothing promoted, an environment in sync is not held": Scenario(
             b.make(promotion=NOTIFIED),
             {"dev": ("1.1", False), "staging": "1.0", "prod": "1.0"},
@@ -796,6 +867,36 @@ SCENARIOS: dict[str, dict[str, Scenario]] = {
             trail="staging: InFlight; prod: InSync",
         ),
     },
+    "OwnedElsewhere": {
+        "without the Lease, another instance's intent is left alone": Scenario(
+            staging_with(b.record("1.1", Phase.PROMOTING, source="dev", owner=b.OTHER, attempts=1)),
+            {"dev": "1.1", "staging": "1.0", "prod": "1.0"},
+            {"staging": "Promoting"},
+            [],
+            "staging: promoting 1.1",
+            may_take_over=False,
+            check=kept_by(b.OTHER, attempts=1),
+            trail="staging: OwnedElsewhere; prod: InSync",
+        ),
+        "without the Lease, another instance's exhausted intent is not failed either": Scenario(
+            staging_with(
+                b.record(
+                    "1.1",
+                    Phase.PROMOTING,
+                    source="dev",
+                    owner=b.OTHER,
+                    attempts=decisions.MAX_ATTEMPTS,
+                )
+            ),
+            {"dev": "1.1", "staging": "1.0", "prod": "1.0"},
+            {"staging": "Promoting"},
+            [],
+            "staging: promoting 1.1",
+            may_take_over=False,
+            check=kept_by(b.OTHER, attempts=decisions.MAX_ATTEMPTS),
+            trail="staging: OwnedElsewhere; prod: InSync",
+        ),
+    },
     "Retrying": {
         "a failed attempt waits for nextAttemptAt": Scenario(
             staging_with(
@@ -997,7 +1098,76 @@ SCENARIOS: dict[str, dict[str, Scenario]] = {
             trail="staging: TargetSuspended; prod: InSync",
         ),
     },
+    "VerificationFailed": {
+        "a failed check blocks the revision with its message": Scenario(
+            staging_checked(
+                staging_verified(
+                    "Failed",
+                    b.check("smoke", "Failed", count=1, message="answered 422: checkout broken"),
+                    b.check("error-rate", count=3, nextAt=b.later(seconds=30)),
+                )
+            ),
+            SYNCED,
+            {"prod": "Pending"},
+            [],
+            "prod: 1.1 failed smoke in staging: answered 422: checkout broken",
+            check=ready_is("True", conditions.RECONCILIATION_SUCCEEDED, READY_SYNCED),
+            trail="staging: InSync; prod: NewCandidate > VerificationFailed",
+        ),
+        "a Job check past its timeout fails, and says so in an Event": Scenario(
+            staging_checked(
+                staging_verified(
+                    "Running", b.check("smoke-test", count=1, startedAt=b.ago(minutes=31))
+                ),
+                verify=[SMOKE_TEST],
+            ),
+            SYNCED,
+            {"prod": "Pending"},
+            [
+                "Notify staging VerificationFailed 1.1 (warning)",
+            ],
+            "prod: 1.1 failed smoke-test in staging: did not finish within 30m",
+            check=verification_of(
+                "staging", "1.1", "Failed", **{"smoke-test": {"phase": "Failed"}}
+            ),
+            trail="staging: InSync; prod: NewCandidate > VerificationFailed",
+        ),
+        "a commit check fails at once when no commit promoted the revision": Scenario(
+            staging_checked(verify=[b.commit_checks()]),
+            SYNCED,
+            {"prod": "Pending"},
+            ["Notify staging VerificationFailed 1.1 (warning)"],
+            "prod: 1.1 failed ci in staging: no commit that promoted 1.1 into staging is known",
+            trail="staging: InSync; prod: NewCandidate > VerificationFailed",
+        ),
+        "an approved promotion waits too when a re-run of the checks fails": Scenario(
+            staging_checked(
+                b.with_records(
+                    staging_verified(
+                        "Failed", b.check("smoke", "Failed", count=1, message="answered 500")
+                    ),
+                    prod=b.record("1.1", Phase.APPROVED, approvals=["alice"]),
+                ),
+                verify=[SMOKE],
+                prod=b.promotion(required=1),
+            ),
+            SYNCED,
+            {"prod": "Approved"},
+            [],
+            "prod: 1.1 failed smoke in staging: answered 500",
+            trail="staging: InSync; prod: VerificationFailed",
+        ),
+    },
     "Gated": {
+        "soak time shows while the checks run alongside it": Scenario(
+            staging_checked(verify=[SMOKE], prod=b.promotion(soak=600)),
+            SYNCED,
+            {"prod": "Pending"},
+            ["Check staging 1.1#1 smoke webhook start"],
+            "prod: soak time: source must stay ready until 2026-12-01T10:10:00Z",
+            requeue_at=b.later(minutes=2),
+            trail="staging: InSync; prod: NewCandidate > Gated",
+        ),
         "staging waits for soak time": Scenario(
             b.make(
                 "dev",
@@ -1075,6 +1245,116 @@ SCENARIOS: dict[str, dict[str, Scenario]] = {
             now=b.later(hours=8),
             check=trigger_is("prod", ROLLBACK),
             trail="staging: InSync; prod: NewCandidate > Gated",
+        ),
+    },
+    "Verifying": {
+        "staging starts its checks of 1.1 together, prod waits for them": Scenario(
+            staging_checked(),
+            SYNCED,
+            {"prod": "Pending"},
+            [
+                "Check staging 1.1#1 smoke webhook start",
+                "Check staging 1.1#1 error-rate prometheus observe",
+            ],
+            STAGING_WAITS,
+            requeue_at=b.later(minutes=2),
+            check=verification_of(
+                "staging",
+                "1.1",
+                "Running",
+                smoke={
+                    "count": 1,
+                    "nextAt": "2026-12-01T10:02:00Z",
+                    "startedAt": "2026-12-01T10:00:00Z",
+                },
+                **{"error-rate": {"count": 0, "nextAt": None}},
+            ),
+            trail="staging: InSync; prod: NewCandidate > Verifying",
+        ),
+        "an unexpired lease is not started again; measurements keep their rhythm": Scenario(
+            staging_checked(
+                staging_verified(
+                    "Running",
+                    b.check("smoke", count=1, nextAt=b.later(minutes=1)),
+                    b.check("error-rate", count=3, nextAt=b.later(seconds=30)),
+                )
+            ),
+            SYNCED,
+            {"prod": "Pending"},
+            [],
+            STAGING_WAITS,
+            requeue_at=b.later(seconds=30),
+            trail="staging: InSync; prod: NewCandidate > Verifying",
+        ),
+        "a call a dead controller left behind is made again once its lease ends": Scenario(
+            staging_checked(
+                staging_verified("Running", b.check("smoke", count=1, nextAt=b.ago(seconds=1))),
+                verify=[SMOKE],
+            ),
+            SYNCED,
+            {"prod": "Pending"},
+            ["Check staging 1.1#1 smoke webhook start"],
+            "prod: waiting for staging's checks of 1.1: smoke running",
+            check=verification_of("staging", "1.1", "Running", smoke={"count": 2}),
+            trail="staging: InSync; prod: NewCandidate > Verifying",
+        ),
+        "the Jobs of a Job check are created once, then read": Scenario(
+            staging_checked(
+                staging_verified(
+                    "Running", b.check("smoke-test", count=1, startedAt=b.ago(minutes=5))
+                ),
+                verify=[SMOKE_TEST],
+            ),
+            SYNCED,
+            {"prod": "Pending"},
+            ["Check staging 1.1#1 smoke-test job observe"],
+            "prod: waiting for staging's checks of 1.1: smoke-test running",
+            requeue_at=b.later(minutes=25),
+            trail="staging: InSync; prod: NewCandidate > Verifying",
+        ),
+        "a commit check reads the commit that promoted the revision": Scenario(
+            staging_checked(
+                b.with_records(
+                    staging=b.record(
+                        "1.1",
+                        Phase.SUCCEEDED,
+                        source="dev",
+                        result=status.PromotionResult(commit="abc123", url=PR_URL),
+                    )
+                ),
+                verify=[b.commit_checks()],
+            ),
+            SYNCED,
+            {"staging": "Succeeded", "prod": "Pending"},
+            ["Check staging 1.1#1 ci commitStatus observe @abc123"],
+            "prod: waiting for staging's checks of 1.1: ci running",
+            requeue_at=b.later(minutes=30),
+            trail="staging: InSync; prod: NewCandidate > Verifying",
+        ),
+        "a newer revision is verified afresh after a failed one": Scenario(
+            staging_checked(
+                staging_verified("Failed", b.check("smoke", "Failed", message="answered 422")),
+                verify=[SMOKE],
+            ),
+            {"dev": "1.2", "staging": "1.2", "prod": "1.0"},
+            {"prod": "Pending"},
+            ["Check staging 1.2#1 smoke webhook start"],
+            "prod: waiting for staging's checks of 1.2: smoke running",
+            check=verification_of("staging", "1.2", "Running", smoke={"count": 1}),
+            trail="staging: InSync; prod: NewCandidate > Verifying",
+        ),
+        "pipeline-wide checks verify every environment at the revision it runs": Scenario(
+            b.make(promotion=NOTIFIED, verify=[SMOKE_TEST]),
+            {"dev": "1.1", "staging": "1.0", "prod": "1.0"},
+            {"staging": "Pending"},
+            [
+                "Check dev 1.1#1 smoke-test job start",
+                "Check staging 1.0#1 smoke-test job start",
+                "Check prod 1.0#1 smoke-test job start",
+            ],
+            "staging: waiting for dev's checks of 1.1: smoke-test running",
+            requeue_at=b.later(minutes=2),
+            trail="staging: NewCandidate > Verifying; prod: InSync",
         ),
     },
     "Approved": {
@@ -1262,6 +1542,36 @@ SCENARIOS: dict[str, dict[str, Scenario]] = {
             "staging: promoting 1.1",
             trail="staging: NewCandidate > ReadyToPromote; prod: InSync",
         ),
+        "staging's checks passed: prod is promoted": Scenario(
+            staging_checked(
+                staging_verified(
+                    "Passed",
+                    b.check("smoke", "Passed", count=1),
+                    b.check("error-rate", "Passed", count=10),
+                )
+            ),
+            SYNCED,
+            {"prod": "Promoting"},
+            ["Promote 1.1 staging->prod #1 via notification"],
+            "prod: promoting 1.1",
+            trail="staging: InSync; prod: NewCandidate > ReadyToPromote",
+        ),
+        "a rollback is not held by the source's failed checks": Scenario(
+            staging_checked(
+                b.held(
+                    staging_verified("Failed", b.check("smoke", "Failed", message="no")),
+                    reason=ROLLBACK,
+                    revision="0.9",
+                ),
+                verify=[SMOKE],
+            ),
+            SYNCED,
+            {"prod": "Promoting"},
+            ["Promote 0.9 staging->prod #1 via notification"],
+            "prod: promoting 0.9",
+            check=trigger_is("prod", ROLLBACK),
+            trail="staging: InSync; prod: NewCandidate > ReadyToPromote",
+        ),
         "soak time served: staging is promoted": Scenario(
             b.make(
                 "dev",
@@ -1373,6 +1683,12 @@ ROWS = [
 ]
 
 
+def _reads(action: actions.Action) -> bool:
+    return isinstance(action, actions.Preview) or (
+        isinstance(action, actions.Check) and action.reads
+    )
+
+
 def trail_of(decision: decisions.Decision) -> str:
     """The states each environment went through, spelt as in ``Scenario.trail``."""
     per: dict[str, list[str]] = {}
@@ -1386,7 +1702,13 @@ def test_decide(state: str, scenario: Scenario) -> None:
     """decide() passes the row's states, yields its phases, actions and PromotionPending
     message, and is stable."""
     seen = _targets(scenario)
-    decision = b.run(scenario.subject, seen, now=scenario.now, owner=scenario.owner)
+    decision = b.run(
+        scenario.subject,
+        seen,
+        now=scenario.now,
+        owner=scenario.owner,
+        may_take_over=scenario.may_take_over,
+    )
 
     assert trail_of(decision) == scenario.trail
     assert state in scenario.trail
@@ -1398,10 +1720,18 @@ def test_decide(state: str, scenario: Scenario) -> None:
     if scenario.check is not None:
         scenario.check(decision)
 
-    repeated = b.again(scenario.subject, decision, seen, now=scenario.now, owner=scenario.owner)
+    repeated = b.again(
+        scenario.subject,
+        decision,
+        seen,
+        now=scenario.now,
+        owner=scenario.owner,
+        may_take_over=scenario.may_take_over,
+    )
     assert repeated.status == decision.status
-    # Only a Preview (a read) may be asked for again before its result is recorded.
-    assert [a for a in repeated.actions if not isinstance(a, actions.Preview)] == []
+    # Only reads (a Preview, a check's observe step) may be asked for again before their
+    # result is recorded.
+    assert [a for a in repeated.actions if not _reads(a)] == []
 
 
 def test_every_state_has_a_scenario() -> None:

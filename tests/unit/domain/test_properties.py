@@ -25,16 +25,19 @@ from hypothesis import strategies as st
 from tests.unit.domain import builders as b
 
 from ferryman.api import pipeline, status
+from ferryman.api import verification as checks_api
 from ferryman.domain import (
     actions,
     approvals,
     changes,
     decisions,
     errors,
+    findings,
     observations,
     outcomes,
     policy,
     transitions,
+    verification,
 )
 
 settings.register_profile(
@@ -99,6 +102,29 @@ def promotions(draw: st.DrawFn) -> pipeline.Promotion | None:
     )
 
 
+CHECK_SETS = (
+    None,
+    (),
+    (b.webhook(),),
+    (b.job(timeout="10m"),),
+    (b.prometheus(count=2, interval="1m"), b.webhook(retries=0)),
+    (b.commit_checks(type="gitea", url="https://g/o/r", secretRef={"name": "g"}),),
+)
+# Mostly none, so that promotions still happen often enough to test the other properties.
+checks_ = st.sampled_from((None,) * 10 + CHECK_SETS)
+FINDINGS: tuple[findings.Finding | str, ...] = (
+    "crash",
+    findings.Sample(0.001),
+    findings.Sample(0.5),
+    findings.Started(1, "Job started"),
+    findings.Answer(True, "answered 204"),
+    findings.Answer(False, "answered 422"),
+    findings.Answer(None, "0 of 1 Jobs finished"),
+    errors.TemporaryError("HTTP 503"),
+    errors.PermanentError("forbidden"),
+)
+
+
 @st.composite
 def pipelines(draw: st.DrawFn) -> pipeline.Pipeline:
     """A valid Pipeline with 1-5 environments of 1-3 targets (some remote)."""
@@ -109,6 +135,7 @@ def pipelines(draw: st.DrawFn) -> pipeline.Pipeline:
             targets=draw(st.integers(1, 3)),
             promotion=draw(promotions()),
             cluster=draw(st.sampled_from([None, "eu"])),
+            verify=draw(checks_),
         )
         for name in ENV_NAMES[:count]
     ]
@@ -117,6 +144,7 @@ def pipelines(draw: st.DrawFn) -> pipeline.Pipeline:
         promotion=draw(promotions()),
         suspend=draw(st.sampled_from([None, False, True])),
         generation=draw(st.integers(1, 5)),
+        verify=draw(checks_),
     )
 
 
@@ -164,9 +192,18 @@ def histories(draw: st.DrawFn, subject: pipeline.Pipeline) -> tuple[pipeline.Pip
     for _ in range(draw(st.integers(0, 6))):
         now += timedelta(seconds=draw(st.integers(0, 3 * 3600)))
         owner = draw(st.sampled_from([b.ME, b.OTHER]))
-        decision = decisions.decide(subject, draw(observed(subject)), now=now, owner=owner)
+        decision = decisions.decide(
+            subject, draw(observed(subject)), now=now, owner=owner, may_take_over=True
+        )
         current = decision.status
         for action in decision.actions:
+            if isinstance(action, actions.Check):
+                found = draw(st.sampled_from(FINDINGS))
+                spec = verification.check_named(subject.spec, action.environment, action.check)
+                if spec is not None and not isinstance(found, str):
+                    current = findings.record(
+                        current, action=action, spec=spec, finding=found, now=now
+                    )
             if isinstance(action, actions.Preview):
                 shown: status.ChangeSummary | errors.PromotionError = draw(
                     st.sampled_from(
@@ -227,18 +264,85 @@ class Case:
     targets: Targets
     now: datetime
     owner: str
+    may_take_over: bool
 
 
 @st.composite
 def cases(draw: st.DrawFn) -> Case:
-    """A pipeline with a generated past, fresh observations, a later ``now`` and an owner."""
+    """A pipeline with a generated past, fresh observations, a later ``now``, an owner and
+    whether it holds the Lease."""
     subject, then = draw(histories(draw(pipelines())))
     now = then + timedelta(seconds=draw(st.integers(0, 2 * 24 * 3600)))
-    return Case(subject, draw(observed(subject)), now, draw(st.sampled_from([b.ME, b.OTHER])))
+    owner = draw(st.sampled_from([b.ME, b.OTHER]))
+    return Case(subject, draw(observed(subject)), now, owner, draw(st.booleans()))
+
+
+PASSING: tuple[findings.Finding, ...] = (
+    findings.Sample(0.001),
+    findings.Started(1, "Job started"),
+    findings.Answer(True, "answered 204"),
+)
+MOSTLY_PASSING = FINDINGS + PASSING * 4
+
+
+@st.composite
+def verified_cases(draw: st.DrawFn) -> Case:
+    """dev -> staging (with checks) -> prod, where staging runs 1.1 (mostly ready) and prod 1.0,
+    after a few passes whose check steps found random things: staging's checks run, pass or
+    fail, and prod may be promoted."""
+    subject = b.make(
+        "dev",
+        b.environment("staging", verify=draw(st.sampled_from(CHECK_SETS[2:]))),
+        b.environment("prod", promotion=draw(st.one_of(st.none(), promotions()))),
+        promotion=b.promotion(),
+    )
+    staging: b.Seen = draw(st.sampled_from(["1.1", "1.1", ("1.1", False)]))
+    seen = b.targets_of(subject, dev="1.1", staging=staging, prod="1.0")
+    now = b.NOW
+    for _ in range(draw(st.integers(0, 4))):
+        now += timedelta(seconds=draw(st.integers(0, 900)))
+        decision = decisions.decide(subject, seen, now=now, owner=b.ME, may_take_over=True)
+        current = decision.status
+        for action in decision.actions:
+            found = draw(st.sampled_from(MOSTLY_PASSING))
+            spec = (
+                verification.check_named(subject.spec, action.environment, action.check)
+                if isinstance(action, actions.Check)
+                else None
+            )
+            if (
+                isinstance(action, actions.Check)
+                and spec is not None
+                and not isinstance(found, str)
+            ):
+                current = findings.record(current, action=action, spec=spec, finding=found, now=now)
+        subject = subject.model_copy(update={"status": current})
+    now += timedelta(seconds=draw(st.integers(0, 900)))
+    return Case(subject, seen, now, draw(st.sampled_from([b.ME, b.OTHER])), draw(st.booleans()))
+
+
+def _promoted_after_verification(case: Case, decision: decisions.Decision) -> list[str]:
+    """Revisions promoted in ``decision`` out of an environment with checks (not by a pin)."""
+    found = []
+    for action in decision.actions:
+        if not isinstance(action, actions.Promote):
+            continue
+        env = decision.status.environments[action.environment]
+        source = case.subject.spec.environment(action.source)
+        pinned = env.hold is not None and bool(env.hold.revision)
+        if source is not None and verification.checks_for(case.subject.spec, source) and not pinned:
+            found.append(action.source)
+    return found
 
 
 def _decide(case: Case) -> decisions.Decision:
-    return decisions.decide(case.subject, case.targets, now=case.now, owner=case.owner)
+    return decisions.decide(
+        case.subject,
+        case.targets,
+        now=case.now,
+        owner=case.owner,
+        may_take_over=case.may_take_over,
+    )
 
 
 def size_of(current: status.PipelineStatus) -> int:
@@ -280,6 +384,54 @@ def test_never_skips_a_required_approval(case: Case) -> None:
             assert approvals.missing(rule, record) == 0
 
 
+@st.composite
+def abandoned(draw: st.DrawFn) -> Case:
+    """Another instance wrote its ``Promoting`` intent for the candidate and stopped (died or was
+    deposed) after 1..MAX-1 attempts; this instance decides later, with or without the Lease."""
+    env = draw(st.sampled_from(["staging", "prod"]))
+    source = "dev" if env == "staging" else "staging"
+    intent = b.record(
+        "1.1",
+        status.PromotionPhase.PROMOTING,
+        source=source,
+        owner=b.OTHER,
+        attempts=draw(st.integers(1, decisions.MAX_ATTEMPTS - 1)),
+    )
+    subject = b.make(promotion=b.notified(), current=b.with_records(**{env: intent}))
+    seen = {"dev": "1.1", "staging": "1.1" if env == "prod" else "1.0", "prod": "1.0"}
+    later = b.NOW + timedelta(seconds=draw(st.integers(0, 3600)))
+    return Case(subject, b.targets_of(subject, **seen), later, b.ME, draw(st.booleans()))
+
+
+def _foreign_intents(case: Case) -> dict[str, status.PromotionRecord]:
+    return {
+        name: env.promotion
+        for name, env in case.subject.status.environments.items()
+        if env.promotion is not None
+        and env.promotion.phase is status.PromotionPhase.PROMOTING
+        and env.promotion.owner not in (None, case.owner)
+    }
+
+
+@PROFILE
+@given(abandoned())
+def test_another_owners_intent_is_taken_over_only_with_the_lease(case: Case) -> None:
+    """Without the Lease: no Promote for an environment holding another owner's intent, and the
+    intent stays as it was. With it: the intent is resumed (attempts + 1, this owner)."""
+    assert _foreign_intents(case)
+    decision = _decide(case)
+    promoted = {a.environment for a in decision.actions if isinstance(a, actions.Promote)}
+    for name, record in _foreign_intents(case).items():
+        after = decision.status.environments[name].promotion
+        assert after is not None
+        if case.may_take_over:
+            assert name in promoted
+            assert (after.owner, after.attempts) == (case.owner, record.attempts + 1)
+        else:
+            assert name not in promoted
+            assert (after.owner, after.attempts) == (record.owner, record.attempts)
+
+
 @PROFILE
 @given(cases())
 def test_deciding_again_changes_nothing(case: Case) -> None:
@@ -290,10 +442,30 @@ def test_deciding_again_changes_nothing(case: Case) -> None:
         case.targets,
         now=case.now,
         owner=case.owner,
+        may_take_over=case.may_take_over,
     )
     assert again.status == first.status
-    # Only a Preview (a read) may be asked for again before its result is recorded.
-    assert [a for a in again.actions if not isinstance(a, actions.Preview)] == []
+    # Only reads (a Preview, a check's observe step) may be asked for again before their
+    # result is recorded.
+    repeated = [
+        a
+        for a in again.actions
+        if not isinstance(a, actions.Preview) and not (isinstance(a, actions.Check) and a.reads)
+    ]
+    assert repeated == []
+
+
+@PROFILE
+@given(st.one_of(verified_cases(), cases()))
+def test_never_promotes_a_revision_its_source_has_not_verified(case: Case) -> None:
+    """A Promote (but a pin's) moves a revision only after every check of the source passed it."""
+    decision = _decide(case)
+    promoted = {a.source: a.revision for a in decision.actions if isinstance(a, actions.Promote)}
+    for source in _promoted_after_verification(case, decision):
+        found = decision.status.environments[source].verification
+        event("promoted after verification")
+        assert found is not None and found.revision == promoted[source]
+        assert found.phase is checks_api.CheckPhase.PASSED
 
 
 @PROFILE
@@ -382,7 +554,7 @@ def test_worst_case_status_size() -> None:
     15 KiB): well below etcd's 1.5 MiB, but above DESIGN §3's 256 KiB target.
     """
     subject, targets = worst.worst_case()
-    decision = decisions.decide(subject, targets, now=b.NOW, owner=b.ME)
+    decision = decisions.decide(subject, targets, now=b.NOW, owner=b.ME, may_take_over=True)
     status.PipelineStatus.model_validate(decision.status.to_wire())
     size = size_of(decision.status)
     print(f"worst-case status: {size} bytes ({size / 1024:.0f} KiB)")
@@ -408,7 +580,7 @@ def test_generated_cases_cover_the_interesting_phases() -> None:
     """The generators reach approvals, promotions and finished records (not just no-ops)."""
     seen: set[str] = set()
 
-    @settings(max_examples=150, deadline=None, database=None, derandomize=True)
+    @settings(max_examples=300, deadline=None, database=None, derandomize=True)
     @given(cases())
     def collect(case: Case) -> None:
         assert _sizes(case.targets) >= len(case.subject.spec.environments)
@@ -418,3 +590,21 @@ def test_generated_cases_cover_the_interesting_phases() -> None:
 
     collect()
     assert {"WaitingApproval", "Promoting", "Succeeded"} <= seen
+
+
+def test_generated_cases_promote_after_verification_too() -> None:
+    """The verification property is not vacuous: some generated passes promote a verified
+    revision out of an environment with checks, and some are held by them."""
+    states: set[str] = set()
+    promoted: list[str] = []
+
+    @settings(max_examples=150, deadline=None, database=None, derandomize=True)
+    @given(verified_cases())
+    def collect(case: Case) -> None:
+        decision = _decide(case)
+        promoted.extend(_promoted_after_verification(case, decision))
+        states.update(type(state).__name__ for state in decision.states.values())
+
+    collect()
+    assert promoted
+    assert {"Verifying", "VerificationFailed"} <= states

@@ -28,7 +28,8 @@ TOKENS = {
 }
 GRANTS = [
     fakes_auth.Grant(
-        "group:release-managers", ("approve", "reject", "get", "list", "hold", "promote")
+        "group:release-managers",
+        ("approve", "reject", "get", "list", "hold", "promote", "verify"),
     ),
     fakes_auth.Grant("carol", ("force",)),
     fakes_auth.Grant("bob", ("approve", "get", "list"), namespace="default", names=()),
@@ -58,9 +59,10 @@ class Harness:
     approval: dict[str, Any] | None = None
     options: dict[str, Any] = field(default_factory=dict)
     registry: CollectorRegistry | None = None
+    staging_checks: list[dict[str, Any]] | None = None
 
     def __post_init__(self) -> None:
-        self.world = story.World(approval=self.approval)
+        self.world = story.World(approval=self.approval, staging_checks=self.staging_checks)
         if self.signed:
             obj = self.world.pipeline()
             obj["spec"]["promotion"]["strategy"]["secretRef"] = {"name": "webhook"}
@@ -158,7 +160,8 @@ class Harness:
         )
 
     async def operate(self, token: str, action: str, *, env: str = "prod", **body: object) -> Reply:
-        """POST an operator action (hold, unhold, promote, rollback) as the owner of ``token``."""
+        """POST an operator action (hold, unhold, promote, rollback, verify) as the owner of
+        ``token``."""
         return await self.call(
             "POST",
             f"{PREFIX}/{env}/{action}",

@@ -3,6 +3,7 @@ incident walk-through of the user guide on the reconciler."""
 
 from __future__ import annotations
 
+from tests.unit.controller import story
 from tests.unit.server import harness
 
 from ferryman.api import conditions, status
@@ -156,3 +157,54 @@ async def test_the_diff_shows_the_change_waiting_for_approval() -> None:
         "GET", f"{harness.PREFIX}/prod/diff", headers={"authorization": "Bearer eve-token"}
     )
     assert denied.status == 403
+
+
+async def test_verify_runs_a_failed_environments_checks_again_for_those_allowed() -> None:
+    """staging's check failed: bob may not verify (403); alice starts run 2 (202, Event,
+    history); while it runs, verifying again is a 409; prod then gets the revision."""
+    h = harness.Harness(staging_checks=[story.SMOKE_JOB])
+    await harness.drive(h.world)
+    h.world.jobs.finish()
+    h.world.clock.advance(10)
+    await harness.drive(h.world)
+    h.world.release("6.1.0")
+    await harness.drive(h.world)
+    h.world.jobs.finish(succeeded=False)
+    h.world.clock.advance(10)
+    await harness.drive(h.world)
+    assert "prod: 6.1.0 failed smoke-test in staging" in pending(h)
+
+    denied = await h.operate("bob-token", "verify", env="staging")
+    assert denied.status == 403 and "may not verify" in denied.json()["message"]
+    reply = await h.operate("alice-token", "verify", env="staging", comment="flaky runner")
+    assert reply.status == 202
+    assert reply.json()["verification"] == {
+        "revision": "6.1.0",
+        "run": 2,
+        "phase": "Running",
+        "checks": [],
+    }
+    assert h.world.api.events[-1]["reason"] == "VerifyRequested"
+    assert h.world.api.events[-1]["message"] == "staging checks run again by alice: flaky runner"
+    entry = h.world.status().history[0]
+    assert (entry.action, entry.by, entry.revision) == (
+        status.HistoryAction.VERIFY_REQUESTED,
+        "alice",
+        "6.1.0",
+    )
+    await harness.drive(h.world)
+    busy = await h.operate("alice-token", "verify", env="staging")
+    assert busy.status == 409 and "still running" in busy.json()["message"]
+    h.world.jobs.finish()
+    h.world.clock.advance(10)
+    await harness.drive(h.world)
+    assert h.world.phase("prod") == "WaitingApproval"
+
+
+async def test_verify_is_refused_where_there_is_nothing_to_verify() -> None:
+    """No checks in prod: 409; an unknown environment: 404."""
+    h = harness.Harness(staging_checks=[story.SMOKE_JOB])
+    none = await h.operate("alice-token", "verify", env="prod")
+    assert none.status == 409 and none.json()["message"] == 'environment "prod" has no checks'
+    unknown = await h.operate("alice-token", "verify", env="qa")
+    assert unknown.status == 404

@@ -34,9 +34,9 @@ ROUTES = sweep()
 
 def test_sweep_covers_every_concern() -> None:
     """The sweep sees the receiver, legacy approval, approve/reject, the operator actions and
-    the diff, and the three reads."""
+    the diff (verify among them), and the three reads."""
     paths = {path for _, path in ROUTES}
-    assert len(ROUTES) == 12
+    assert len(ROUTES) == 13
     assert any(p.startswith("/promotion/") for p in paths)
     assert any(p.startswith("/approval/") for p in paths)
     assert {p.rsplit("/", 1)[1] for p in paths if "/environments/" in p} == {
@@ -46,6 +46,7 @@ def test_sweep_covers_every_concern() -> None:
         "unhold",
         "promote",
         "rollback",
+        "verify",
         "diff",
     }
 

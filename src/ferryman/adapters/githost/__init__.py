@@ -2,8 +2,9 @@
 
 Every provider module has the same shape — ``api_root``/``locate`` (repository URL → API URL),
 ``headers``, pure ``list_call``/``create_call``/``update_call`` builders, ``parse`` (JSON →
-``PullRequest``), a ``*Host`` class with ``find_pull_requests``/``create_pull_request``/
-``update_pull_request``, and ``connect`` — and sends through ``http.Api`` (timeouts, pacing,
+``PullRequest``), the commit-status call builders and parsers (JSON → ``CommitStatus``), a
+``*Host`` class with ``find_pull_requests``/``create_pull_request``/``update_pull_request``/
+``commit_statuses``, and ``connect`` — and sends through ``http.Api`` (timeouts, pacing,
 error classification in ``errors``). ``Hosts`` picks the module by the spec's provider type.
 
 A Secret's ``ca.crt`` applies to the API as it does to Git: such hosts get a client that trusts

@@ -19,6 +19,11 @@ server supports is 5.0.") is asked again, once, with the version it names (5.0 a
 The list truncates ``description`` to 400 characters ("Please note that description field
 will be truncated up to 400 symbols in the result"), so an open pull request is read again by
 id before its description is compared.
+
+Commit statuses ("Statuses - List"): ``GET /commits/{commitId}/statuses?latestOnly=true`` gives
+the latest status of each ``context`` (``genre``/``name``), ``state`` one of ``succeeded``,
+``failed``, ``error``, ``pending``, ``notSet``, ``notApplicable`` (``GitStatusState``);
+``notApplicable`` passes (the status says it does not apply), ``notSet`` is pending.
 """
 
 from __future__ import annotations
@@ -147,6 +152,31 @@ def update_call(number: int, *, title: str, body: str, version: str) -> http.Cal
     return http.Call("PATCH", f"/pullrequests/{number}", params=params, json=payload, creating=True)
 
 
+def statuses_call(commit: str, *, version: str) -> http.Call:
+    """The latest status of each context of ``commit``."""
+    params = {"latestOnly": "true", "api-version": version}
+    return http.Call("GET", f"/commits/{commit}/statuses", params=params)
+
+
+_STATUS_STATES: Final = {
+    "succeeded": git.CommitState.SUCCESS,
+    "notApplicable": git.CommitState.SUCCESS,
+    "failed": git.CommitState.FAILURE,
+    "error": git.CommitState.FAILURE,
+}
+
+
+def parse_status(data: Any) -> git.CommitStatus:
+    """One ``GitStatus``; its context reads ``genre/name`` (``name`` without a genre)."""
+    context = data.get("context") or {}
+    genre, name = str(context.get("genre") or ""), str(context.get("name") or "")
+    return git.CommitStatus(
+        context=f"{genre}/{name}" if genre else name,
+        state=_STATUS_STATES.get(str(data.get("state")), git.CommitState.PENDING),
+        description=str(data.get("description") or data.get("state") or ""),
+    )
+
+
 def supported_version(response: httpx.Response) -> str | None:
     """The version a server names in ``VssVersionOutOfRangeException``, if it is one we can use."""
     if response.status_code != 400 or b"VssVersionOutOfRangeException" not in response.content:
@@ -197,7 +227,7 @@ class AzureDevOpsHost:
             def listing(version: str, skip: int = page * PAGE_SIZE) -> http.Call:
                 return list_call(head=head, base_branch=base, version=version, skip=skip)
 
-            values = _values(await self._json(listing))
+            values = _values(await self._json(listing), "pull request list")
             found += [parse(item, web_url=self._web_url) for item in values]
             if len(values) < PAGE_SIZE:
                 break
@@ -230,6 +260,11 @@ class AzureDevOpsHost:
         )
         return parse(data, web_url=self._web_url)
 
+    async def commit_statuses(self, commit: str) -> list[git.CommitStatus]:
+        data = await self._json(lambda version: statuses_call(commit, version=version))
+        found = [parse_status(item) for item in _values(data, "commit statuses")]
+        return base.latest_per_context(found)
+
 
 def connect(
     client: httpx.AsyncClient,
@@ -254,11 +289,11 @@ def connect(
     return AzureDevOpsHost(api, web_url=web_url)
 
 
-def _values(data: Any) -> list[Any]:
+def _values(data: Any, what: str) -> list[Any]:
     values = data.get("value") if isinstance(data, dict) else None
     if not isinstance(values, list):
         raise errors.TemporaryError(
-            f"{PROVIDER} API answered the pull request list with something else",
+            f"{PROVIDER} API answered the {what} with something else",
             reason="ProviderUnavailable",
         )
     return values

@@ -28,6 +28,7 @@ from typing import Final
 from urllib import parse
 
 from ferryman.domain import errors
+from ferryman.ports import git
 
 LOOPBACK_HOSTS: Final = frozenset({"127.0.0.1", "::1"})
 DEFAULT_LIMIT: Final = 80
@@ -149,6 +150,14 @@ def bounded(text: str, limit: int) -> str:
     """``text`` cut to ``limit`` characters, saying so at the end."""
     marker = "\n\n(truncated)"
     return text if len(text) <= limit else text[: limit - len(marker)] + marker
+
+
+def latest_per_context(found: list[git.CommitStatus]) -> list[git.CommitStatus]:
+    """The first status of each context (providers list the newest first), in listed order."""
+    seen: dict[str, git.CommitStatus] = {}
+    for status in found:
+        seen.setdefault(status.context, status)
+    return list(seen.values())
 
 
 def pacing_key(host: str, token: str) -> str:

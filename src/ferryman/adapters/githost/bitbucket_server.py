@@ -13,6 +13,12 @@ lower case; REST paths need it as the server stores it, in upper case (a persona
 this set will be relegated to participant status" (``PullRequestUpdateRequest.getReviewers``) —
 so every update sends the current reviewers back. Auth: ``Authorization: Bearer <HTTP access
 token>``. States ``OPEN``, ``MERGED``, ``DECLINED``.
+
+Commit statuses ("Updating build status for commits"): ``GET
+<origin>[/<context>]/rest/build-status/1.0/commits/<commit>`` pages every build result posted
+for the commit (``state`` ``SUCCESSFUL``, ``FAILED``, ``INPROGRESS`` — and ``CANCELLED``,
+``UNKNOWN`` on Data Center), several per ``key`` when a build ran again: the newest
+(``dateAdded``) of each key counts.
 """
 
 from __future__ import annotations
@@ -122,6 +128,37 @@ def update_call(
     return http.Call("PUT", f"/pull-requests/{number}", json=payload, creating=True)
 
 
+def builds_call(root: str, commit: str, *, start: int = 0) -> http.Call:
+    """One page of the build results of ``commit`` (the build-status API beside ``root``)."""
+    origin = root.split("/rest/api/1.0/", 1)[0]
+    params = {"limit": str(PAGE_SIZE), "start": str(start)}
+    return http.Call("GET", url=f"{origin}/rest/build-status/1.0/commits/{commit}", params=params)
+
+
+_BUILD_STATES: Final = {
+    "SUCCESSFUL": git.CommitState.SUCCESS,
+    "FAILED": git.CommitState.FAILURE,
+    "CANCELLED": git.CommitState.FAILURE,
+}
+
+
+def parse_builds(values: list[Any]) -> list[git.CommitStatus]:
+    """Build results as statuses, newest first (``dateAdded`` in milliseconds)."""
+    newest = sorted(
+        (item for item in values if isinstance(item, dict)),
+        key=lambda item: int(item.get("dateAdded") or 0),
+        reverse=True,
+    )
+    return [
+        git.CommitStatus(
+            context=str(item.get("key") or item.get("name") or ""),
+            state=_BUILD_STATES.get(str(item.get("state")), git.CommitState.PENDING),
+            description=str(item.get("description") or item.get("name") or ""),
+        )
+        for item in newest
+    ]
+
+
 def parse(data: Any) -> git.PullRequest:
     """A pull request from the API's JSON."""
     links = data.get("links", {}).get("self", [])
@@ -184,6 +221,19 @@ class BitbucketServerHost:
         )
         return parse(await self._api.json(call))
 
+    async def commit_statuses(self, commit: str) -> list[git.CommitStatus]:
+        values: list[Any] = []
+        start: int | None = 0
+        for _ in range(MAX_PAGES):
+            if start is None:
+                break
+            page = _page(await self._api.json(builds_call(self._api.root, commit, start=start)))
+            values += page.get("values") or []
+            following = page.get("nextPageStart")
+            last = page.get("isLastPage", True)
+            start = None if last or not isinstance(following, int) else following
+        return base.latest_per_context(parse_builds(values))
+
 
 def connect(
     client: httpx.AsyncClient,
@@ -211,7 +261,7 @@ def connect(
 def _page(data: Any) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise errors.TemporaryError(
-            f"{PROVIDER} API answered the pull request list with something else",
+            f"{PROVIDER} API answered a page with something else",
             reason="ProviderUnavailable",
         )
     return data

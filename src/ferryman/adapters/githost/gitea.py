@@ -15,6 +15,11 @@ Two behaviours of the real server shape this module:
 - Branch names: once the head branch is deleted (the usual "delete branch after merge"),
   ``head.ref`` becomes ``refs/pull/<n>/head``; ``head.label`` keeps the branch name
   (``services/convert/pull.go``), so pull requests are matched on the label.
+
+Commit statuses (repoGetCombinedStatusByRef): ``GET /commits/{ref}/status`` lists the latest
+status of each context; in ``modules/structs/status.go`` each status spells its state
+``status`` (the combined one ``state``): ``pending``, ``success``, ``error``, ``failure``,
+``warning`` (and ``skipped`` in newer releases); ``warning`` and ``skipped`` pass.
 """
 
 from __future__ import annotations
@@ -72,6 +77,38 @@ def update_call(number: int, *, title: str, body: str) -> http.Call:
     return http.Call("PATCH", f"/pulls/{number}", json=payload, creating=True)
 
 
+def status_call(commit: str) -> http.Call:
+    """The combined status of ``commit`` (the latest status of each context)."""
+    return http.Call("GET", f"/commits/{commit}/status", params={"limit": str(PAGE_SIZE)})
+
+
+_STATUS_STATES: Final = {
+    "success": git.CommitState.SUCCESS,
+    "warning": git.CommitState.SUCCESS,  # Gitea shows it yellow but does not block merges
+    "skipped": git.CommitState.SUCCESS,
+    "pending": git.CommitState.PENDING,
+    "failure": git.CommitState.FAILURE,
+    "error": git.CommitState.FAILURE,
+}
+
+
+def parse_statuses(data: Any) -> list[git.CommitStatus]:
+    """The statuses of a combined-status answer (each has ``status``, not ``state``)."""
+    if not isinstance(data, dict):
+        raise errors.TemporaryError(
+            f"{PROVIDER} API answered the combined status with something else",
+            reason="ProviderUnavailable",
+        )
+    return [
+        git.CommitStatus(
+            context=str(item.get("context") or ""),
+            state=_STATUS_STATES.get(str(item.get("status")), git.CommitState.PENDING),
+            description=str(item.get("description") or ""),
+        )
+        for item in data.get("statuses") or []
+    ]
+
+
 def parse(data: Any) -> git.PullRequest:
     """A pull request from the API's JSON."""
     if data.get("merged"):
@@ -120,6 +157,10 @@ class GiteaHost:
     ) -> git.PullRequest:
         call = update_call(pull_request.number, title=title, body=body)
         return parse(await self._api.json(call))
+
+    async def commit_statuses(self, commit: str) -> list[git.CommitStatus]:
+        found = parse_statuses(await self._api.json(status_call(commit)))
+        return base.latest_per_context(found)
 
 
 def connect(

@@ -7,6 +7,13 @@ Server host. Endpoints (github/rest-api-description, operations ``pulls/list``,
 (``Link: rel="next"`` pagination), create ``POST /pulls``, update ``PATCH /pulls/{number}``.
 Auth: ``Authorization: Bearer <token>``. A merged pull request is ``state: closed`` with
 ``merged_at`` set.
+
+Commit statuses (operations ``repos/get-combined-status-for-ref`` and ``checks/list-for-ref``):
+``GET /commits/{ref}/status`` lists the latest status of each context (``error``, ``failure``,
+``pending``, ``success``), ``GET /commits/{ref}/check-runs`` the latest check run of each name
+(``status`` ``queued``/``in_progress``/``completed``…, and once completed a ``conclusion``:
+``success``, ``neutral`` and ``skipped`` pass, the rest fail). Both count, as branch protection
+counts them.
 """
 
 from __future__ import annotations
@@ -76,6 +83,54 @@ def update_call(number: int, *, title: str, body: str) -> http.Call:
     return http.Call("PATCH", f"/pulls/{number}", json=payload, creating=True)
 
 
+def status_call(commit: str) -> http.Call:
+    """The combined status of ``commit`` (the latest status of each context)."""
+    return http.Call("GET", f"/commits/{commit}/status", params={"per_page": str(PAGE_SIZE)})
+
+
+def check_runs_call(commit: str) -> http.Call:
+    """The latest check run of each name for ``commit``."""
+    return http.Call("GET", f"/commits/{commit}/check-runs", params={"per_page": str(PAGE_SIZE)})
+
+
+_STATUS_STATES: Final = {
+    "success": git.CommitState.SUCCESS,
+    "pending": git.CommitState.PENDING,
+    "failure": git.CommitState.FAILURE,
+    "error": git.CommitState.FAILURE,
+}
+_PASSING_CONCLUSIONS: Final = frozenset({"success", "neutral", "skipped"})
+
+
+def parse_statuses(data: Any) -> list[git.CommitStatus]:
+    """The statuses of a combined-status answer."""
+    return [
+        git.CommitStatus(
+            context=str(item.get("context") or ""),
+            state=_STATUS_STATES.get(str(item.get("state")), git.CommitState.PENDING),
+            description=str(item.get("description") or ""),
+        )
+        for item in data.get("statuses") or []
+    ]
+
+
+def parse_check_runs(data: Any) -> list[git.CommitStatus]:
+    """The check runs of a check-runs answer."""
+    found = []
+    for item in data.get("check_runs") or []:
+        conclusion = item.get("conclusion")
+        if item.get("status") != "completed" or conclusion is None:
+            state = git.CommitState.PENDING
+        elif conclusion in _PASSING_CONCLUSIONS:
+            state = git.CommitState.SUCCESS
+        else:
+            state = git.CommitState.FAILURE
+        output = item.get("output") or {}
+        description = str(output.get("title") or conclusion or item.get("status") or "")
+        found.append(git.CommitStatus(str(item.get("name") or ""), state, description))
+    return found
+
+
 def parse(data: Any) -> git.PullRequest:
     """A pull request from the API's JSON."""
     if data.get("merged_at"):
@@ -136,6 +191,12 @@ class GitHubHost:
         call = update_call(pull_request.number, title=title, body=body)
         return parse(await self._api.json(call))
 
+    async def commit_statuses(self, commit: str) -> list[git.CommitStatus]:
+        combined = _object(await self._api.json(status_call(commit)), "combined status")
+        runs = _object(await self._api.json(check_runs_call(commit)), "check runs")
+        found = [*parse_statuses(combined), *parse_check_runs(runs)]
+        return base.latest_per_context(found)
+
 
 def connect(
     client: httpx.AsyncClient,
@@ -159,6 +220,15 @@ def connect(
     )
     owner = base.parse_repository_url(url, provider=PROVIDER, server_url=server_url).segments[0]
     return GitHubHost(api, owner=owner)
+
+
+def _object(data: Any, what: str) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise errors.TemporaryError(
+            f"{PROVIDER} API answered the {what} with something else",
+            reason="ProviderUnavailable",
+        )
+    return data
 
 
 def _items(data: Any) -> list[Any]:

@@ -6,6 +6,13 @@ Endpoints (docs.gitlab.com/api/merge_requests): list ``GET /merge_requests?sourc
 ``POST /merge_requests``, update ``PUT /merge_requests/:iid``. Auth: ``PRIVATE-TOKEN``.
 States ``opened``/``locked`` are open, ``merged`` merged, ``closed`` closed.
 
+Commit statuses (docs.gitlab.com/api/commits, "List the statuses of a commit"):
+``GET /repository/commits/:sha/statuses`` lists the latest status of each job and external
+status (``name``), pipelines' jobs included; ``success`` and ``skipped`` pass, and so does a
+``failed`` job with ``allow_failure``; ``failed`` and ``canceled`` fail; ``created``,
+``waiting_for_resource``, ``preparing``, ``pending``, ``running``, ``manual`` and ``scheduled``
+are pending.
+
 A GitLab installed under a sub-path (``relative_url_root``, e.g. ``https://host/gitlab``) has
 repository URLs that look like one more group level. When the path is ambiguous (three
 segments or more) and no ``serverURL`` says where GitLab lives, the host asks each candidate
@@ -97,6 +104,25 @@ def update_call(iid: int, *, title: str, body: str) -> http.Call:
     return http.Call("PUT", f"/merge_requests/{iid}", json=payload, creating=True)
 
 
+def statuses_call(commit: str, *, page: int = 1) -> http.Call:
+    """One page of the latest statuses of ``commit``."""
+    params = {"per_page": str(PAGE_SIZE), "page": str(page)}
+    return http.Call("GET", f"/repository/commits/{commit}/statuses", params=params)
+
+
+def parse_status(data: Any) -> git.CommitStatus:
+    """One commit status of GitLab's JSON."""
+    value = str(data.get("status") or "")
+    if value in ("success", "skipped") or (value == "failed" and data.get("allow_failure")):
+        state = git.CommitState.SUCCESS
+    elif value in ("failed", "canceled"):
+        state = git.CommitState.FAILURE
+    else:
+        state = git.CommitState.PENDING
+    description = str(data.get("description") or value)
+    return git.CommitStatus(str(data.get("name") or ""), state, description)
+
+
 def parse(data: Any) -> git.PullRequest:
     """A merge request from the API's JSON."""
     return git.PullRequest(
@@ -140,7 +166,7 @@ class GitLabHost:
             if page is None:
                 break
             response = await api.send(list_call(head=head, base_branch=base, page=page))
-            found += [parse(item) for item in _items(response.json())]
+            found += [parse(item) for item in _items(response.json(), "merge request list")]
             following = response.headers.get("x-next-page", "").strip()
             page = int(following) if following.isdigit() else None
         matching = [pr for pr in found if pr.head == head and pr.base == base]
@@ -157,6 +183,19 @@ class GitLabHost:
     ) -> git.PullRequest:
         call = update_call(pull_request.number, title=title, body=body)
         return parse(await (await self._api()).json(call))
+
+    async def commit_statuses(self, commit: str) -> list[git.CommitStatus]:
+        api = await self._api()
+        found: list[git.CommitStatus] = []
+        page: int | None = 1
+        for _ in range(MAX_PAGES):
+            if page is None:
+                break
+            response = await api.send(statuses_call(commit, page=page))
+            found += [parse_status(item) for item in _items(response.json(), "commit statuses")]
+            following = response.headers.get("x-next-page", "").strip()
+            page = int(following) if following.isdigit() else None
+        return base.latest_per_context(found)
 
 
 def connect(
@@ -184,10 +223,10 @@ def connect(
     return GitLabHost(apis)
 
 
-def _items(data: Any) -> list[Any]:
+def _items(data: Any, what: str) -> list[Any]:
     if not isinstance(data, list):
         raise errors.TemporaryError(
-            f"{PROVIDER} API answered the merge request list with something else",
+            f"{PROVIDER} API answered the {what} with something else",
             reason="ProviderUnavailable",
         )
     return data

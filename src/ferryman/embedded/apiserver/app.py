@@ -115,14 +115,14 @@ class ApiServerApp:
             rbac_store=self.rbac_store,
             service_account_key=service_account_key or secrets.token_bytes(32),
         )
-        tokens.fallback = self._service_account_user
+        tokens.chain.insert(0, self._service_account_user)
         # escalate/bind are asked of the current hook (tests may replace it), the rules the
         # requester holds of the stored RBAC objects, as kube-apiserver does.
         self.api.escalation = escalation.Guard(
             self.rbac_store, lambda attributes: self.handlers.authorizer(attributes)
         )
 
-    def _service_account_user(self, token: str) -> auth.User | None:
+    async def _service_account_user(self, token: str) -> auth.User | None:
         def account_uid(namespace: str, name: str) -> str | None:
             found = self.store.get(SERVICE_ACCOUNTS, namespace, name)
             return found["metadata"].get("uid") if found is not None else None
@@ -194,7 +194,7 @@ class ApiServerApp:
             return PlainTextResponse("ok")
         if path == "/debug" or path.startswith("/debug/"):
             return await self._debug(request, path)
-        user = self.tokens.authenticate(request.headers.get("authorization"))
+        user = await self.tokens.authenticate(request.headers.get("authorization"))
         if user is None:
             raise errors.unauthorized()
         if impersonation.requested(request.headers):

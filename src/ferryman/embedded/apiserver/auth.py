@@ -1,7 +1,10 @@
 """Authentication by bearer token and the single authorization hook.
 
 Tokens come from the generated admin token (user ``admin`` in ``system:masters``) and an optional
-CSV file in kube-apiserver's ``--token-auth-file`` format (``token,user,uid,"group1,group2"``).
+CSV file in kube-apiserver's ``--token-auth-file`` format (``token,user,uid,"group1,group2"``);
+a token in neither goes down a chain of authenticators, in order, as kube-apiserver's union of
+token authenticators: the server's service-account tokens, then ID tokens of an OpenID Connect
+issuer (``oidc``, the ``--oidc-*`` flags). The first that knows the token names its user.
 Every request's ``Attributes`` are computed in one place (``app.py``) and passed to one
 ``Authorizer`` callable; the server's default is the RBAC evaluator over the stored roles and
 bindings (``authz.py``), tests may replace it.
@@ -11,7 +14,7 @@ from __future__ import annotations
 
 import csv
 import hmac
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -69,6 +72,8 @@ class Attributes:
 
 
 Authorizer = Callable[[Attributes], tuple[bool, str]]
+#: A token authenticator of the chain: the token's user, or ``None`` when it does not know it.
+TokenAuthenticator = Callable[[str], Awaitable["User | None"]]
 
 
 def forbidden_message(a: Attributes, reason: str) -> str:
@@ -81,8 +86,8 @@ class TokenTable:
 
     def __init__(self) -> None:
         self._users: dict[str, User] = {}
-        #: Consulted for tokens not in the table (the server's service account tokens).
-        self.fallback: Callable[[str], User | None] | None = None
+        #: Consulted in order for tokens not in the table: service-account tokens, OIDC tokens.
+        self.chain: list[TokenAuthenticator] = []
 
     def add(self, token: str, user: User) -> None:
         """Accept ``token`` for ``user``."""
@@ -104,18 +109,22 @@ class TokenTable:
                 )
                 self.add(row[0].strip(), User(row[1].strip(), row[2].strip(), groups))
 
-    def authenticate(self, authorization: str | None) -> User | None:
+    async def authenticate(self, authorization: str | None) -> User | None:
         """The user of an ``Authorization: Bearer <token>`` header, or None."""
         if not authorization or not authorization.startswith("Bearer "):
             return None
-        return self.lookup(authorization[7:].strip())
+        return await self.lookup(authorization[7:].strip())
 
-    def lookup(self, token: str) -> User | None:
+    async def lookup(self, token: str) -> User | None:
         """The user owning ``token`` (used by TokenReview too)."""
         found = None
         for known, user in self._users.items():
             if hmac.compare_digest(known.encode(), token.encode()):
                 found = user
-        if found is None and self.fallback is not None:
-            found = self.fallback(token)
+        for authenticator in self.chain:
+            if found is not None:
+                break
+            found = await authenticator(token)
+        if found is not None and AUTHENTICATED not in found.groups:
+            found = User(found.name, found.uid, (*found.groups, AUTHENTICATED), found.extra)
         return found

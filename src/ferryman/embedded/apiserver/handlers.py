@@ -133,7 +133,7 @@ class ResourceHandlers:
                 f'{info.verb} is not supported on resources of kind "{rt.qualified}"'
             )
         if rt.plural in REVIEW_KINDS:
-            return self._review(
+            return await self._review(
                 rt, info, user, decode_body(request.headers.get("content-type"), body)
             )
         q = request.query_params
@@ -342,9 +342,11 @@ class ResourceHandlers:
         )
 
     # ---------------------------------------------------------------- reviews
-    def _review(self, rt: ResourceType, info: RequestInfo, user: auth.User, body: Any) -> Response:
+    async def _review(
+        self, rt: ResourceType, info: RequestInfo, user: auth.User, body: Any
+    ) -> Response:
         if rt.plural == "tokenreviews":
-            answer = reviews.token_review(rt, body, self.tokens)
+            answer = await reviews.token_review(rt, body, self.tokens)
         elif rt.plural == "selfsubjectreviews":
             answer = reviews.self_subject_review(rt, body, user)
         elif rt.plural == "selfsubjectrulesreviews":

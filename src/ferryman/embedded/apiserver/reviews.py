@@ -50,7 +50,7 @@ def _answer(
     }
 
 
-def token_review(rt: ResourceType, body: Any, tokens: auth.TokenTable) -> dict[str, Any]:
+async def token_review(rt: ResourceType, body: Any, tokens: auth.TokenTable) -> dict[str, Any]:
     """Who owns ``spec.token``: ``authenticated`` with the user, or ``authenticated: false``."""
     meta, spec = _object(rt, body)
     token = spec.get("token")
@@ -73,7 +73,7 @@ def token_review(rt: ResourceType, body: Any, tokens: auth.TokenTable) -> dict[s
     audiences = spec.get("audiences") or []
     if not isinstance(audiences, list) or not all(isinstance(a, str) for a in audiences):
         raise errors.bad_request("spec.audiences must be a list of strings")
-    found = tokens.lookup(token)
+    found = await tokens.lookup(token)
     status: dict[str, Any]
     if found is None:
         status = {"authenticated": False, "user": {}}

@@ -25,6 +25,7 @@ from typing import TypeVar
 import uvicorn
 
 from ferryman.embedded.apiserver import auth, faults, kubeconfig, private, tls, transport
+from ferryman.embedded.apiserver import oidc as oidc_authn
 from ferryman.embedded.apiserver.app import ApiServerApp
 from ferryman.embedded.apiserver.store import Store
 
@@ -46,6 +47,7 @@ class ServerConfig:
     fault_injection: bool = False
     bookmark_interval: float = 60.0
     tls: bool = True
+    oidc: oidc_authn.Options | None = None  # accept this issuer's ID tokens (the --oidc-* flags)
 
 
 def admin_token(data_dir: Path) -> str:
@@ -86,6 +88,8 @@ class EmbeddedApiServer:
 
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
+        if config.oidc is not None and (refused := oidc_authn.problems(config.oidc)):
+            raise ValueError("; ".join(refused))
         data_dir = private.directory(Path(config.data_dir))  # 0700: it holds every Secret
         self.token = admin_token(data_dir)
         tokens = auth.TokenTable()
@@ -120,6 +124,8 @@ class EmbeddedApiServer:
             ca_pem=self.cert_path.read_text(encoding="utf-8") if self.cert_path else "",
             service_account_key=_secret_file(data_dir / SERVICE_ACCOUNT_KEY_FILE),
         )
+        if config.oidc is not None:  # after the service-account tokens, as kube-apiserver
+            tokens.chain.append(oidc_authn.Authenticator(config.oidc))
         self.kubeconfig_path = kubeconfig.write(
             data_dir / KUBECONFIG_FILE,
             self.url,

@@ -29,7 +29,7 @@ from ferryman.ports import auth
 from ferryman.ports import kubernetes as k8s
 from ferryman.server import access, errors, operator_api, params, reads, recording
 from ferryman.server.deps import Deps
-from ferryman.server.ui import live, session, views
+from ferryman.server.ui import history, live, next_page, session, views
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,8 @@ SECURITY_HEADERS: Final = {
     "Cache-Control": "no-store",
 }
 HIDDEN_GROUPS: Final = frozenset({"system:authenticated"})
+Handler = Callable[[Request], Awaitable[Response]]
+Guard = Callable[[Handler], Handler]
 
 
 def templates() -> jinja2.Environment:
@@ -111,9 +113,14 @@ class Ui:
         )
         return html, csrf, fresh
 
-    def to_sign_in(self) -> Response:
-        """Send the browser to the sign-in page (and drop a session that no longer works)."""
-        response = RedirectResponse("/signin", status_code=303, headers=SECURITY_HEADERS)
+    def to_sign_in(self, request: Request | None = None) -> Response:
+        """Send the browser to the sign-in page (and drop a session that no longer works); a
+        page it asked for (``request``, a GET) is where the sign-in will return to."""
+        back = request.url.path if request is not None and request.method == "GET" else "/"
+        if request is not None and request.url.query:
+            back = f"{back}?{request.url.query}"
+        target = next_page.sign_in_url(back)
+        response = RedirectResponse(target, status_code=303, headers=SECURITY_HEADERS)
         session.end(response)
         return response
 
@@ -183,6 +190,13 @@ class Ui:
                 found[environment] = views.Permission(
                     hold=operate["hold"], promote=operate["promote"], operate_reason=why_not
                 )
+        verifiable = views.verifiable_environments(obj)
+        if verifiable:
+            allowed, _ = await self._allowed(identity, obj, ("verify",))
+            for environment in verifiable:
+                found[environment] = dataclasses.replace(
+                    found.get(environment, views.Permission()), verify=allowed["verify"]
+                )
         for environment, rule in views.waiting_environments(obj):
             allowed, reason = await self._allowed(identity, obj, ("approve", "reject"))
             refusal = views.policy_refusal(rule, identity.user, identity.groups, environment)
@@ -220,7 +234,7 @@ class Ui:
     async def index(self, request: Request) -> Response:
         identity = await self.identity(request)
         if identity is None:
-            return self.to_sign_in()
+            return self.to_sign_in(request)
         pipelines = await self._list(identity)
         return self.render(request, "pipelines.html", identity=identity, pipelines=pipelines)
 
@@ -235,7 +249,7 @@ class Ui:
         namespace, name = params.pipeline(request.path_params)
         identity = await self.identity(request)
         if identity is None:
-            return self.to_sign_in()
+            return self.to_sign_in(request)
         view = await self._pipeline(identity, namespace, name)
         return self.render(request, "pipeline.html", identity=identity, p=view, error="")
 
@@ -362,32 +376,44 @@ class Ui:
             error=exc.message,
         )
 
+    def sign_in_form(
+        self, request: Request, *, status: int = 200, error: str = "", next: str = "/"
+    ) -> Response:
+        """The sign-in page: the token form, and "Sign in with …" when a provider is set."""
+        provider = self.deps.identity
+        return self.render(
+            request,
+            "signin.html",
+            status_code=status,
+            error=error,
+            next=next_page.safe_next(next),
+            oidc_name=provider.display_name if provider is not None else "",
+        )
+
     async def sign_in_page(self, request: Request) -> Response:
-        return self.render(request, "signin.html", error="")
+        return self.sign_in_form(request, next=request.query_params.get("next", "/"))
 
     async def sign_in(self, request: Request) -> Response:
         """A new session (new id, new CSRF token) for a token the API server accepts."""
         try:
             fields = await self.form(request)
         except session.FormError as exc:
-            return self.render(request, "signin.html", status_code=403, error=str(exc))
+            return self.sign_in_form(request, status=403, error=str(exc))
+        back = next_page.safe_next(fields.get("next"))
         token = fields.get("token", "").strip()
         identity = None
         if token and len(token) <= session.MAX_TOKEN_LENGTH:
             identity = await self.deps.authenticator.authenticate(token)
         state = context(request).state
         if identity is None or state is None:
-            return self.render(
-                request,
-                "signin.html",
-                status_code=401,
-                error="The API server did not accept this token.",
+            return self.sign_in_form(
+                request, status=401, error="The API server did not accept this token.", next=back
             )
-        response = RedirectResponse("/", status_code=303, headers=SECURITY_HEADERS)
+        response = RedirectResponse(back, status_code=303, headers=SECURITY_HEADERS)
         try:
             session.start(response, state, token, now=self.now())
         except session.FormError as exc:
-            return self.render(request, "signin.html", status_code=400, error=str(exc))
+            return self.sign_in_form(request, status=400, error=str(exc), next=back)
         log.info("Signed in to the UI user=%s", identity.user)
         return response
 
@@ -410,9 +436,7 @@ def context(request: Request) -> session.Context:
     return found if isinstance(found, session.Context) else session.Context()
 
 
-def _guarded(
-    ui: Ui, handler: Callable[[Request], Awaitable[Response]]
-) -> Callable[[Request], Awaitable[Response]]:
+def _guarded(ui: Ui, handler: Handler) -> Handler:
     """Render refusals and outages as pages, not as the JSON API's Status bodies."""
 
     async def run(request: Request) -> Response:
@@ -438,6 +462,7 @@ def ui_routes(deps: Deps) -> list[BaseRoute]:
         Route("/fragments/pipelines", _guarded(ui, ui.index_fragment), methods=["GET"]),
         Route(base, _guarded(ui, ui.page), methods=["GET"]),
         Route(f"/fragments{base}", _guarded(ui, ui.page_fragment), methods=["GET"]),
+        Route(f"{base}/history", _guarded(ui, history.HistoryPage(ui).page), methods=["GET"]),
         Route(
             f"{base}/environments/{{environment}}/decide",
             _guarded(ui, ui.decide),
@@ -451,6 +476,16 @@ def ui_routes(deps: Deps) -> list[BaseRoute]:
         Route("/signin", _guarded(ui, ui.sign_in_page), methods=["GET"]),
         Route("/signin", _guarded(ui, ui.sign_in), methods=["POST"]),
         Route("/signout", _guarded(ui, ui.sign_out), methods=["POST"]),
+        *_oidc_routes(ui),
         *live.routes(ui, lambda handler: _guarded(ui, handler), SECURITY_HEADERS),
         Mount("/static", app=StaticFiles(directory=HERE / "static"), name="static"),
     ]
+
+
+def _oidc_routes(ui: Ui) -> list[BaseRoute]:
+    """``/signin/oidc`` and its callback, when an OpenID Provider is configured."""
+    if ui.deps.identity is None:
+        return []
+    from ferryman.server.ui import oidc  # it builds on this module's Ui
+
+    return oidc.OidcSignIn(ui, ui.deps.identity).endpoints(lambda handler: _guarded(ui, handler))

@@ -93,17 +93,22 @@ def remember_csrf(response: Response, token: str) -> None:
 
 
 def start(
-    response: Response, state: sessions.SessionState, token: str, *, now: int
+    response: Response,
+    state: sessions.SessionState,
+    token: str,
+    *,
+    now: int,
+    expires: int | None = None,
 ) -> sealing.Session:
     """Begin a new session for ``token`` (a new id, so a new CSRF token); the pre-sign-in CSRF
-    cookie is spent. Raises ``FormError`` when the token is too long to keep in a cookie."""
-    session = sealing.Session(
-        id=secrets.token_urlsafe(16), token=token, issued=now, expires=now + SESSION_SECONDS
-    )
+    cookie is spent. The session ends after 8 hours, or at ``expires`` (an ID token's expiry)
+    if sooner. Raises ``FormError`` when the token is too long to keep in a cookie."""
+    ends = now + SESSION_SECONDS if expires is None else min(expires, now + SESSION_SECONDS)
+    session = sealing.Session(id=secrets.token_urlsafe(16), token=token, issued=now, expires=ends)
     value = sealing.seal(state.key, session)
     if len(value) > sealing.MAX_COOKIE_BYTES:
         raise FormError("this token is too long to keep in a browser session")
-    _cookie(response, SESSION_COOKIE, value, max_age=SESSION_SECONDS)
+    _cookie(response, SESSION_COOKIE, value, max_age=max(ends - now, 0))
     _forget(response, CSRF_COOKIE)
     return session
 

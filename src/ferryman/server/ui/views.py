@@ -41,6 +41,7 @@ class Permission:
     hold: bool = False  # hold and unhold
     promote: bool = False  # promote a chosen revision, roll back
     operate_reason: str = ""  # why hold/promote is refused
+    verify: bool = False  # run the environment's checks again
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,27 @@ class ChangeView:
     digest: str
     lines: tuple[tuple[str, str, str], ...]  # (file, from, to)
     more: int  # markers not listed
+
+
+@dataclass(frozen=True)
+class CheckView:
+    """One verification check of an environment, as its column shows it."""
+
+    name: str
+    phase: str  # Running, Passed, Failed
+    message: str
+    value: str
+
+
+@dataclass(frozen=True)
+class VerificationView:
+    """An environment's checks of the revision it runs."""
+
+    revision: str
+    run: int
+    phase: str
+    checks: tuple[CheckView, ...]
+    rerunnable: bool  # decided (passed or failed): ``verify`` may start the next run
 
 
 @dataclass(frozen=True)
@@ -87,6 +109,7 @@ class EnvironmentView:
     rollback_to: str = ""  # the revision it ran before its current one
     revisions: tuple[str, ...] = ()  # what "promote" accepts without force
     change: ChangeView | None = None
+    verification: VerificationView | None = None
 
 
 @dataclass(frozen=True)
@@ -166,6 +189,21 @@ def _change(record: status.PromotionRecord | None) -> ChangeView | None:
     return ChangeView(digest=change.digest, lines=lines, more=max(change.markers - len(lines), 0))
 
 
+def _verification(env: status.EnvironmentStatus | None) -> VerificationView | None:
+    found = env.verification if env is not None else None
+    if found is None:
+        return None
+    return VerificationView(
+        revision=found.revision,
+        run=found.run,
+        phase=found.phase.value,
+        checks=tuple(
+            CheckView(c.name, c.phase.value, c.message or "", c.value or "") for c in found.checks
+        ),
+        rerunnable=found.phase.finished and env is not None and env.revision == found.revision,
+    )
+
+
 def _operations(
     spec: pipeline.PipelineSpec, environment: str, current: status.PipelineStatus
 ) -> dict[str, Any]:
@@ -223,6 +261,7 @@ def environment_view(
         permission=permission,
         hold=holds.describe(current.hold) if current is not None and current.hold else "",
         change=_change(record),
+        verification=_verification(current),
         **_operations(spec, environment.name, whole or status.PipelineStatus()),
     )
 
@@ -301,6 +340,18 @@ def operable_environments(obj: Mapping[str, Any]) -> list[str]:
         env.name
         for env in parsed.spec.environments[1:]
         if policy.effective(parsed.spec, env).strategy is not None
+    ]
+
+
+def verifiable_environments(obj: Mapping[str, Any]) -> list[str]:
+    """Environments whose checks have decided on the revision they run (``verify`` applies)."""
+    _, current, _ = parse(obj)
+    return [
+        name
+        for name, env in current.environments.items()
+        if env.verification is not None
+        and env.verification.phase.finished
+        and env.verification.revision == env.revision
     ]
 
 

@@ -31,7 +31,8 @@ TOKENS = {
 }
 GRANTS = [
     fakes_auth.Grant(
-        "group:release-managers", ("approve", "reject", "get", "list", "hold", "promote")
+        "group:release-managers",
+        ("approve", "reject", "get", "list", "hold", "promote", "verify"),
     ),
     fakes_auth.Grant("group:viewers", ("get", "list")),
 ]
@@ -192,11 +193,11 @@ def world() -> Iterator[World]:
         yield w
 
 
-@pytest.mark.parametrize("path", ["/", PAGE])
-def test_pages_without_a_session_redirect_to_sign_in(world: World, path: str) -> None:
-    """No token: every page sends the browser to /signin."""
+@pytest.mark.parametrize(("path", "sign_in"), [("/", "/signin"), (PAGE, f"/signin?next={PAGE}")])
+def test_pages_without_a_session_redirect_to_sign_in(world: World, path: str, sign_in: str) -> None:
+    """No token: every page sends the browser to /signin, which will return to the page."""
     answer = world.client.get(path)
-    assert (answer.status_code, answer.headers["location"]) == (303, "/signin")
+    assert (answer.status_code, answer.headers["location"]) == (303, sign_in)
 
 
 def test_fragments_without_a_session_answer_401(world: World) -> None:
@@ -474,3 +475,64 @@ def test_item8_ui_fails_closed_without_the_session_store(world: World) -> None:
     answer = world.client.get("/")
     assert answer.status_code == 503
     assert "cannot be reached" in answer.text
+
+
+def checked_object() -> dict[str, Any]:
+    """The pipeline with a staging webhook check that failed for 6.2.0."""
+    obj = pipeline_object()
+    obj["spec"]["environments"][0]["verification"] = {
+        "checks": [
+            {
+                "name": "smoke",
+                "webhook": {"url": "https://hooks.example.com/v", "secretRef": {"name": "h"}},
+            }
+        ]
+    }
+    obj["status"]["environments"]["staging"]["verification"] = {
+        "revision": "6.2.0",
+        "run": 1,
+        "phase": "Failed",
+        "checks": [
+            {
+                "name": "smoke",
+                "phase": "Failed",
+                "value": "422",
+                "message": f"answered 422: {EVIL}",
+                "startedAt": "2026-11-28T16:00:00Z",
+                "finishedAt": "2026-11-28T16:00:01Z",
+            }
+        ],
+    }
+    return obj
+
+
+def test_checks_show_per_environment_and_may_be_run_again_by_those_allowed() -> None:
+    """Each check's phase, value and message (escaped) are in staging's column; alice runs them
+    again from the page (run 2), bob sees them but no button and is refused."""
+    checked = World(checked_object())
+    with checked.client:
+        checked.sign_in("bob-token")
+        page = checked.client.get(PAGE).text
+        assert EVIL not in page and "answered 422: &lt;script&gt;" in page
+        staging = html.unescape(page.split('id="env-staging"', 1)[1].split("</section>", 1)[0])
+        assert "Checks" in staging and "smoke" in staging and "422" in staging
+        assert "Run staging's checks again" not in staging
+        csrf = checked.form_token()
+        refused = checked.client.post(
+            f"{PAGE}/environments/staging/operate", data={"action": "verify", "csrf": csrf}
+        )
+        assert refused.status_code == 403
+        checked.client.cookies.clear()
+        checked.sign_in("alice-token")
+        page = html.unescape(checked.client.get(PAGE).text)
+        assert "Run staging's checks again" in page
+        csrf = checked.form_token()
+        answer = checked.client.post(
+            f"{PAGE}/environments/staging/operate", data={"action": "verify", "csrf": csrf}
+        )
+        assert (answer.status_code, answer.headers["location"]) == (303, PAGE)
+        obj = checked.api.objects[
+            ("pipelines.weave.works/v1alpha1", "Pipeline", "default", "podinfo")
+        ]
+        found = obj["status"]["environments"]["staging"]["verification"]
+        assert (found["run"], found["phase"], found["checks"]) == (2, "Running", [])
