@@ -33,7 +33,7 @@ async def replica(kubeconfig: Path, **settings: Any) -> AsyncIterator[str]:
     """One server replica; yields its base URL (``http://127.0.0.1:<port>``)."""
     chosen = Settings(kubeconfig=str(kubeconfig), http_addr="127.0.0.1:0", **settings)
     controller = process.build_controller(chosen)
-    await controller.manager.start(_observe_only)
+    await controller.manager.start(observe_only)
     server = uvicorn.Server(process.server_config(chosen, controller))
     task = asyncio.create_task(server.serve())
     for _ in range(1000):  # uvicorn offers no started event; it starts within milliseconds
@@ -51,7 +51,7 @@ async def replica(kubeconfig: Path, **settings: Any) -> AsyncIterator[str]:
         await controller.stop()
 
 
-async def _observe_only(namespace: str, name: str) -> None:
+async def observe_only(namespace: str, name: str) -> None:
     """A reconcile that leaves every Pipeline as it is."""
     del namespace, name
 
