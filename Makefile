@@ -33,11 +33,15 @@ contracts: $(STAMP)
 manifests: $(STAMP)
 	$(BIN)/ferryman crd > config/crd/bases/pipelines.weave.works_pipelines.yaml
 
-## bench: controller benchmarks against the embedded API (P1-P9) and status sizes; see docs/performance.md
-bench: $(STAMP)
+## bench: every benchmark on the production path (ferryman apiserver, ferryman controller and
+## ferryman up as processes, wrk, git http-backend); see docs/performance.md. Installs wrk.
+bench: $(STAMP) wrk
 	$(BIN)/python -m bench.status_size_bench
+	$(BIN)/python -m bench.apiserver_bench
+	$(BIN)/python -m bench.webhook_bench
+	$(BIN)/python -m bench.promotion_bench
+	$(BIN)/python -m bench.ui_bench
 	$(BIN)/python -m bench.controller_bench
-	PYTHONPATH=. $(BIN)/python bench/apiserver_bench.py
 
 ## stress: crash points x1000, conflict storm x10000, Hypothesis stress profile, integration suite x100
 stress: $(STAMP)
@@ -54,7 +58,7 @@ chaos: $(STAMP)
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage build src/*.egg-info
 
-.PHONY: demo browser git-servers prometheus
+.PHONY: demo browser git-servers prometheus wrk
 
 ## demo: Ferryman on this machine — embedded API, controller, web UI, local Flux and a demo pipeline
 demo: $(STAMP)
@@ -73,3 +77,7 @@ git-servers:
 ## with its own config, scraping an exporter the test controls; the system service is never used)
 prometheus:
 	@command -v prometheus >/dev/null || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus; }
+
+## wrk: Debian's wrk, the HTTP load generator of the benchmarks
+wrk:
+	@command -v wrk >/dev/null || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y wrk; }

@@ -1,9 +1,11 @@
 """Benchmark the embedded API server: reads/s, status writes/s, watch latency, memory.
 
-Runs the server as a subprocess (``ferryman apiserver``, TLS as kubectl uses it) and drives it
-from client threads with keep-alive HTTPS connections, with 1 and 8 concurrent clients. Not part
-of ``make test``; run ``.venv/bin/python bench/apiserver_bench.py``. The machine's cores are shared
-by client and server, so the figures are a lower bound of what the server alone can do.
+Runs the server as a subprocess (``ferryman apiserver``, TLS as kubectl uses it). The headline
+figure is GETs per second of one Pipeline over ONE keep-alive HTTPS connection (HTTP/1.1, as
+lightkube uses it), loaded by ``wrk -t1 -c1`` (a C client, so the figure is the server's); the
+other lines drive it from Python client threads (``http.client``) with 1 and 8 connections, and
+are a lower bound (client and server share the machine's cores). Not part of ``make test``; run
+``.venv/bin/python -m bench.apiserver_bench``.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 import yaml
+from bench import production
 
 from ferryman.embedded.apiserver.testing import SubprocessServer
 
@@ -174,6 +177,7 @@ def rss_mib(pid: int) -> float:
 
 
 def main() -> None:
+    print(production.machine(), flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         server = SubprocessServer(Path(tmp) / "api")
         try:
@@ -184,6 +188,26 @@ def main() -> None:
             c.call("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd)
             for i in range(8):
                 c.call("POST", PIPELINES, pipeline(f"p{i}"))
+            print(
+                "API GET/s path: ferryman apiserver (process, HTTPS), GET of one Pipeline over one "
+                "keep-alive HTTP/1.1 connection, wrk -t1 -c1 -d10s",
+                flush=True,
+            )
+            for _ in range(2):
+                result = production.wrk(
+                    f"{server.url}{PIPELINES}/p0",
+                    connections=1,
+                    threads=1,
+                    headers={"Authorization": f"Bearer {server.token}"},
+                )
+                print(
+                    f"API GETs/s over one connection (wrk): {result.per_second:,.0f} "
+                    f"({result.requests:,} in {result.seconds:.1f} s, non-2xx {result.non_2xx}, "
+                    f"p50 {result.latency_p50_ms:.2f} ms, p99 {result.latency_p99_ms:.2f} ms); "
+                    f"{production.load_average()}",
+                    flush=True,
+                )
+            print("Python http.client lines (client threads in the benchmark process):")
             for clients in (1, 8):
                 gets, writes = rate(server, clients, 3, "get"), rate(server, clients, 3, "status")
                 print(f"GETs/s          {clients} client(s): {gets:8.0f}")

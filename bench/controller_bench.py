@@ -6,9 +6,11 @@ Run ``make bench`` (or ``.venv/bin/python -m bench.controller_bench``); ``--pipe
 ``--sweep`` and ``--only`` narrow it. Every figure is measured in the run that prints it;
 docs/performance.md records a run and what each goal means. Not part of ``make test``.
 
-The controller is the production one (``process.build_controller`` in this process for P1-P7,
-where its counters can be read; the ``ferryman controller`` command in a child process for P9, so
-its RSS is the controller's alone).
+Each figure prints the path it measured. P1 and P9 run the ``ferryman controller`` command as a
+child process (``bench/convergence.py``: P1 against a floor of bare status PUTs measured in the
+same run); P1b, P2, P3 and P7 run the production controller (``process.build_controller``) in
+this process, where its counters and checkpoints can be read — always against ``ferryman
+apiserver`` as a child process.
 """
 
 from __future__ import annotations
@@ -17,8 +19,6 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
-import platform
 import random
 import socket
 import statistics
@@ -31,7 +31,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench import fleet
+from bench import convergence, fleet, production
 
 from ferryman.bootstrap import process
 from ferryman.embedded.apiserver.testing import SubprocessServer
@@ -388,25 +388,44 @@ async def main_run(args: argparse.Namespace, base: Path) -> None:
             f"{seconds:.1f}s",
             flush=True,
         )
-        p1: dict[str, float] = {}
         if wanted("p1") or wanted("p2") or wanted("p3") or wanted("p7"):
-            p1 = await cold_convergence(target, "p1-cold", limit=600)
-            show("P1 cold convergence", p1)
+            await convergence.create_floor(target.admin, args.pipelines)
+            print(
+                "P1 path: ferryman controller --namespace default (process) + ferryman apiserver "
+                "(process); floor: sequential status PUTs over one keep-alive HTTPS connection "
+                f"(Python client) to the same API server; {production.load_average()}",
+                flush=True,
+            )
+            kubeconfig = str(target.server.kubeconfig_path)
+            p1 = await convergence.cold(target.admin, kubeconfig, args.pipelines)
+            show("P1 cold convergence (ferryman controller process)", p1)
+            floor = await convergence.floor(target.admin, args.pipelines)
+            show("P1 floor (bare loop of status PUTs)", floor)
+            print(
+                f"P1 ratio to the floor: {p1['seconds'] / floor['seconds']:.2f} from launch, "
+                f"{p1['from_first_request_seconds'] / floor['seconds']:.2f} from the first "
+                f"API request; {production.load_average()}",
+                flush=True,
+            )
+        in_process = "controller in the benchmark process, ferryman apiserver process"
         if wanted("p3"):
-            show("P3 change->status write", await change_latency(target))
+            show(f"P3 change->status write ({in_process})", await change_latency(target))
         if wanted("p2"):
-            show("P2 resync", await resync(target))
+            show(f"P2 resync ({in_process})", await resync(target))
         if wanted("p9"):
             show("P9 loaded", memory(target))
             show("P9 app-object cache estimate", await cache_estimate(target))
         if wanted("p7"):
-            show("P7 conflict storm (dev targets, 30% 409)", await conflict_storm(target))
             show(
-                "P7b staging readiness flips (no 409)",
+                f"P7 conflict storm (dev targets, 30% 409; {in_process})",
+                await conflict_storm(target),
+            )
+            show(
+                f"P7b staging readiness flips (no 409; {in_process})",
                 await conflict_storm(target, namespace="staging-1", rate=0.0),
             )
     if args.sweep:
-        await sweep(args, base, p1)
+        await sweep(args, base, {})
 
 
 async def sweep(args: argparse.Namespace, base: Path, known: dict[str, float]) -> None:
@@ -420,6 +439,7 @@ async def sweep(args: argparse.Namespace, base: Path, known: dict[str, float]) -
             seconds = await grow(target, size)
             print(f"setup: {size} pipelines in {seconds:.1f}s", flush=True)
             results.append(await cold_convergence(target, f"p1b-{size}", limit=SWEEP_LIMIT))
+    print("P1b path: controller in the benchmark process, ferryman apiserver process", flush=True)
     first = results[0]
     for figures in results:
         per = 1000 * figures["seconds"] / max(figures["status_writes"], 1)
@@ -439,11 +459,7 @@ def main() -> None:
         "--only", default="", help="comma-separated subset of p1,p2,p3,p7,p9 (or 'sweep' alone)"
     )
     args = parser.parse_args()
-    print(
-        f"machine: {platform.machine()} {os.cpu_count()} cpus, Python {platform.python_version()}"
-        f", {time.strftime('%Y-%m-%d %H:%M:%S %Z')}",
-        flush=True,
-    )
+    print(production.machine(), flush=True)
     with tempfile.TemporaryDirectory(prefix="ferryman-bench-") as tmp:
         asyncio.run(main_run(args, Path(tmp)))
 

@@ -2,7 +2,8 @@
 
 Story: release 6.2.0 → staging runs it without help → prod waits for approval → in Chromium bob
 sees he may not approve, alice signs in and approves → prod runs 6.2.0 and the page shows it
-without a reload. Screenshots of each step are saved under the test's tmp dir.
+without a reload (pushed over its server-sent event stream; a browser without EventSource polls).
+Screenshots of each step are saved under the test's tmp dir.
 """
 
 from __future__ import annotations
@@ -66,12 +67,17 @@ def test_release_is_promoted_to_staging_and_approved_into_prod_in_the_browser(
             expect(prod.locator(".revision")).to_have_text("6.1.0")
             page.screenshot(path=shots / "03-alice-waiting.png", full_page=True)
             prod.get_by_label("Comment for prod 6.2.0").fill("ship it")
+            requested: list[str] = []
+            page.on("request", lambda request: requested.append(request.url))
             page.get_by_role("button", name="Approve 6.2.0").click()
             expect(page).to_have_url(demo.url + "/pipelines/default/podinfo")
             page.evaluate("window.ferrymanNoReload = true")
             expect(prod.locator(".revision")).to_have_text("6.2.0", timeout=60_000)
             expect(prod.locator(".phase")).to_have_text("Succeeded", timeout=30_000)
             assert page.evaluate("window.ferrymanNoReload === true"), "the page was reloaded"
+            # The updates came over the page's event stream, not by polling its fragment.
+            assert demo.url + "/events/pipelines/default/podinfo" in requested
+            assert not [url for url in requested if "/fragments/" in url]
             expect(prod).to_contain_text("alice")
             page.screenshot(path=shots / "04-prod-runs-6.2.0.png", full_page=True)
 
@@ -81,6 +87,20 @@ def test_release_is_promoted_to_staging_and_approved_into_prod_in_the_browser(
             )
             assert overflow <= 0, "the pipeline page scrolls sideways at phone width"
             page.screenshot(path=shots / "05-phone.png", full_page=True)
+
+            # A browser that cannot keep a stream open polls the fragment instead.
+            without_streams = browser.new_context()
+            without_streams.add_init_script("delete window.EventSource;")
+            polling = without_streams.new_page()
+            sign_in(polling, demo, "alice")
+            fetched: list[str] = []
+            polling.on("request", lambda request: fetched.append(request.url))
+            polling.goto(demo.url + "/pipelines/default/podinfo")
+            demo.release("6.2.1")
+            staging = polling.locator("#env-staging")
+            expect(staging.locator(".revision")).to_have_text("6.2.1", timeout=60_000)
+            assert [url for url in fetched if "/fragments/pipelines/default/podinfo" in url]
+            assert not [url for url in fetched if "/events/" in url]
         finally:
             browser.close()
     assert demo.prod_commits("6.2.0") == 1

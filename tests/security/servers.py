@@ -1,9 +1,10 @@
 """Ferryman's HTTP server exactly as ``ferryman controller`` composes it, against an embedded API.
 
-``replica`` builds a controller with ``bootstrap.process.build_controller`` (not started: no
-informers, no leader election — the server does not need them) and serves
-``bootstrap.process.server_config`` with uvicorn on a free loopback port: the real adapters, the
-real limits, the real UI. Two ``replica``s over one API server are two replicas of a Deployment.
+``replica`` builds a controller with ``bootstrap.process.build_controller`` and starts its
+informers with a reconcile that does nothing (the server reads Pipelines from the informers; no
+status is written, no leader election), then serves ``bootstrap.process.server_config`` with
+uvicorn on a free loopback port: the real adapters, the real limits, the real UI. Two
+``replica``s over one API server are two replicas of a Deployment.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ async def replica(kubeconfig: Path, **settings: Any) -> AsyncIterator[str]:
     """One server replica; yields its base URL (``http://127.0.0.1:<port>``)."""
     chosen = Settings(kubeconfig=str(kubeconfig), http_addr="127.0.0.1:0", **settings)
     controller = process.build_controller(chosen)
+    await controller.manager.start(observe_only)
     server = uvicorn.Server(process.server_config(chosen, controller))
     task = asyncio.create_task(server.serve())
     for _ in range(1000):  # uvicorn offers no started event; it starts within milliseconds
@@ -47,6 +49,11 @@ async def replica(kubeconfig: Path, **settings: Any) -> AsyncIterator[str]:
         server.should_exit = True
         await task
         await controller.stop()
+
+
+async def observe_only(namespace: str, name: str) -> None:
+    """A reconcile that leaves every Pipeline as it is."""
+    del namespace, name
 
 
 def waiting_pipeline(*, name: str = "podinfo", comment: str = "") -> dict[str, Any]:

@@ -76,6 +76,7 @@ class UpConfig:
     workers: int = 2
     app_kind: str = "flux"  # what deploys the demo: "flux" (HelmReleases) or "argocd"
     metrics_port: int = 0  # /metrics, /healthz, /readyz (0: a free port, named in the banner)
+    hook_rate_limit: int = 20  # Flux events per 30 s, client and pipeline environment; 0: off
 
 
 @dataclasses.dataclass
@@ -214,6 +215,7 @@ async def _serve(
     stack: contextlib.AsyncExitStack,
     *,
     sockets: list[socket.socket] | None = None,
+    before_stop: Callable[[], None] | None = None,
 ) -> int:
     """Start ``server`` (on ``sockets`` when bound already), stopped with ``stack``; the port it
     listens on."""
@@ -225,6 +227,8 @@ async def _serve(
         await asyncio.sleep(0.02)
 
     async def stop() -> None:
+        if before_stop is not None:
+            before_stop()
         server.should_exit = True
         await serving
 
@@ -265,7 +269,10 @@ async def _serve_http(
     if config.demo:
         extra.append(smoke.route(smoke.key(config.state_dir), config.failing_checks))
     http = _QuietServer(process.server_config(settings, controller, extra_routes=extra))
-    port = await _serve(http, config.http_port, stack, sockets=[sock])
+    # Closing the informers' listeners ends the UI's event streams, so the server stops at once.
+    port = await _serve(
+        http, config.http_port, stack, sockets=[sock], before_stop=controller.pipelines.close
+    )
     return f"http://{config.http_host}:{port}"
 
 
@@ -344,6 +351,7 @@ def _settings(
         oidc_display_name="the Ferryman demo" if issuer else None,
         oidc_redirect_url=f"{ui_url}/signin/oidc/callback" if issuer else None,
         oidc_scopes=("openid", "profile", "groups"),
+        promotion_hook_rate_limit=config.hook_rate_limit,
     )
 
 

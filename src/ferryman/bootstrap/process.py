@@ -9,6 +9,7 @@ one place the webhook/approval/UI server's limits are set, for ``ferryman contro
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import signal
 import ssl
@@ -47,12 +48,21 @@ from ferryman.adapters.kubernetes import (
     sessions,
 )
 from ferryman.bootstrap import crashpoints, protocol
-from ferryman.controller import checks, fencing, guarded, leader, manager, reconciler
+from ferryman.controller import (
+    cached_store,
+    checks,
+    fencing,
+    guarded,
+    leader,
+    manager,
+    pipeline_cache,
+    reconciler,
+)
 from ferryman.controller import strategies as strategy_registry
 from ferryman.ports import promotion
 from ferryman.server import app as server_app
+from ferryman.server import auth_cache, limits, secret_cache
 from ferryman.server import deps as server_deps_mod
-from ferryman.server import limits
 from ferryman.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -73,6 +83,10 @@ class Controller:
     servers: list[uvicorn.Server] = field(default_factory=list)
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)  # at stop
     metrics_source: prometheus.PrometheusSource | None = None  # owns its CA clients too
+    pipelines: pipeline_cache.InformerPipelines = field(init=False)  # informers, for the server
+
+    def __post_init__(self) -> None:
+        self.pipelines = pipeline_cache.InformerPipelines(self.manager)
 
     async def start(self) -> None:
         """Start informers, workers and leader election; return once Pipelines are cached."""
@@ -108,6 +122,17 @@ def _elector(
         lease_duration=settings.lease_duration,
         renew_deadline=settings.renew_deadline,
         retry_period=settings.retry_period,
+    )
+
+
+def _reconciler_store(
+    local: cluster_adapter.LightkubeCluster, runtime: manager.Manager
+) -> cached_store.CachedPipelineStore:
+    """Reads from the informer cache, writes with resourceVersion preconditions
+    (``controller.cached_store``): a pass that writes nothing costs no API request."""
+    return cached_store.CachedPipelineStore(
+        pipelines.LightkubePipelineStore(local.client),
+        functools.partial(pipeline_cache.lookup, runtime),
     )
 
 
@@ -217,7 +242,7 @@ def build_controller(
         runtime.metrics.registry, per_pipeline=settings.metrics_pipeline_labels
     )
     rec = reconciler.Reconciler(
-        store=pipelines.LightkubePipelineStore(local.client),
+        store=_reconciler_store(local, runtime),
         targets=runtime.targets,
         events=sink,
         strategies=chosen,
@@ -325,6 +350,7 @@ async def run_controller(settings: Settings) -> None:
         await asyncio.wait([stopping, *serving], return_when=asyncio.FIRST_COMPLETED)
         stopping.cancel()
     finally:
+        controller.pipelines.close()  # ends the UI's event streams, so the servers stop at once
         for server in controller.servers:
             server.should_exit = True
         await asyncio.gather(*serving, return_exceptions=True)
@@ -367,20 +393,28 @@ def server_deps(settings: Settings, controller: Controller) -> server_deps_mod.D
     """What the webhook/approval/UI server of one replica needs, wired to real adapters.
 
     It shares the controller's client to its cluster (TokenReview, SubjectAccessReview, Secrets,
-    status writes) and enqueues reconciles into ``controller``'s work queue.
+    status writes) and enqueues reconciles into ``controller``'s work queue. Pipelines are read
+    from the controller's informers, webhook keys and review answers from bounded caches
+    (``server.secret_cache``, ``server.auth_cache``), so no read-only request costs an API request
+    in the steady state.
     """
     local = controller.cluster
     ui_sessions = sessions.SecretSessionStore(
         local.client, namespace=settings.session_namespace, name=settings.session_secret
     )
-    controller.closers.append(ui_sessions.close)
+    keys = secret_cache.CachedSecrets(secrets.LightkubeSecretReader(local.client))
+    controller.closers += [ui_sessions.close, keys.close]
     return server_deps_mod.Deps(
         store=pipelines.LightkubePipelineStore(local.client),
         cluster=local,
-        secrets=secrets.LightkubeSecretReader(local.client),
+        secrets=keys,
         events=events.LightkubeEventSink(local.client, instance=settings.identity),
-        authenticator=auth_adapter.LightkubeAuthenticator(local.client),
-        reviewer=auth_adapter.LightkubeAccessReviewer(local.client),
+        authenticator=auth_cache.CachedAuthenticator(
+            auth_adapter.LightkubeAuthenticator(local.client)
+        ),
+        reviewer=auth_cache.CachedAccessReviewer(
+            auth_adapter.LightkubeAccessReviewer(local.client)
+        ),
         trigger=QueueTrigger(controller),
         clock=clock_adapter.SystemClock(),
         sessions=ui_sessions,
@@ -396,6 +430,7 @@ def server_deps(settings: Settings, controller: Controller) -> server_deps_mod.D
             cache_dir=Path(settings.git_cache_dir) / "history" if settings.git_cache_dir else None
         ),
         delivery=controller.delivery,
+        pipelines=controller.pipelines,
     )
 
 

@@ -72,6 +72,14 @@ import click
     type=click.Path(file_okay=False, exists=True),
     help="Install the CRDs in this directory (e.g. Flux's own) instead of a compact one.",
 )
+@click.option(
+    "--promotion-hook-rate-limit",
+    "hook_rate_limit",
+    default=20,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Flux events accepted per 30 s, client address and pipeline environment (0: no limit).",
+)
 @click.option("--log-level", default="warning", type=click.Choice(["debug", "info", "warning"]))
 def up(
     state_dir: str,
@@ -86,6 +94,7 @@ def up(
     failing: tuple[str, ...],
     failing_checks: tuple[str, ...],
     crd_dir: str | None,
+    hook_rate_limit: int,
     log_level: str,
 ) -> None:
     """Run Ferryman on this machine, no cluster needed (Ctrl-C stops; run again to resume)."""
@@ -110,6 +119,7 @@ def up(
         crd_dir=Path(crd_dir) if crd_dir else None,
         app_kind=app_kind,
         metrics_port=metrics_port,
+        hook_rate_limit=hook_rate_limit,
     )
     try:
         up_mode.main(config, out=sys.stdout)

@@ -59,12 +59,22 @@ class Manager:
         self.queue: workqueue.WorkQueue[PipelineKey] = workqueue.WorkQueue()
         self.targets = targets.AppCaches(clusters, enqueue=self.queue.add, spawn=self._spawn)
         self._pipeline_informers: list[informer_mod.Informer] = []
+        # Called with every Pipeline change, echoes included (``pipeline_cache``: the server's
+        # live pages); they must not block.
+        self.pipeline_listeners: list[informer_mod.Handler] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._running: set[asyncio.Future[timedelta | None]] = set()
         self.ready = asyncio.Event()
 
     # ------------------------------------------------------------------ pipelines
+    @property
+    def pipeline_informers(self) -> tuple[informer_mod.Informer, ...]:
+        """The Pipeline caches (one per watched namespace, or one for all), once started."""
+        return tuple(self._pipeline_informers)
+
     def _pipeline_changed(self, old: k8s.JSON | None, new: k8s.JSON | None) -> None:
+        for listener in self.pipeline_listeners:
+            listener(old, new)
         key = informer_mod.key_of(new or old or {})
         if new is None:
             self.targets.forget(key)

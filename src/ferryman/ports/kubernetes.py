@@ -16,7 +16,7 @@ Error hierarchy (raised by adapters, translated from the client library):
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, NamedTuple, Protocol
@@ -128,6 +128,43 @@ class PipelineStore(Protocol):
         Pre: ``obj`` is the object the status was computed from. Post: the stored object (with
         its new resourceVersion). Raises ``Conflict`` when the object changed meanwhile.
         """
+        ...
+
+
+class PipelineReader(Protocol):
+    """Reads one Pipeline (``PipelineStore`` from the API server, ``PipelineCache`` from memory)."""
+
+    async def get(self, namespace: str, name: str) -> JSON | None:
+        """The Pipeline, or ``None`` when there is none by that name."""
+        ...
+
+
+PipelineKey = tuple[str, str]  # (namespace, name)
+PipelineListener = Callable[[PipelineKey | None], None]
+
+
+class PipelineCache(Protocol):
+    """Pipelines as the controller's informers hold them: reading costs no API request.
+
+    What it serves can be a watch event behind the API server; anything written from it carries
+    the resourceVersion it read (``PipelineStore.write_status``), so a stale read costs a 409 and
+    a fresh read, never a lost update. Objects are shared with the cache: never mutate them.
+    """
+
+    async def get(self, namespace: str, name: str) -> JSON | None:
+        """The cached Pipeline, or ``None`` when the cache holds none by that name.
+
+        Waits for the first list to complete (bounded); raises ``Unavailable`` if it does not.
+        """
+        ...
+
+    async def list(self, namespace: str | None) -> list[JSON]:
+        """Every cached Pipeline (of ``namespace``; ``None``: all), ordered by namespace, name."""
+        ...
+
+    def subscribe(self, listener: PipelineListener) -> Callable[[], None]:
+        """Call ``listener(key)`` after every change to a cached Pipeline (``None`` once, when
+        the cache closes); returns the function that unsubscribes. Listeners must not block."""
         ...
 
 

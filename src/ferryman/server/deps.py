@@ -57,3 +57,12 @@ class Deps:
     commit_log: history_port.CommitLog | None = None  # promotion trails in Git (None: not shown)
     # What approvals, rejections and operator actions measured (None: not recorded).
     delivery: delivery_port.DeliveryRecorder | None = None
+    # The controller's Pipeline informers: the webhook, the UI and the read API read from them
+    # (no API request per HTTP request) and the UI's live pages are woken by them. None (tests
+    # over fakes): every read goes to ``store``.
+    pipelines: k8s.PipelineCache | None = None
+
+    @property
+    def reader(self) -> k8s.PipelineReader:
+        """Where Pipelines are read when nothing is written from the read: the cache if any."""
+        return self.pipelines if self.pipelines is not None else self.store

@@ -6,6 +6,8 @@ are safe as metric labels and as keys of the per-family limits (``limits``):
 - ``webhook``: ``/promotion/…`` and the legacy ``/approval/…`` (unauthenticated or HMAC-only);
 - ``api``: ``/api/…``, the approval and read API (bearer tokens);
 - ``health``: ``/healthz``, ``/readyz``, ``/livez``, ``/metrics``;
+- ``stream``: ``/events/…``, the UI's server-sent event streams (long-lived: their own pool, so
+  open pages never take the slots of page views);
 - ``ui``: everything else (pages, forms, fragments, static files).
 """
 
@@ -17,7 +19,8 @@ WEBHOOK: Final = "webhook"
 API: Final = "api"
 HEALTH: Final = "health"
 UI: Final = "ui"
-ALL: Final = (WEBHOOK, API, HEALTH, UI)
+STREAM: Final = "stream"
+ALL: Final = (WEBHOOK, API, HEALTH, UI, STREAM)
 _HEALTH_PATHS: Final = frozenset(("/healthz", "/readyz", "/livez", "/metrics"))
 
 
@@ -29,4 +32,6 @@ def family(path: str) -> str:
         return API
     if path in _HEALTH_PATHS:
         return HEALTH
+    if path.startswith("/events/"):
+        return STREAM
     return UI

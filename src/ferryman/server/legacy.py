@@ -31,6 +31,7 @@ WARNING = (
 def routes(deps: Deps) -> list[Route]:
     """The legacy approval route (only call this when the option is on)."""
     log.warning(WARNING)
+    parsed = signing.ParsedPipelines()
 
     async def legacy_approve(request: Request) -> Response:
         namespace, name = params.pipeline(request.path_params)
@@ -38,7 +39,8 @@ def routes(deps: Deps) -> list[Route]:
         revision = params.revision(request.path_params["revision"])
         body = await request.body()
         await signing.authenticate(
-            store=deps.store,
+            pipelines=deps.reader,
+            parsed_pipelines=parsed,
             secrets=deps.secrets,
             namespace=namespace,
             name=name,

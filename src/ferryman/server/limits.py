@@ -48,6 +48,8 @@ DEFAULT_LIMITS: Final[Mapping[str, RouteLimits]] = MappingProxyType(
         families.API: RouteLimits(concurrency=64, max_body_bytes=64 * 1024, body_timeout=10.0),
         families.UI: RouteLimits(concurrency=64, max_body_bytes=16 * 1024, body_timeout=5.0),
         families.HEALTH: RouteLimits(concurrency=16, max_body_bytes=1024, body_timeout=5.0),
+        # Open pages' event streams: long-lived, no body; past 512 the page polls instead.
+        families.STREAM: RouteLimits(concurrency=512, max_body_bytes=1024, body_timeout=5.0),
     }
 )
 
@@ -117,7 +119,9 @@ def _bounded(receive: Receive, limit: RouteLimits) -> Receive:
         if complete:
             return await receive()
         try:
-            message = await asyncio.wait_for(receive(), max(deadline - loop.time(), 0.0))
+            # A timeout context, not wait_for: no task per receive (the webhook's hot path).
+            async with asyncio.timeout_at(deadline):
+                message = await receive()
         except TimeoutError:
             raise BodyTooSlow(limit.body_timeout) from None
         if message["type"] == "http.request":

@@ -34,13 +34,15 @@ log = logging.getLogger(__name__)
 
 def routes(deps: Deps, counters: metrics.HookMetrics | None = None) -> list[Route]:
     """The event receiver's route (``counters``: where ignored events are counted)."""
+    parsed = signing.ParsedPipelines()
 
     async def receive_event(request: Request) -> Response:
         namespace, name = params.pipeline(request.path_params)
         environment = params.environment(request.path_params["environment"])
         body = await request.body()
         found = await signing.authenticate(
-            store=deps.store,
+            pipelines=deps.reader,
+            parsed_pipelines=parsed,
             secrets=deps.secrets,
             namespace=namespace,
             name=name,

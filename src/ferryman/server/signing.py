@@ -7,12 +7,19 @@ an empty key, a missing, malformed, unknown-algorithm or wrong signature — rai
 ``Unauthorized``, so the endpoint reveals neither which pipelines exist nor why a signature was
 refused. A pipeline with no ``secretRef`` accepts unsigned requests (the original controller's
 ``generic`` provider) unless the caller insists on a key.
+
+In a controller process none of this costs an API request: the Pipeline comes from the
+controller's informer cache (``Deps.pipelines``), is parsed once per resourceVersion
+(``ParsedPipelines``), and the key from the Secret cache (``secret_cache``). So an unknown
+pipeline or environment, a wrong signature and a valid one all cost the API server nothing.
 """
 
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from dataclasses import dataclass
+from typing import Final
 
 from ferryman.api import pipeline, validation
 from ferryman.domain import errors as domain_errors
@@ -24,6 +31,37 @@ from ferryman.server import errors
 log = logging.getLogger(__name__)
 
 KEY_FIELD = "hmac-key"
+MAX_PARSED: Final = 4096
+
+
+class ParsedPipelines:
+    """Pipelines parsed once per resourceVersion, the most recently used ``MAX_PARSED`` kept.
+
+    Only Pipelines that exist are parsed, so the keys are bounded by the fleet, not by requests.
+    """
+
+    def __init__(self, max_entries: int = MAX_PARSED) -> None:
+        self._max = max_entries
+        self._parsed: OrderedDict[tuple[str, str], tuple[str, pipeline.Pipeline | None]] = (
+            OrderedDict()
+        )
+
+    def parse(self, obj: k8s.JSON) -> pipeline.Pipeline | None:
+        """``obj`` as a Pipeline (``None`` when it cannot be read as one)."""
+        meta = obj.get("metadata") or {}
+        key = (str(meta.get("namespace", "")), str(meta.get("name", "")))
+        version = str(meta.get("resourceVersion", ""))
+        found = self._parsed.get(key)
+        if found is not None and version and found[0] == version:
+            self._parsed.move_to_end(key)
+            return found[1]
+        # An invalid spec is the controller's to report (Stalled); its key may still be usable.
+        parsed, _ = validation.validate(obj)
+        self._parsed[key] = (version, parsed)
+        self._parsed.move_to_end(key)
+        while len(self._parsed) > self._max:
+            self._parsed.popitem(last=False)
+        return parsed
 
 
 @dataclass(frozen=True)
@@ -67,7 +105,7 @@ async def _key(
 
 async def authenticate(
     *,
-    store: k8s.PipelineStore,
+    pipelines: k8s.PipelineReader,
     secrets: promotion.SecretReader,
     namespace: str,
     name: str,
@@ -75,13 +113,13 @@ async def authenticate(
     body: bytes,
     signature: str | None,
     require_key: bool,
+    parsed_pipelines: ParsedPipelines | None = None,
 ) -> Authenticated:
     """The addressed pipeline environment, if the request is authentic (else ``Unauthorized``)."""
-    obj = await store.get(namespace, name)
+    obj = await pipelines.get(namespace, name)
     if obj is None:
         raise errors.Unauthorized()
-    # An invalid spec is the controller's to report (Stalled); its key may still be usable.
-    parsed, _ = validation.validate(obj)
+    parsed = (parsed_pipelines or ParsedPipelines(1)).parse(obj)
     env = parsed.spec.environment(environment) if parsed is not None else None
     if parsed is None or env is None:
         raise errors.Unauthorized()

@@ -93,6 +93,7 @@ async def ferryman(kubeconfig: Path, issuer: str) -> AsyncIterator[str]:
         oidc_scopes=("openid", "profile"),
     )
     controller = process.build_controller(chosen)
+    await controller.manager.start(servers.observe_only)  # the UI reads its informers
     server = uvicorn.Server(process.server_config(chosen, controller))
     task = asyncio.create_task(server.serve())
     for _ in range(1000):  # uvicorn offers no started event; it starts within milliseconds

@@ -27,6 +27,7 @@ from ferryman.embedded.apiserver import (
     escalation,
     faults,
     impersonation,
+    metrics,
     openapi,
     openapi_v2,
     routing,
@@ -73,6 +74,7 @@ def _v2_protobuf() -> bytes:
 
 
 _HEALTH = frozenset(("/healthz", "/readyz", "/livez"))
+_INFO = "ferryman.request_info"  # the parsed target, kept in the ASGI scope for the metrics
 
 
 class ApiServerApp:
@@ -101,6 +103,7 @@ class ApiServerApp:
         self.hub = WatchHub(bookmark_interval=bookmark_interval)
         self.faults = faults.Faults()
         self.fault_injection = fault_injection
+        self.metrics = metrics.RequestMetrics()
         self.openapi = openapi.OpenAPICache(self.registry)
         self.server_address = server_address
         self.rbac_store = authz.StoreRBAC(store)
@@ -174,10 +177,16 @@ class ApiServerApp:
             response = await self._dispatch(request)
         except errors.ApiError as exc:
             response = json_response(exc.to_status(), exc.code)
+        self.metrics.count(
+            scope.get(_INFO),
+            method=request.method,
+            content_type=request.headers.get("content-type", ""),
+            code=response.status_code,
+        )
         await response(scope, receive, send)
 
     async def _dispatch(self, request: Request) -> Response:
-        path = request.url.path
+        path = request.scope["path"]  # request.url would rebuild the whole URL
         if len(path) > 1 and path.endswith("/"):
             path = path.rstrip("/") or "/"
         method = request.method
@@ -192,6 +201,7 @@ class ApiServerApp:
             user = impersonation.impersonate(request.headers, user, self.handlers.authorizer)
         watch = routing.parse_bool(request.query_params.get("watch"), name="watch")
         info = routing.parse(method, path, watch=watch)
+        request.scope[_INFO] = info
         if len(self.faults):
             rule = self.faults.take(method, info.verb, path)
             if rule is not None:
@@ -256,6 +266,8 @@ class ApiServerApp:
         registry = self.registry
         if path == "/version":
             return json_response(VERSION_INFO)
+        if path == "/metrics":
+            return Response(self.metrics.render(), media_type=metrics.CONTENT_TYPE)
         if path in ("/api", "/apis"):
             if discovery.wants_aggregated(accept):
                 doc = discovery.aggregated(registry, core=path == "/api")

@@ -150,9 +150,17 @@ class ResourceHandlers:
             )
             return json_response(answer, 201)
         if info.verb == "get":
+            if not wants_table(request.headers.get("accept", "")):
+                raw = self.api.get_raw(rt, store_ns, info.name)
+                if raw is not None:
+                    return Response(raw.encode(), media_type=JSON)
             obj = self.api.get(rt, store_ns, info.name)
             return self._render(request, rt, [obj], obj["metadata"], single=obj)
         if info.verb == "list":
+            if not wants_table(request.headers.get("accept", "")):
+                raw = self.api.list_raw(rt, ns, self._list_options(q))
+                if raw is not None:
+                    return Response(raw.encode(), media_type=JSON)
             listed = self.api.list_objects(rt, ns, self._list_options(q))
             return self._render(
                 request, rt, listed["items"], listed["metadata"], single=None, listed=listed
@@ -314,7 +322,9 @@ class ResourceHandlers:
         as_table = wants_table(request.headers.get("accept", ""))
         include = q.get("includeObject", "Metadata")
 
-        def encode(kind: str, obj: dict[str, Any]) -> bytes:
+        def encode(kind: str, obj: dict[str, Any], raw: str = "") -> bytes:
+            if raw and not as_table:
+                return f'{{"type":"{kind}","object":{raw}}}\n'.encode()
             if as_table and kind in ("ADDED", "MODIFIED", "DELETED"):
                 obj = tables.table(
                     rt,

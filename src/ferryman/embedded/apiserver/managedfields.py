@@ -85,10 +85,11 @@ def without_times(entries: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
 # --------------------------------------------------------------------------- Update
 
 
-def _changed(old: dict[str, Any] | None, new: dict[str, Any], shape: Shape) -> set[Path]:
+def _changed(old: dict[str, Any] | None, new: dict[str, Any], present: set[Path]) -> set[Path]:
+    """The paths of ``new`` (``present``: all of them) that ``old`` did not have, or had with
+    another value."""
     before = old or {}
     changed: set[Path] = set()
-    present = fieldpaths.nodes(new, shape)
     containers = {path[:i] for path in present for i in range(1, len(path))}
     for path in present:
         was, now = fieldpaths.get(before, path), fieldpaths.get(new, path)
@@ -117,8 +118,8 @@ def update(
     now: str,
 ) -> list[dict[str, Any]]:
     """Managed fields after an Update operation that turned ``old`` into ``new``."""
-    changed = _changed(old, new, shape)
     present = fieldpaths.nodes(new, shape)
+    changed = _changed(old, new, present)
     owned = [(entry, (paths & present) - changed) for entry, paths in _sets(entries)]
     mine = (manager, UPDATE, subresource)
     previous = next((paths for entry, paths in owned if _entry_key(entry) == mine), set())

@@ -72,6 +72,17 @@ def _semantic(obj: dict[str, Any]) -> dict[str, Any]:
     return {**obj, "metadata": meta}
 
 
+def json_copy(value: Any) -> Any:
+    """A deep copy of a JSON value (dicts, lists, scalars), ~4x faster than ``copy.deepcopy``
+    (no memo, no type dispatch): stored objects are JSON trees."""
+    kind = type(value)
+    if kind is dict:
+        return {k: json_copy(v) if type(v) in (dict, list) else v for k, v in value.items()}
+    if kind is list:
+        return [json_copy(v) if type(v) in (dict, list) else v for v in value]
+    return value
+
+
 def _valid_managed(entries: Any) -> bool:
     """Whether ``entries`` looks like managedFields a client may set (list of entry objects)."""
     return isinstance(entries, list) and all(
@@ -183,6 +194,24 @@ class ObjectApi:
         if stored is None:
             raise errors.not_found(rt.plural, rt.group, name)
         return self.view(rt, stored)
+
+    def get_raw(self, rt: ResourceType, ns: str, name: str) -> str | None:
+        """The object's JSON exactly as ``get`` would serve it, without decoding and encoding
+        it again, when the stored row already is that (its leading ``apiVersion`` is the one
+        ``rt`` serves and no conversion applies); ``None``: use ``get``. 404 when missing."""
+        if rt.storage == "/events" and rt.group:
+            return None
+        raw = self.store.get_raw(rt.gr, ns, name)
+        if raw is None:
+            raise errors.not_found(rt.plural, rt.group, name)
+        return raw if raw.startswith(f'{{"apiVersion":"{rt.api_version}",') else None
+
+    def list_raw(self, rt: ResourceType, ns: str | None, opts: ListOptions) -> str | None:
+        """``list_objects``'s answer as JSON text built from the stored rows, where that is the
+        same answer (``listing.list_raw``); ``None`` otherwise."""
+        if rt.storage == "/events" and rt.group:
+            return None
+        return listing.list_raw(self.store, rt, ns, opts)
 
     def list_objects(self, rt: ResourceType, ns: str | None, opts: ListOptions) -> dict[str, Any]:
         """A ``<Kind>List`` (see ``listing``: selectors, consistent pages, RV rules)."""
@@ -438,7 +467,7 @@ class ObjectApi:
         given = new["metadata"].get("managedFields")
         if subresource == "status":
             status = new.get("status")
-            new = copy.deepcopy(old)
+            new = json_copy(old)
             if status is None:
                 new.pop("status", None)
             else:

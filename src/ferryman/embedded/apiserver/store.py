@@ -41,6 +41,15 @@ def dumps(obj: Any) -> str:
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
 
 
+def _stored_form(obj: dict[str, Any]) -> dict[str, Any]:
+    """``obj`` with ``apiVersion`` and ``kind`` as its first keys, so a GET can tell the stored
+    apiVersion from the row's first bytes and send the row as it is (``Store.get_raw``)."""
+    if "apiVersion" not in obj:
+        return obj
+    head: dict[str, Any] = {key: obj[key] for key in ("apiVersion", "kind") if key in obj}
+    return {**head, **obj}
+
+
 @dataclass(frozen=True)
 class Event:
     """A committed change: ``type`` is ADDED, MODIFIED or DELETED; ``prev`` the state before."""
@@ -50,6 +59,7 @@ class Event:
     gr: str
     obj: dict[str, Any]
     prev: dict[str, Any] | None
+    data: str = ""  # ``obj`` as committed (JSON text), so a watch need not encode it again
 
 
 Listener = Callable[[Event], None]
@@ -97,6 +107,13 @@ class Store:
         ).fetchone()
         return json.loads(row[0]) if row else None
 
+    def get_raw(self, gr: str, ns: str, name: str) -> str | None:
+        """The stored object's JSON text as stored (compact, ``apiVersion`` first), or None."""
+        row = self._db.execute(
+            "SELECT data FROM objects WHERE gr = ? AND ns = ? AND name = ?", (gr, ns, name)
+        ).fetchone()
+        return str(row[0]) if row else None
+
     def scan(
         self, gr: str, ns: str | None, *, after: tuple[str, str] | None = None
     ) -> list[dict[str, Any]]:
@@ -111,6 +128,15 @@ class Store:
             args.extend(after)
         sql += " ORDER BY ns, name"
         return [json.loads(r[0]) for r in self._db.execute(sql, args)]
+
+    def scan_raw(self, gr: str, ns: str | None) -> list[str]:
+        """``scan``'s objects as their stored JSON text, not decoded."""
+        sql = "SELECT data FROM objects WHERE gr = ?"
+        args: list[Any] = [gr]
+        if ns is not None:
+            sql += " AND ns = ?"
+            args.append(ns)
+        return [str(r[0]) for r in self._db.execute(sql + " ORDER BY ns, name", args)]
 
     def scan_at(
         self, gr: str, ns: str | None, rv: int, *, after: tuple[str, str] | None = None
@@ -179,7 +205,8 @@ class Store:
             "SELECT rv, type, data, prev FROM events WHERE gr = ? AND rv > ? ORDER BY rv", (gr, rv)
         )
         return [
-            Event(t, int(r), gr, json.loads(d), json.loads(p) if p else None) for r, t, d, p in rows
+            Event(t, int(r), gr, json.loads(d), json.loads(p) if p else None, d)
+            for r, t, d, p in rows
         ]
 
     # ----------------------------------------------------------------- writes
@@ -197,16 +224,23 @@ class Store:
         meta = obj["metadata"]
         ns, name = meta.get("namespace", ""), meta["name"]
         # The state before this event (for a deletion: the object at its last RV), which is
-        # what a paged list at an older RV must see (``scan_at``).
-        prev_data = dumps(prev) if prev is not None else None
+        # what a paged list at an older RV must see (``scan_at``). For a modification that is
+        # the row being replaced: copied by SQLite below rather than encoded again here.
+        prev_data = dumps(prev) if prev is not None and kind != "MODIFIED" else None
         rv = self._rv + 1
         meta["resourceVersion"] = str(rv)
-        data = dumps(obj)
+        data = dumps(_stored_form(obj))
         if kind != "DELETED" and len(data) > MAX_OBJECT_BYTES:
             raise errors.too_large("etcdserver: request is too large")
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
+            if kind == "MODIFIED":
+                db.execute(
+                    "INSERT INTO events (rv, gr, type, data, prev) VALUES (?, ?, ?, ?, (SELECT "
+                    "data FROM objects WHERE gr = ? AND ns = ? AND name = ?))",
+                    (rv, gr, kind, data, gr, ns, name),
+                )
             if kind == "DELETED":
                 db.execute(
                     "DELETE FROM objects WHERE gr = ? AND ns = ? AND name = ?", (gr, ns, name)
@@ -217,10 +251,11 @@ class Store:
                     "?, ?, ?)",
                     (gr, ns, name, rv, data),
                 )
-            db.execute(
-                "INSERT INTO events (rv, gr, type, data, prev) VALUES (?, ?, ?, ?, ?)",
-                (rv, gr, kind, data, prev_data),
-            )
+            if kind != "MODIFIED":
+                db.execute(
+                    "INSERT INTO events (rv, gr, type, data, prev) VALUES (?, ?, ?, ?, ?)",
+                    (rv, gr, kind, data, prev_data),
+                )
             db.execute("INSERT OR REPLACE INTO meta (k, v) VALUES ('rv', ?)", (rv,))
             db.execute("COMMIT")
         except BaseException:
@@ -229,7 +264,7 @@ class Store:
         self._rv = rv
         if rv - self._compacted > self._limit + self._limit // 10:
             self.compact(rv - self._limit)
-        event = Event(kind, rv, gr, obj, prev)
+        event = Event(kind, rv, gr, obj, prev, data)
         for listener_gr, listener in list(self._listeners.values()):
             if listener_gr == gr:
                 listener(event)

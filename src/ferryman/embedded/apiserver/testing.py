@@ -79,9 +79,12 @@ def serve_many(base_dir: Path, count: int, **options: object) -> Iterator[list[E
 class SubprocessServer:
     """``ferryman apiserver`` as a child: ``kill()`` is ``kill -9``; ``restart()`` keeps data."""
 
-    def __init__(self, data_dir: Path, *, startup_timeout: float = 30.0) -> None:
+    def __init__(
+        self, data_dir: Path, *, startup_timeout: float = 30.0, token_file: Path | None = None
+    ) -> None:
         self.data_dir = data_dir
         self._timeout = startup_timeout
+        self._token_file = token_file
         self._process: subprocess.Popen[str] | None = None
         self.url = ""
         self.kubeconfig_path = data_dir / "kubeconfig"
@@ -101,6 +104,8 @@ class SubprocessServer:
             "0",
             "--enable-fault-injection",
         ]
+        if self._token_file is not None:
+            command += ["--token-file", str(self._token_file)]
         self._process = subprocess.Popen(
             command, stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"}
         )

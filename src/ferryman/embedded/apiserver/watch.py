@@ -13,7 +13,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from ferryman.embedded.apiserver import errors
 from ferryman.embedded.apiserver.listing import ListOptions
@@ -21,7 +21,11 @@ from ferryman.embedded.apiserver.objects import ObjectApi
 from ferryman.embedded.apiserver.registry import ResourceType
 from ferryman.embedded.apiserver.store import Event
 
-Encoder = Callable[[str, dict[str, Any]], bytes]
+
+class Encoder(Protocol):
+    """Encodes one watch event; ``raw``, when given, is ``obj`` already as JSON text."""
+
+    def __call__(self, kind: str, obj: dict[str, Any], raw: str = "") -> bytes: ...
 
 
 @dataclass(frozen=True)
@@ -164,16 +168,17 @@ def _translate(
     encode: Encoder,
 ) -> bytes | None:
     obj = api.view(rt, event.obj)
+    raw = event.data if obj is event.obj else ""  # served as committed: no second encoding
     if match is None:
-        return encode(event.type, obj)
+        return encode(event.type, obj, raw)
     now_matches = match(obj)
     if event.type != "MODIFIED" or event.prev is None:
-        return encode(event.type, obj) if now_matches else None
+        return encode(event.type, obj, raw) if now_matches else None
     was_matching = match(api.view(rt, event.prev))
     if now_matches and was_matching:
-        return encode("MODIFIED", obj)
+        return encode("MODIFIED", obj, raw)
     if now_matches:
-        return encode("ADDED", obj)
+        return encode("ADDED", obj, raw)
     if was_matching:
-        return encode("DELETED", obj)
+        return encode("DELETED", obj, raw)
     return None

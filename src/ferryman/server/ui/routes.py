@@ -1,7 +1,8 @@
 """The web UI's routes: pipelines list, pipeline page, live fragments, approve/reject, sign-in.
 
-Server-rendered HTML (Jinja2, autoescaping every value) with plain forms; a 40-line script polls
-the page's live fragment so the columns change without a reload. The UI holds no state and no
+Server-rendered HTML (Jinja2, autoescaping every value) with plain forms; a small script keeps
+the page's live fragment current from a server-sent event stream (``live``), or by polling the
+fragment where no stream can be kept open. The UI holds no state and no
 rules of its own: the caller is identified by TokenReview on every request, permissions come
 from SubjectAccessReview (``server.access``), and approvals go through the approval API's single
 write path (``server.recording``), so the UI, the CLI and the JSON API cannot disagree.
@@ -28,7 +29,7 @@ from ferryman.ports import auth
 from ferryman.ports import kubernetes as k8s
 from ferryman.server import access, errors, operator_api, params, reads, recording
 from ferryman.server.deps import Deps
-from ferryman.server.ui import history, next_page, session, views
+from ferryman.server.ui import history, live, next_page, session, views
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +89,16 @@ class Ui:
         **values: Any,
     ) -> HTMLResponse:
         """A page with the CSRF token its forms need and the security headers."""
+        html, csrf, fresh = self.markup(request, template, identity=identity, **values)
+        response = HTMLResponse(html, status_code=status_code, headers=SECURITY_HEADERS)
+        if fresh:
+            session.remember_csrf(response, csrf)
+        return response
+
+    def markup(
+        self, request: Request, template: str, *, identity: auth.Identity | None, **values: Any
+    ) -> tuple[str, str, bool]:
+        """The HTML of ``template``, the CSRF token in it, and whether that token is new."""
         csrf, fresh = session.csrf_token(request, context(request))
         groups = [g for g in identity.groups if g not in HIDDEN_GROUPS] if identity else []
         html = self.env.get_template(template).render(
@@ -95,14 +106,12 @@ class Ui:
             groups=groups,
             csrf=csrf,
             poll=POLL_MILLISECONDS,
+            stream=self.deps.pipelines is not None,  # live updates by server-sent events
             pipeline_url=pipeline_url,
             max_comment=status.MAX_COMMENT_LENGTH,
             **values,
         )
-        response = HTMLResponse(html, status_code=status_code, headers=SECURITY_HEADERS)
-        if fresh:
-            session.remember_csrf(response, csrf)
-        return response
+        return html, csrf, fresh
 
     def to_sign_in(self, request: Request | None = None) -> Response:
         """Send the browser to the sign-in page (and drop a session that no longer works); a
@@ -141,8 +150,11 @@ class Ui:
     # ------------------------------------------------------------------ reads
     async def _list(self, identity: auth.Identity) -> list[views.PipelineView]:
         await access.require(self.deps, identity, "list")
-        kind = await self.deps.cluster.resolve(reads.PIPELINE_KIND)
-        items, _ = await self.deps.cluster.source(kind, None).list()
+        if self.deps.pipelines is not None:
+            items = await self.deps.pipelines.list(None)
+        else:
+            kind = await self.deps.cluster.resolve(reads.PIPELINE_KIND)
+            items, _ = await self.deps.cluster.source(kind, None).list()
         return [views.pipeline_view(obj) for obj in sorted(items, key=_name_of)]
 
     async def _allowed(
@@ -203,11 +215,21 @@ class Ui:
         self, identity: auth.Identity, namespace: str, name: str
     ) -> views.PipelineView:
         await access.require(self.deps, identity, "get", namespace=namespace, name=name)
-        obj = await self.deps.store.get(namespace, name)
+        obj = await self.deps.reader.get(namespace, name)
         if obj is None:
             raise errors.HttpError(404, f'pipeline "{namespace}/{name}" not found')
         permissions = await self._permissions(identity, obj)
         return views.pipeline_view(obj, permissions=permissions, with_timeline=True)
+
+    async def live_html(
+        self, request: Request, identity: auth.Identity, key: tuple[str, str] | None
+    ) -> str:
+        """The live region of the list (``key`` None) or of one pipeline's page, as HTML."""
+        if key is None:
+            found = await self._list(identity)
+            return self.markup(request, "_pipelines.html", identity=identity, pipelines=found)[0]
+        view = await self._pipeline(identity, *key)
+        return self.markup(request, "_pipeline.html", identity=identity, p=view)[0]
 
     # ------------------------------------------------------------------ pages
     async def index(self, request: Request) -> Response:
@@ -456,6 +478,7 @@ def ui_routes(deps: Deps) -> list[BaseRoute]:
         Route("/signin", _guarded(ui, ui.sign_in), methods=["POST"]),
         Route("/signout", _guarded(ui, ui.sign_out), methods=["POST"]),
         *_oidc_routes(ui),
+        *live.routes(ui, lambda handler: _guarded(ui, handler), SECURITY_HEADERS),
         Mount("/static", app=StaticFiles(directory=HERE / "static"), name="static"),
     ]
 
