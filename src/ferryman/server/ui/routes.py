@@ -29,7 +29,7 @@ from ferryman.ports import auth
 from ferryman.ports import kubernetes as k8s
 from ferryman.server import access, errors, operator_api, params, reads, recording
 from ferryman.server.deps import Deps
-from ferryman.server.ui import history, live, next_page, session, views, waiting
+from ferryman.server.ui import crumbs, history, live, next_page, session, views, waiting
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +109,7 @@ class Ui:
             stream=self.deps.pipelines is not None,  # live updates by server-sent events
             pipeline_url=pipeline_url,
             max_comment=status.MAX_COMMENT_LENGTH,
+            crumbs=crumbs.trail(request.url.path, request.path_params),
             **values,
         )
         return html, csrf, fresh
