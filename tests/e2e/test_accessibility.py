@@ -101,6 +101,7 @@ def check(page: Page, where: str) -> None:
         ("/pipelines/default/no-such-pipeline", DESKTOP, "not found"),
         ("/", PHONE, "Waiting for your approval"),
         (PAGE, PHONE, "Approve 6.2.0"),
+        (f"{PAGE}/history", PHONE, "Promotion history of podinfo"),
     ],
     ids=[
         "list",
@@ -110,6 +111,7 @@ def check(page: Page, where: str) -> None:
         "404 pipeline",
         "list at phone width",
         "pipeline page at phone width",
+        "older history at phone width",
     ],
 )
 def test_axe_finds_no_serious_violation(
