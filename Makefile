@@ -20,8 +20,8 @@ test: $(STAMP) browser git-servers prometheus lint typecheck contracts
 	$(BIN)/python -m coverage report --include='src/ferryman/domain/*' --fail-under=100
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff format --check src tests bench scripts
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -81,3 +81,10 @@ prometheus:
 ## wrk: Debian's wrk, the HTTP load generator of the benchmarks
 wrk:
 	@command -v wrk >/dev/null || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y wrk; }
+
+.PHONY: screenshots
+
+## screenshots: docs/ui-list.png, docs/pipeline-page.png and docs/pipeline-phone.png, taken in
+## Debian's chromium from a fresh `ferryman up` demo on free ports (scripts/screenshots.py)
+screenshots: $(STAMP) browser
+	$(BIN)/python scripts/screenshots.py --out docs

@@ -114,7 +114,7 @@ def look_at_the_timeline(demo: Demo, shots: Path) -> None:
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             sign_in(page, demo, "alice")
-            page.get_by_role("link", name="podinfo").click()
+            page.get_by_role("link", name="podinfo", exact=True).click()
             section = page.locator("section.timeline")
             expect(section.get_by_role("img")).to_be_visible()
             expect(section.locator(".lead-times")).to_contain_text("6.3.0 reached prod")

@@ -51,7 +51,7 @@ def test_release_is_promoted_to_staging_and_approved_into_prod_in_the_browser(
             page.screenshot(path=shots / "01-sign-in.png")
 
             sign_in(page, demo, "bob")
-            page.get_by_role("link", name="podinfo").click()
+            page.get_by_role("link", name="podinfo", exact=True).click()
             prod = page.locator("#env-prod")
             expect(prod.locator(".phase")).to_have_text("WaitingApproval")
             # The embedded API's RBAC refuses first: bob is bound only to the viewer role.
@@ -63,7 +63,7 @@ def test_release_is_promoted_to_staging_and_approved_into_prod_in_the_browser(
             page.get_by_role("button", name="Sign out").click()
 
             sign_in(page, demo, "alice")
-            page.get_by_role("link", name="podinfo").click()
+            page.get_by_role("link", name="podinfo", exact=True).click()
             expect(prod.locator(".revision")).to_have_text("6.1.0")
             page.screenshot(path=shots / "03-alice-waiting.png", full_page=True)
             prod.get_by_label("Comment for prod 6.2.0").fill("ship it")

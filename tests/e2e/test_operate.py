@@ -109,7 +109,7 @@ def test_the_incident_walkthrough_on_the_demo(
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             sign_in(page, demo, "alice")
-            page.get_by_role("link", name="podinfo").click()
+            page.get_by_role("link", name="podinfo", exact=True).click()
             prod = page.locator("#env-prod")
             expect(prod.locator(".held")).to_contain_text("rolled back to 6.1.0 by alice")
             diff = prod.locator("table.diff")

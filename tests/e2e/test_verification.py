@@ -99,7 +99,7 @@ def test_prod_gets_a_release_only_after_stagings_checks_and_a_failing_one_stops_
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             sign_in(page, demo, "alice")
-            page.get_by_role("link", name="podinfo").click()
+            page.get_by_role("link", name="podinfo", exact=True).click()
             staging = page.locator("#env-staging")
             check = staging.locator('.check[data-check="smoke"]')
             expect(check.locator(".phase")).to_have_text("Failed")

@@ -29,7 +29,7 @@ from ferryman.ports import auth
 from ferryman.ports import kubernetes as k8s
 from ferryman.server import access, errors, operator_api, params, reads, recording
 from ferryman.server.deps import Deps
-from ferryman.server.ui import history, live, next_page, session, views
+from ferryman.server.ui import crumbs, history, live, next_page, session, views, waiting
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +109,7 @@ class Ui:
             stream=self.deps.pipelines is not None,  # live updates by server-sent events
             pipeline_url=pipeline_url,
             max_comment=status.MAX_COMMENT_LENGTH,
+            crumbs=crumbs.trail(request.url.path, request.path_params),
             **values,
         )
         return html, csrf, fresh
@@ -148,14 +149,24 @@ class Ui:
         )
 
     # ------------------------------------------------------------------ reads
-    async def _list(self, identity: auth.Identity) -> list[views.PipelineView]:
+    async def _list(self, identity: auth.Identity) -> dict[str, Any]:
+        """The list's values: every pipeline's row, and what waits for ``identity``'s approval
+        (decided as the pipeline page decides its Approve button, see ``_decisions``)."""
         await access.require(self.deps, identity, "list")
         if self.deps.pipelines is not None:
             items = await self.deps.pipelines.list(None)
         else:
             kind = await self.deps.cluster.resolve(reads.PIPELINE_KIND)
             items, _ = await self.deps.cluster.source(kind, None).list()
-        return [views.pipeline_view(obj) for obj in sorted(items, key=_name_of)]
+        ordered = sorted(items, key=_name_of)
+        found: list[waiting.WaitingItem] = []
+        for obj in ordered:
+            decisions = await self._decisions(identity, obj)  # no review when nothing waits
+            found.extend(waiting.items_of(obj, decisions, identity.user))
+        return {
+            "pipelines": [views.pipeline_view(obj) for obj in ordered],
+            "waiting": waiting.oldest_first(found),
+        }
 
     async def _allowed(
         self, identity: auth.Identity, obj: Mapping[str, Any], verbs: tuple[str, ...]
@@ -197,17 +208,31 @@ class Ui:
                 found[environment] = dataclasses.replace(
                     found.get(environment, views.Permission()), verify=allowed["verify"]
                 )
+        for environment, decision in (await self._decisions(identity, obj)).items():
+            found[environment] = dataclasses.replace(
+                found.get(environment, views.Permission()),
+                approve=decision.approve,
+                reject=decision.reject,
+                reason=decision.reason,
+            )
+        return found
+
+    async def _decisions(
+        self, identity: auth.Identity, obj: Mapping[str, Any]
+    ) -> dict[str, views.Permission]:
+        """Whether ``identity`` may approve or reject in each environment waiting for approval:
+        RBAC (through the cached reviewer) and the pipeline's approver lists must both admit
+        them. The pipeline page's Approve button and the list's "Waiting for your approval"
+        both come from here, so they cannot disagree."""
+        found: dict[str, views.Permission] = {}
         for environment, rule in views.waiting_environments(obj):
             allowed, reason = await self._allowed(identity, obj, ("approve", "reject"))
             refusal = views.policy_refusal(rule, identity.user, identity.groups, environment)
             if refusal:
                 allowed["approve"] = allowed["reject"] = False
                 reason = reason or refusal
-            found[environment] = dataclasses.replace(
-                found.get(environment, views.Permission()),
-                approve=allowed["approve"],
-                reject=allowed["reject"],
-                reason=reason,
+            found[environment] = views.Permission(
+                approve=allowed["approve"], reject=allowed["reject"], reason=reason
             )
         return found
 
@@ -227,7 +252,7 @@ class Ui:
         """The live region of the list (``key`` None) or of one pipeline's page, as HTML."""
         if key is None:
             found = await self._list(identity)
-            return self.markup(request, "_pipelines.html", identity=identity, pipelines=found)[0]
+            return self.markup(request, "_pipelines.html", identity=identity, **found)[0]
         view = await self._pipeline(identity, *key)
         return self.markup(request, "_pipeline.html", identity=identity, p=view)[0]
 
@@ -236,15 +261,15 @@ class Ui:
         identity = await self.identity(request)
         if identity is None:
             return self.to_sign_in(request)
-        pipelines = await self._list(identity)
-        return self.render(request, "pipelines.html", identity=identity, pipelines=pipelines)
+        found = await self._list(identity)
+        return self.render(request, "pipelines.html", identity=identity, **found)
 
     async def index_fragment(self, request: Request) -> Response:
         identity = await self.identity(request)
         if identity is None:
             return Response(status_code=401, headers=SECURITY_HEADERS)
-        pipelines = await self._list(identity)
-        return self.render(request, "_pipelines.html", identity=identity, pipelines=pipelines)
+        found = await self._list(identity)
+        return self.render(request, "_pipelines.html", identity=identity, **found)
 
     async def page(self, request: Request) -> Response:
         namespace, name = params.pipeline(request.path_params)
