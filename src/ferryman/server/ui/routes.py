@@ -353,9 +353,8 @@ class Ui:
             )
         except (errors.HttpError, pydantic.ValidationError) as exc:
             return await self._refused(request, identity, namespace, name, exc)
-        back = flash.location(
-            pipeline_url(namespace, name), action, environment, fields.get("revision", "")
-        )
+        chosen = fields.get("revision", "") if action == "promote" else ""
+        back = flash.location(pipeline_url(namespace, name), action, environment, chosen)
         return RedirectResponse(back, status_code=303, headers=SECURITY_HEADERS)
 
     async def _refused(

@@ -77,9 +77,11 @@
   var connection = document.getElementById("connection");
   var last = null;
   var pending = null;
+  var contact = Date.now();  // when the server last answered (an event or a poll)
 
   // ------------------------------------------------------------------ connection line
   function connected() {
+    contact = Date.now();
     if (!connection) { return; }
     connection.setAttribute("data-state", "live");
     connection.querySelector(".connection-text").textContent = "Live updates on.";
@@ -196,8 +198,10 @@
     });
     source.addEventListener("reload", function () { source.close(); window.location.reload(); });
     source.onerror = function () {
-      lost();
       var now = Date.now();
+      // A stream the server ends on schedule (MAX_STREAM) reconnects at once: say "lost" only
+      // when no event came back within a few seconds.
+      window.setTimeout(function () { if (contact < now) { lost(); } }, 3000);
       drops = drops.filter(function (at) { return now - at < 60000; });
       drops.push(now);
       // Refused (401, 503, ...: the browser gives up) or dropping again and again: poll instead.
