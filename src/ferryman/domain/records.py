@@ -84,10 +84,3 @@ def finish(
 def last_approver(record: status.PromotionRecord) -> str | None:
     """The user whose approval completed the record, if any."""
     return record.approvals[-1].user if record.approvals else None
-
-
-def history_label(entry: status.HistoryEntry) -> str:
-    """What a history entry records, in one word or two: ``Succeeded``, ``Succeeded (Rollback)``,
-    ``Held``..."""
-    what = entry.phase.value if entry.phase is not None else str(entry.action or "")
-    return f"{what} ({entry.trigger.value})" if entry.trigger is not None else what
