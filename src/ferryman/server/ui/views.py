@@ -112,7 +112,8 @@ class EnvironmentView:
     waiting_revision: str  # the revision an approval would be for ("" when none waits)
     required_approvals: int
     permission: Permission = Permission()
-    hold: str = ""  # who holds the environment, since when and why ("" when not held)
+    hold: str = ""  # who holds the environment and why ("" when not held); since ``hold_at``
+    hold_at: Approval | None = None  # when the hold began (``iso`` and ``at`` for <time>)
     operable: bool = False  # promotions go into it: it can be held, pinned and rolled back
     rollback_to: str = ""  # the revision it ran before its current one
     revisions: tuple[str, ...] = ()  # what "promote" accepts without force
@@ -212,8 +213,15 @@ def _target(target: pipeline.Target) -> str:
     return where
 
 
-def _approval(record: status.ApprovalRecord | status.RejectionRecord) -> Approval:
+def _approval(
+    record: status.ApprovalRecord | status.RejectionRecord | status.HoldRecord,
+) -> Approval:
     return Approval(record.user, when(record.at), record.comment, iso(record.at))
+
+
+def _hold_words(hold: status.HoldRecord) -> str:
+    """``holds.describe`` without its timestamp: the page prints that as a <time>."""
+    return holds.describe(hold).replace(f" since {iso(hold.at)}", "", 1)
 
 
 def target_rows(
@@ -317,7 +325,8 @@ def environment_view(
         waiting_revision=waiting,
         required_approvals=rule.required if rule is not None else 0,
         permission=permission,
-        hold=holds.describe(current.hold) if current is not None and current.hold else "",
+        hold=_hold_words(current.hold) if current is not None and current.hold else "",
+        hold_at=_approval(current.hold) if current is not None and current.hold else None,
         change=_change(record),
         verification=_verification(current),
         target_rows=target_rows(environment, current),
