@@ -167,8 +167,8 @@ def test_keyboard_only_from_the_list_to_an_approval(
 ) -> None:
     """Tab, Shift+Tab, Enter and Space only: the skip link comes first and moves focus into
     main; Tab reaches the "Waiting for your approval" item; Enter opens prod's section; Tab
-    reaches the comment box (typed into) and the Approve button; Space approves, and the page's
-    live region shows the recorded approval."""
+    reaches the comment box (typed into) and the Approve button; Space approves, and the result
+    is said in a status region (and announced)."""
     context = signed_in(browser, demo, DESKTOP)
     try:
         page = context.new_page()
@@ -194,9 +194,10 @@ def test_keyboard_only_from_the_list_to_an_approval(
         button = tab_to(page, "Approve 6.2.0")
         assert button["tag"] == "BUTTON"
         page.keyboard.press("Space")
-        expect(page).to_have_url(demo.url + PAGE)
-        live = page.locator("[aria-live]")
-        expect(live.locator("#env-prod .approvals")).to_contain_text("approved by keyboard")
+        expect(page.get_by_role("status").filter(has_text="You approved")).to_contain_text(
+            "You approved 6.2.0 into prod."
+        )
+        expect(page.locator("#announcer")).to_contain_text("You approved 6.2.0 into prod.")
         page.screenshot(path=tmp_path / "keyboard-approved.png", full_page=True)
     finally:
         context.close()

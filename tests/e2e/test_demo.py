@@ -53,7 +53,7 @@ def test_release_is_promoted_to_staging_and_approved_into_prod_in_the_browser(
             sign_in(page, demo, "bob")
             page.get_by_role("link", name="podinfo", exact=True).click()
             prod = page.locator("#env-prod")
-            expect(prod.locator(".phase")).to_have_text("WaitingApproval")
+            expect(page.locator("#hop-prod .phase")).to_have_text("Waiting for approval")
             # The embedded API's RBAC refuses first: bob is bound only to the viewer role.
             expect(prod.get_by_role("note").filter(has_text="cannot approve")).to_contain_text(
                 re.compile(r'user "bob" may not approve pipelines')
@@ -70,10 +70,13 @@ def test_release_is_promoted_to_staging_and_approved_into_prod_in_the_browser(
             requested: list[str] = []
             page.on("request", lambda request: requested.append(request.url))
             page.get_by_role("button", name="Approve 6.2.0").click()
-            expect(page).to_have_url(demo.url + "/pipelines/default/podinfo")
+            expect(page).to_have_url(
+                demo.url + "/pipelines/default/podinfo?done=approve&environment=prod&revision=6.2.0"
+            )
+            expect(page.locator("#flash")).to_have_text("You approved 6.2.0 into prod.")
             page.evaluate("window.ferrymanNoReload = true")
             expect(prod.locator(".revision")).to_have_text("6.2.0", timeout=60_000)
-            expect(prod.locator(".phase")).to_have_text("Succeeded", timeout=30_000)
+            expect(prod.locator(".promotion .phase")).to_have_text("Promoted", timeout=30_000)
             assert page.evaluate("window.ferrymanNoReload === true"), "the page was reloaded"
             # The updates came over the page's event stream, not by polling its fragment.
             assert demo.url + "/events/pipelines/default/podinfo" in requested

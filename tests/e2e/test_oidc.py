@@ -64,7 +64,9 @@ def test_alice_signs_in_with_the_demo_provider_from_a_pipeline_link_and_approves
             prod = page.locator("#env-prod")
             prod.get_by_label("Comment for prod 6.2.0").fill("signed in with OIDC")
             page.get_by_role("button", name="Approve 6.2.0").click()
-            expect(page).to_have_url(demo.url + PAGE)
+            expect(page).to_have_url(
+                f"{demo.url}{PAGE}?done=approve&environment=prod&revision=6.2.0"
+            )
             expect(prod.locator(".revision")).to_have_text("6.2.0", timeout=60_000)
             page.screenshot(path=tmp_path / "03-approved.png", full_page=True)
             context.close()

@@ -104,7 +104,9 @@ def test_prod_gets_a_release_only_after_stagings_checks_and_a_failing_one_stops_
             check = staging.locator('.check[data-check="smoke"]')
             expect(check.locator(".phase")).to_have_text("Failed")
             expect(check).to_contain_text("checkout returns HTTP 500 on 6.6.7")
-            expect(page.locator("#env-prod .gate")).to_contain_text("6.6.7 failed smoke in staging")
+            expect(page.locator('#env-prod [data-gate="checks"]')).to_contain_text(
+                "6.6.7 failed smoke in staging"
+            )
             expect(page.get_by_role("button", name="Run staging's checks again")).to_be_visible()
             page.screenshot(path=shots / "01-staging-check-failed.png", full_page=True)
         finally:

@@ -21,7 +21,7 @@ import yaml
 
 from ferryman.api import conditions, pipeline, status
 from ferryman.api import verification as checks
-from ferryman.domain import controls, holds, policy, records
+from ferryman.domain import controls, holds, policy, wording
 
 NONE = "-"
 
@@ -61,7 +61,8 @@ def when(moment: datetime | None) -> str:
 
 
 def environment_cell(env: status.EnvironmentStatus | None) -> str:
-    """What an environment runs and how its promotion stands: ``6.0.0 (6.1.0 WaitingApproval)``."""
+    """What an environment runs and how its promotion stands (``domain.wording``'s words):
+    ``6.0.0 (6.1.0 waiting for approval)``."""
     if env is None:
         return NONE
     cell = env.revision or NONE
@@ -69,7 +70,7 @@ def environment_cell(env: status.EnvironmentStatus | None) -> str:
     if record is not None and not (
         record.phase is status.PromotionPhase.SUCCEEDED and record.revision == env.revision
     ):
-        cell += f" ({record.revision} {record.phase.value})"
+        cell += f" ({record.revision} {wording.phase_label(record.phase).lower()})"
     return cell
 
 
@@ -141,7 +142,8 @@ def _approval_policy(spec: pipeline.PipelineSpec, env: pipeline.Environment) -> 
 
 def _record_lines(record: status.PromotionRecord) -> list[str]:
     lines = [
-        f"    Promotion:  {record.revision} from {record.from_ or NONE}: {record.phase.value}"
+        f"    Promotion:  {record.revision} from {record.from_ or NONE}: "
+        f"{wording.phase_label(record.phase)}"
         f" (requested {when(record.requested_at)}, attempts {record.attempts})"
     ]
     for approval in record.approvals:
@@ -177,7 +179,7 @@ def describe(item: pipeline.Pipeline) -> str:
         current = item.status.environments.get(env.name) or status.EnvironmentStatus()
         lines.append(f"  {env.name}:")
         lines.append(
-            f"    Revision:   {current.revision or NONE} (ready: {str(current.ready).lower()})"
+            f"    Revision:   {current.revision or NONE} (health: {wording.health(current)})"
         )
         lines.append(f"    Gates:      {_approval_policy(item.spec, env)}")
         for index, target in enumerate(env.targets):
@@ -187,7 +189,8 @@ def describe(item: pipeline.Pipeline) -> str:
                 where = f"{target.cluster_ref.name}/{target.namespace}"
             state = NONE
             if observed is not None:
-                state = f"{observed.revision or NONE} {'ready' if observed.ready else 'not ready'}"
+                health = wording.HEALTHY if observed.ready else "not healthy"
+                state = f"{observed.revision or NONE} {health}"
                 if observed.error:
                     state += f": {observed.error}"
             lines.append(f"    Target:     {where}: {state}")
@@ -251,15 +254,15 @@ def history_table(item: pipeline.Pipeline) -> str:
         [
             entry.environment,
             entry.revision,
-            records.history_label(entry),
+            wording.history_label(entry),
             when(entry.at),
-            entry.by or NONE,
+            entry.by or ("automatic" if entry.phase is not None else NONE),
             entry.url or NONE,
             entry.comment or NONE,
         ]
         for entry in item.status.history
     ]
-    return table(["ENVIRONMENT", "REVISION", "PHASE", "AT", "BY", "URL", "COMMENT"], rows)
+    return table(["ENVIRONMENT", "REVISION", "RESULT", "AT", "BY", "URL", "COMMENT"], rows)
 
 
 def why(item: pipeline.Pipeline, environment: str | None) -> str:
@@ -292,7 +295,8 @@ def why(item: pipeline.Pipeline, environment: str | None) -> str:
             and record.phase.finished
             and record.phase is not status.PromotionPhase.SUCCEEDED
         ):
-            lines.append(f"{name}: the promotion of {record.revision} ended {record.phase.value}.")
+            ended = wording.phase_label(record.phase).lower()
+            lines.append(f"{name}: the promotion of {record.revision} ended: {ended}.")
         else:
             lines.append(
                 f"{name}: nothing is held back (runs {current.revision or 'nothing yet'})."

@@ -156,6 +156,19 @@ def _require_waiting(record: status.PromotionRecord, environment: str) -> None:
     )
 
 
+def approved_before(current: status.PipelineStatus, source: str, revision: str, user: str) -> bool:
+    """Whether ``user`` approved ``revision`` into ``source``, the environment it is promoted
+    from: the four-eyes rule (``preventSelfApproval``) then refuses their approval of it into the
+    next environment."""
+    found = current.environments.get(source)
+    earlier = found.promotion if found is not None else None
+    return (
+        earlier is not None
+        and earlier.revision == revision
+        and any(a.user == user for a in earlier.approvals)
+    )
+
+
 def approve(
     current: status.PipelineStatus,
     environment: str,
@@ -185,20 +198,14 @@ def approve(
             f'user "{approver.user}" is not among the approvers of environment "{environment}"',
         )
     _require_recordable(approver)
-    if policy.prevent_self_approval:
-        source = current.environments.get(record.from_)
-        earlier = source.promotion if source is not None else None
-        approved_before = (
-            earlier is not None
-            and earlier.revision == revision
-            and any(a.user == approver.user for a in earlier.approvals)
+    if policy.prevent_self_approval and approved_before(
+        current, record.from_, revision, approver.user
+    ):
+        raise ApprovalRefused(
+            Refusal.SELF_APPROVAL,
+            f'user "{approver.user}" approved "{revision}" into "{record.from_}" '
+            "and may not approve it again (four-eyes rule)",
         )
-        if approved_before:
-            raise ApprovalRefused(
-                Refusal.SELF_APPROVAL,
-                f'user "{approver.user}" approved "{revision}" into "{record.from_}" '
-                "and may not approve it again (four-eyes rule)",
-            )
     entry = status.ApprovalRecord(
         user=approver.user,
         groups=_recorded_groups(policy, approver.groups),

@@ -36,6 +36,10 @@ def history_entry(
     # The quorum was reached when the promotion started after approvals (domain.states: the
     # Approved state is momentary and followed by ReadyToPromote in the same pass).
     approved = record.approvals[-1].at if record.approvals and record.started_at else None
+    # The deciding person's words stay with the entry (the record itself is replaced later).
+    said = record.approvals[-1].comment if record.approvals else ""
+    if record.rejection is not None:
+        said = record.rejection.comment
     return status.HistoryEntry(
         environment=environment,
         revision=record.revision,
@@ -45,6 +49,7 @@ def history_entry(
         url=url,
         trigger=record.trigger,
         replaced=record.replaces,
+        comment=said or None,
         approval_requested_at=record.approval_requested_at,
         approved_at=approved,
         started_at=record.started_at,
@@ -79,10 +84,3 @@ def finish(
 def last_approver(record: status.PromotionRecord) -> str | None:
     """The user whose approval completed the record, if any."""
     return record.approvals[-1].user if record.approvals else None
-
-
-def history_label(entry: status.HistoryEntry) -> str:
-    """What a history entry records, in one word or two: ``Succeeded``, ``Succeeded (Rollback)``,
-    ``Held``..."""
-    what = entry.phase.value if entry.phase is not None else str(entry.action or "")
-    return f"{what} ({entry.trigger.value})" if entry.trigger is not None else what

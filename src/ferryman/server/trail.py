@@ -11,6 +11,7 @@ others still count. A pipeline that only sends notifications has no Git trail, a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ferryman.api import pipeline
@@ -44,8 +45,10 @@ async def read(
     *,
     number: int = 1,
     per_page: int = trail.PAGE_SIZE,
+    keep: Callable[[trail.Entry], bool] | None = None,
 ) -> TrailView:
-    """Page ``number`` of ``item``'s promotions found in Git, newest first."""
+    """Page ``number`` of ``item``'s promotions found in Git, newest first (only those ``keep``
+    accepts: a filter applies before paging, so every page is full)."""
     namespace, name = item.metadata.namespace, item.metadata.name
     found: list[trail.Entry] = []
     problems: list[str] = []
@@ -66,6 +69,7 @@ async def read(
             entry
             for commit in commits
             if (entry := trail.entry(commit, pipeline_key=key, source=source)) is not None
+            and (keep is None or keep(entry))
         ]
     return TrailView(
         page=trail.page(found, number, per_page=per_page, truncated=truncated),

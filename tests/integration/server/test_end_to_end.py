@@ -178,7 +178,7 @@ async def test_cli_and_api_against_the_embedded_api_server(tmp_path: Path) -> No
             async with ferryman_server(api.kubeconfig_path) as (url, trigger):
                 code, out, err = await ferryman("get", "pipelines", "--kubeconfig", str(alice))
                 assert code == 0, err
-                assert "6.0.0 (6.1.0 WaitingApproval)" in out
+                assert "6.0.0 (6.1.0 waiting for approval)" in out
 
                 approve = ["approve", "podinfo", "--env", "prod", "--server", url]
                 code, out, err = await ferryman(*approve, "--kubeconfig", str(eve))

@@ -73,7 +73,7 @@ async def test_get_pipelines_shows_each_environment_and_pending() -> None:
     header, row = result.output.splitlines()
     assert header.split() == ["NAME", "APP", "DEV", "STAGING", "PROD", "PENDING"]
     assert row.startswith("podinfo") and "HelmRelease/podinfo" in row
-    assert "6.0.0 (6.1.0 WaitingApproval)" in row
+    assert "6.0.0 (6.1.0 waiting for approval)" in row
     assert "prod: waiting for 1 more approval of 6.1.0" in row
 
 
@@ -96,20 +96,20 @@ async def test_describe_history_and_why() -> None:
     obj = await waiting_pipeline()
     backends = backends_for([obj])
     described = run(["describe", "pipeline", "podinfo"], backends).output
-    assert "Environments:" in described and "Target:     prod: 6.0.0 ready" in described
-    assert "Promotion:  6.1.0 from staging: WaitingApproval" in described
+    assert "Environments:" in described and "Target:     prod: 6.0.0 healthy" in described
+    assert "Promotion:  6.1.0 from staging: Waiting for approval" in described
     assert "1 approval(s) from group release-managers" in described
     history = run(["history", "podinfo"], backends).output
     assert history.splitlines()[0].split() == [
         "ENVIRONMENT",
         "REVISION",
-        "PHASE",
+        "RESULT",
         "AT",
         "BY",
         "URL",
         "COMMENT",
     ]
-    assert history.splitlines()[1].split()[:3] == ["staging", "6.1.0", "Succeeded"]
+    assert history.splitlines()[1].split()[:3] == ["staging", "6.1.0", "Promoted"]
     why = run(["why", "podinfo", "--env", "prod"], backends).output
     assert why.startswith("prod: waiting for 1 more approval of 6.1.0 from group release-managers.")
     assert "ferryman approve podinfo -n default --env prod --revision 6.1.0" in why

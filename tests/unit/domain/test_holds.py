@@ -6,7 +6,7 @@ import pytest
 from tests.unit.domain import builders as b
 
 from ferryman.api import pipeline, status
-from ferryman.domain import holds, records
+from ferryman.domain import holds, wording
 
 Reason = status.HoldReason
 Phase = status.PromotionPhase
@@ -53,7 +53,7 @@ def test_hold_records_who_when_why_and_a_history_entry() -> None:
         "incident 42",
         None,
     )
-    assert records.history_label(entry) == "Held"
+    assert wording.history_label(entry) == "Held"
 
 
 def test_holding_twice_changes_nothing_and_unhold_releases() -> None:
@@ -155,7 +155,7 @@ def test_history_labels_name_the_trigger_of_a_promotion() -> None:
     entry = status.HistoryEntry(
         environment="prod", revision="1.0", phase=Phase.SUCCEEDED, at=b.NOW, trigger=Reason.ROLLBACK
     )
-    assert records.history_label(entry) == "Succeeded (Rollback)"
+    assert wording.history_label(entry) == "Promoted (rollback)"
 
 
 def test_rollback_looks_past_a_promotion_that_replaced_the_same_revision() -> None:

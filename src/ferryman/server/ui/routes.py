@@ -29,7 +29,7 @@ from ferryman.ports import auth
 from ferryman.ports import kubernetes as k8s
 from ferryman.server import access, errors, operator_api, params, reads, recording
 from ferryman.server.deps import Deps
-from ferryman.server.ui import crumbs, history, live, next_page, session, views, waiting
+from ferryman.server.ui import crumbs, flash, history, live, next_page, session, views, waiting
 
 log = logging.getLogger(__name__)
 
@@ -52,13 +52,15 @@ Guard = Callable[[Handler], Handler]
 
 def templates() -> jinja2.Environment:
     """The template environment: autoescaping on for every template, undefined names are errors."""
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(HERE / "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.globals.update(link_label=views.link_label, state_labels=views.STATE_LABELS)
+    return env
 
 
 def _name_of(obj: Mapping[str, Any]) -> tuple[str, str]:
@@ -214,6 +216,7 @@ class Ui:
                 approve=decision.approve,
                 reject=decision.reject,
                 reason=decision.reason,
+                detail=decision.detail,
             )
         return found
 
@@ -228,11 +231,18 @@ class Ui:
         for environment, rule in views.waiting_environments(obj):
             allowed, reason = await self._allowed(identity, obj, ("approve", "reject"))
             refusal = views.policy_refusal(rule, identity.user, identity.groups, environment)
+            detail = ""
             if refusal:
+                # The policy's sentence says who may approve; RBAC's, if it refuses too, follows.
                 allowed["approve"] = allowed["reject"] = False
-                reason = reason or refusal
+                reason, detail = refusal, reason
+            elif allowed["approve"]:
+                # Who approved the revision one stage back may still reject it here, not approve.
+                four_eyes = views.four_eyes_refusal(obj, environment, rule, identity.user)
+                if four_eyes:
+                    allowed["approve"], reason = False, four_eyes
             found[environment] = views.Permission(
-                approve=allowed["approve"], reject=allowed["reject"], reason=reason
+                approve=allowed["approve"], reject=allowed["reject"], reason=reason, detail=detail
             )
         return found
 
@@ -244,7 +254,9 @@ class Ui:
         if obj is None:
             raise errors.HttpError(404, f'pipeline "{namespace}/{name}" not found')
         permissions = await self._permissions(identity, obj)
-        return views.pipeline_view(obj, permissions=permissions, with_timeline=True)
+        return views.pipeline_view(
+            obj, permissions=permissions, with_timeline=True, now=self.deps.clock.now()
+        )
 
     async def live_html(
         self, request: Request, identity: auth.Identity, key: tuple[str, str] | None
@@ -277,7 +289,8 @@ class Ui:
         if identity is None:
             return self.to_sign_in(request)
         view = await self._pipeline(identity, namespace, name)
-        return self.render(request, "pipeline.html", identity=identity, p=view, error="")
+        done = flash.message(request.query_params)
+        return self.render(request, "pipeline.html", identity=identity, p=view, error="", done=done)
 
     async def page_fragment(self, request: Request) -> Response:
         namespace, name = params.pipeline(request.path_params)
@@ -307,6 +320,10 @@ class Ui:
             revision, comment = fields.get("revision", ""), fields.get("comment", "")
             if not params.is_revision(revision):
                 raise errors.HttpError(422, f"revision: {params.REVISION_RULE}")
+            if verb is recording.Verb.REJECT and fields.get("confirm") != "reject":
+                raise errors.HttpError(
+                    422, f'tick "I mean to reject {revision}" to confirm the rejection'
+                )
             if len(comment) > status.MAX_COMMENT_LENGTH:
                 raise errors.HttpError(
                     422, f"the comment may be at most {status.MAX_COMMENT_LENGTH} characters"
@@ -322,18 +339,9 @@ class Ui:
             )
             await recording.record(self.deps, verdict, identity)
         except errors.HttpError as exc:
-            view = await self._pipeline(identity, namespace, name)
-            return self.render(
-                request,
-                "pipeline.html",
-                status_code=exc.status,
-                identity=identity,
-                p=view,
-                error=exc.message,
-            )
-        return RedirectResponse(
-            pipeline_url(namespace, name), status_code=303, headers=SECURITY_HEADERS
-        )
+            return await self._refused(request, identity, namespace, name, exc)
+        back = flash.location(pipeline_url(namespace, name), action, environment, revision)
+        return RedirectResponse(back, status_code=303, headers=SECURITY_HEADERS)
 
     async def operate(self, request: Request) -> Response:
         """Hold, unhold, promote a chosen revision or roll back from the pipeline page."""
@@ -375,9 +383,9 @@ class Ui:
             )
         except (errors.HttpError, pydantic.ValidationError) as exc:
             return await self._refused(request, identity, namespace, name, exc)
-        return RedirectResponse(
-            pipeline_url(namespace, name), status_code=303, headers=SECURITY_HEADERS
-        )
+        chosen = fields.get("revision", "") if action == "promote" else ""
+        back = flash.location(pipeline_url(namespace, name), action, environment, chosen)
+        return RedirectResponse(back, status_code=303, headers=SECURITY_HEADERS)
 
     async def _refused(
         self,
@@ -400,6 +408,7 @@ class Ui:
             identity=identity,
             p=view,
             error=exc.message,
+            done="",
         )
 
     def sign_in_form(

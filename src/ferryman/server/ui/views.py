@@ -3,10 +3,16 @@
 Pure functions, no I/O: the routes read the Pipeline and the caller's permissions, these turn them
 into rows and columns. Every string here comes from a spec or status and is printed by Jinja2
 with autoescaping on — nothing is marked safe.
+
+Over 400 lines on purpose: one small dataclass per thing a template prints and the function that
+fills it, so what the pages can say is read in one place (the gate checklist has its own module,
+``checklist``; the words themselves live in ``domain.wording``, shared with the CLI).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -15,21 +21,9 @@ from typing import Any
 import pydantic
 
 from ferryman.api import conditions, pipeline, status, validation
-from ferryman.domain import approvals, holds, policy, records
+from ferryman.domain import approvals, holds, policy, wording
+from ferryman.server.ui import checklist as ui_checklist
 from ferryman.server.ui import timeline as ui_timeline
-
-_PHASE_WORDS = {
-    status.PromotionPhase.PENDING: "held back by a gate",
-    status.PromotionPhase.WAITING_APPROVAL: "waiting for approval",
-    status.PromotionPhase.APPROVED: "approved, promotion starts shortly",
-    status.PromotionPhase.REJECTED: "rejected",
-    status.PromotionPhase.EXPIRED: "approval request expired",
-    status.PromotionPhase.PROMOTING: "promoting",
-    status.PromotionPhase.PROMOTED: "promoted, waiting for the environment to run it",
-    status.PromotionPhase.SUCCEEDED: "running",
-    status.PromotionPhase.FAILED: "failed",
-    status.PromotionPhase.SUPERSEDED: "superseded by a newer revision",
-}
 
 
 @dataclass(frozen=True)
@@ -42,6 +36,7 @@ class Permission:
     hold: bool = False  # hold and unhold
     promote: bool = False  # promote a chosen revision, roll back
     operate_reason: str = ""  # why hold/promote is refused
+    detail: str = ""  # the RBAC sentence, shown under the policy's ``reason`` when both refuse
     verify: bool = False  # run the environment's checks again
 
 
@@ -82,6 +77,18 @@ class Approval:
     user: str
     at: str
     comment: str
+    iso: str = ""  # ``at`` for ``<time datetime>``
+
+
+@dataclass(frozen=True)
+class TargetRow:
+    """One target of an environment: where it is and what it runs."""
+
+    cluster: str  # the GitopsCluster's name, or "in-cluster"
+    namespace: str
+    revision: str
+    health: str  # "healthy", "not healthy", "no data yet"
+    error: str  # why it is not healthy, cut short (the whole text is in status)
 
 
 @dataclass(frozen=True)
@@ -92,9 +99,9 @@ class EnvironmentView:
     targets: tuple[str, ...]
     revision: str
     ready: bool
-    health: str  # "ready", "not ready: <why>", "no data yet"
+    health: str  # "healthy", "not healthy: <why>", "no data yet" (domain.wording)
     phase: str  # the promotion record's phase ("" when nothing was ever promoted into it)
-    phase_words: str
+    phase_label: str  # the phase as people read it ("Waiting for approval")
     promotion_revision: str
     gate: str  # why the promotion is held back, in words (PromotionPending's message)
     link: str  # pull request / commit URL, if the strategy made one
@@ -105,24 +112,41 @@ class EnvironmentView:
     waiting_revision: str  # the revision an approval would be for ("" when none waits)
     required_approvals: int
     permission: Permission = Permission()
-    hold: str = ""  # who holds the environment, since when and why ("" when not held)
+    hold: str = ""  # who holds the environment and why ("" when not held); since ``hold_at``
+    hold_at: Approval | None = None  # when the hold began (``iso`` and ``at`` for <time>)
     operable: bool = False  # promotions go into it: it can be held, pinned and rolled back
     rollback_to: str = ""  # the revision it ran before its current one
     revisions: tuple[str, ...] = ()  # what "promote" accepts without force
     change: ChangeView | None = None
     verification: VerificationView | None = None
+    checklist: ui_checklist.Checklist | None = None  # the pipeline page's gate checklist
+    target_rows: tuple[TargetRow, ...] = ()
+    in_flight: str = ""  # what moves into it from its source ("6.2.0 waiting for approval")
+    finished_at: str = ""  # when its last promotion ended (ISO, for <time>)
+    finished_text: str = ""  # the same, as people read it
+
+    @property
+    def explained(self) -> bool:
+        """The checklist says why the promotion waits or stopped (no need to repeat the
+        ``PromotionPending`` sentence)."""
+        rows = self.checklist.rows if self.checklist is not None else ()
+        marks = {ui_checklist.Mark.WAITING, ui_checklist.Mark.BLOCKED}
+        return any(row.mark in marks for row in rows)
 
 
 @dataclass(frozen=True)
 class HistoryView:
-    """One finished promotion."""
+    """One finished promotion or operator action."""
 
     environment: str
     revision: str
-    phase: str
+    phase: str  # the result in words ("Promoted", "Rejected", "Held")
     at: str
-    by: str
+    by: str  # who decided or acted; "automatic" for a promotion nobody approved
     url: str
+    iso: str = ""  # ``at`` for ``<time datetime>``
+    comment: str = ""  # what the approver, rejecter or operator wrote
+    result: str = ""  # the machine word (``data-phase``, the result filter)
 
 
 @dataclass(frozen=True)
@@ -136,6 +160,8 @@ class PipelineView:
     summary: str  # the Ready condition's message
     pending: str  # the PromotionPending condition's message
     environments: tuple[EnvironmentView, ...]
+    headline: str = ""  # what the pipeline is doing, truthfully (``headline()``)
+    state: str = "settled"  # "attention", "moving" or "settled": the headline's badge
     history: tuple[HistoryView, ...] = ()
     problems: tuple[str, ...] = field(default=())
     timeline: ui_timeline.Chart | None = None  # the pipeline page's chart (server/ui/timeline.py)
@@ -143,7 +169,12 @@ class PipelineView:
 
 def when(value: datetime | None) -> str:
     """A time as people read it in a list: ``2026-11-28 16:00:05 UTC``."""
-    return value.strftime("%Y-%m-%d %H:%M:%S UTC") if value is not None else ""
+    return wording.utc(value) if value is not None else ""
+
+
+def iso(value: datetime | None) -> str:
+    """A time for ``<time datetime>``: ``2026-11-28T16:00:05Z``."""
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value is not None else ""
 
 
 def gates_by_environment(message: str) -> dict[str, str]:
@@ -154,6 +185,18 @@ def gates_by_environment(message: str) -> dict[str, str]:
         if sep and env and env not in found:
             found[env] = words
     return found
+
+
+_NUMBERED = re.compile(r"/(?:pull|pulls|merge_requests|pull-requests)/(\d+)/?$")
+
+
+def link_label(url: str, environment: str, revision: str) -> str:
+    """Words for a link to what a promotion made: ``Pull request #12 for prod``, else
+    ``Change for prod 6.2.0`` (never "link")."""
+    found = _NUMBERED.search(url)
+    if found is not None:
+        return f"Pull request #{found.group(1)} for {environment}"
+    return f"Change for {environment} {revision}".strip()
 
 
 def web_link(url: str | None) -> str:
@@ -170,17 +213,38 @@ def _target(target: pipeline.Target) -> str:
     return where
 
 
-def _approval(record: status.ApprovalRecord) -> Approval:
-    return Approval(user=record.user, at=when(record.at), comment=record.comment)
+def _approval(
+    record: status.ApprovalRecord | status.RejectionRecord | status.HoldRecord,
+) -> Approval:
+    return Approval(record.user, when(record.at), record.comment, iso(record.at))
 
 
-def _health(env: status.EnvironmentStatus | None) -> str:
-    if env is None or not env.targets:
-        return "no data yet"
-    if env.ready:
-        return "ready"
-    errors = [t.error for t in env.targets if t.error]
-    return "not ready: " + "; ".join(errors) if errors else "not ready"
+def _hold_words(hold: status.HoldRecord) -> str:
+    """``holds.describe`` without its timestamp: the page prints that as a <time>."""
+    return holds.describe(hold).replace(f" since {iso(hold.at)}", "", 1)
+
+
+def target_rows(
+    environment: pipeline.Environment, current: status.EnvironmentStatus | None
+) -> tuple[TargetRow, ...]:
+    """One row per target of the spec, with what status observed of it (same order)."""
+    observed = current.targets if current is not None else ()
+    rows = []
+    for index, target in enumerate(environment.targets):
+        seen = observed[index] if index < len(observed) else None
+        health = wording.NO_DATA
+        if seen is not None:
+            health = wording.HEALTHY if seen.ready else "not healthy"
+        rows.append(
+            TargetRow(
+                cluster=target.cluster_ref.name if target.cluster_ref is not None else "in-cluster",
+                namespace=target.namespace,
+                revision=seen.revision if seen is not None else "",
+                health=health,
+                error=seen.error if seen is not None else "",
+            )
+        )
+    return tuple(rows)
 
 
 def _change(record: status.PromotionRecord | None) -> ChangeView | None:
@@ -244,9 +308,9 @@ def environment_view(
         targets=tuple(_target(t) for t in environment.targets),
         revision=current.revision if current is not None else "",
         ready=bool(current is not None and current.ready),
-        health=_health(current),
+        health=wording.health(current),
         phase=phase.value if phase is not None else "",
-        phase_words=_PHASE_WORDS.get(phase, "") if phase is not None else "",
+        phase_label=wording.phase_label(phase) if phase is not None else "",
         promotion_revision=record.revision if record is not None else "",
         gate=gate if record is None or not record.phase.finished else "",
         link=web_link(result.url) if result is not None else "",
@@ -254,16 +318,21 @@ def environment_view(
         last_error=(record.last_error or "") if record is not None else "",
         approvals=tuple(_approval(a) for a in record.approvals) if record is not None else (),
         rejection=(
-            Approval(record.rejection.user, when(record.rejection.at), record.rejection.comment)
+            _approval(record.rejection)
             if record is not None and record.rejection is not None
             else None
         ),
         waiting_revision=waiting,
         required_approvals=rule.required if rule is not None else 0,
         permission=permission,
-        hold=holds.describe(current.hold) if current is not None and current.hold else "",
+        hold=_hold_words(current.hold) if current is not None and current.hold else "",
+        hold_at=_approval(current.hold) if current is not None and current.hold else None,
         change=_change(record),
         verification=_verification(current),
+        target_rows=target_rows(environment, current),
+        in_flight=wording.in_flight(record),
+        finished_at=iso(record.finished_at) if record is not None else "",
+        finished_text=when(record.finished_at) if record is not None else "",
         **_operations(spec, environment.name, whole or status.PipelineStatus()),
     )
 
@@ -280,14 +349,51 @@ def parse(
     return parsed, current, [f"{p.path}: {p.message}" for p in problems]
 
 
+def history_row(entry: status.HistoryEntry) -> HistoryView:
+    """One line of the page's history: a promotion nobody approved says "automatic"."""
+    by = entry.by or ""
+    if not by and entry.phase is not None and entry.phase is not status.PromotionPhase.EXPIRED:
+        by = "automatic"
+    return HistoryView(
+        environment=entry.environment,
+        revision=entry.revision,
+        phase=wording.history_label(entry),
+        at=when(entry.at),
+        by=by,
+        url=web_link(entry.url),
+        iso=iso(entry.at),
+        comment=entry.comment or "",
+        result=str(entry.phase or entry.action or ""),
+    )
+
+
+def headline(
+    ready: status.Condition | None, environments: Sequence[EnvironmentView]
+) -> tuple[str, str]:
+    """The page's first line, truthful about the whole pipeline: what needs attention (``Ready``
+    false), else what is in flight ("prod: 6.2.0 waiting for approval"), else what runs where.
+    Returns the badge's state and the sentence."""
+    if ready is not None and ready.status == "False":
+        return "attention", ready.message
+    moving = [f"{e.name}: {e.in_flight}" for e in environments if e.in_flight]
+    if moving:
+        return "moving", "; ".join(moving)
+    runs = ", ".join(f"{e.name} runs {e.revision or 'nothing yet'}" for e in environments)
+    return "settled", f"Nothing in flight: {runs}"
+
+
+STATE_LABELS = {"attention": "Needs attention", "moving": "In progress", "settled": "Idle"}
+
+
 def pipeline_view(
     obj: Mapping[str, Any],
     *,
     permissions: Mapping[str, Permission] | None = None,
     with_timeline: bool = False,
+    now: datetime | None = None,
 ) -> PipelineView:
     """The whole page of one Pipeline object (``permissions`` per environment name; the
-    timeline chart only for the pipeline's own page)."""
+    timeline chart only for the pipeline's own page; the gate checklists only with ``now``)."""
     meta = obj.get("metadata") or {}
     namespace, name = str(meta.get("namespace", "")), str(meta.get("name", ""))
     parsed, current, problems = parse(obj)
@@ -300,37 +406,31 @@ def pipeline_view(
     if parsed is not None:
         ref = parsed.spec.app_ref
         app = f"{ref.kind}/{ref.name}"
-        for environment in parsed.spec.environments:
-            envs.append(
-                environment_view(
-                    parsed.spec,
-                    environment,
-                    current.environments.get(environment.name),
-                    gate=gates.get(environment.name, ""),
-                    permission=(permissions or {}).get(environment.name, Permission()),
-                    whole=current,
-                )
+        for index, environment in enumerate(parsed.spec.environments):
+            view = environment_view(
+                parsed.spec,
+                environment,
+                current.environments.get(environment.name),
+                gate=gates.get(environment.name, ""),
+                permission=(permissions or {}).get(environment.name, Permission()),
+                whole=current,
             )
-    history = tuple(
-        HistoryView(
-            environment=h.environment,
-            revision=h.revision,
-            phase=records.history_label(h),
-            at=when(h.at),
-            by=h.by or "",
-            url=web_link(h.url),
-        )
-        for h in current.history
-    )
+            if now is not None:
+                found = ui_checklist.checklist(parsed.spec, index, current, now)
+                view = dataclasses.replace(view, checklist=found)
+            envs.append(view)
+    state, sentence = headline(ready, envs)
     return PipelineView(
         namespace=namespace,
         name=name,
         app=app,
         ready=ready.status if ready is not None else "Unknown",
         summary=ready.message if ready is not None else "not reconciled yet",
+        headline=sentence if ready is not None else "not reconciled yet",
+        state=state,
         pending=pending_message,
         environments=tuple(envs),
-        history=history,
+        history=tuple(history_row(h) for h in current.history),
         problems=tuple(problems),
         timeline=(
             ui_timeline.chart([e.name for e in parsed.spec.environments], current)
@@ -380,12 +480,30 @@ def waiting_environments(
     return found
 
 
+def four_eyes_refusal(
+    obj: Mapping[str, Any], environment: str, rule: pipeline.ApprovalPolicy | None, user: str
+) -> str:
+    """Why the four-eyes rule refuses ``user``'s approval in ``environment`` ("" when it does
+    not): they approved the same revision into the environment it comes from."""
+    if rule is None or not rule.prevent_self_approval:
+        return ""
+    _, current, _ = parse(obj)
+    env = current.environments.get(environment)
+    record = env.promotion if env is not None else None
+    if record is None or not approvals.approved_before(
+        current, record.from_, record.revision, user
+    ):
+        return ""
+    return (
+        f"You approved {record.revision} into {record.from_}, so someone else must approve it "
+        f"into {environment} (four-eyes rule)"
+    )
+
+
 def policy_refusal(
     rule: pipeline.ApprovalPolicy | None, user: str, groups: Sequence[str], environment: str
 ) -> str:
     """Why the spec's approver lists refuse ``user`` ("" when they admit them)."""
     if rule is None or approvals.allowed(rule, approvals.Approver(user, tuple(groups))):
         return ""
-    approvers = rule.approvers
-    names = [*(approvers.users if approvers else ()), *(approvers.groups if approvers else ())]
-    return f'approvals into "{environment}" are limited to {", ".join(names)}'
+    return f"Only {ui_checklist.approvers(rule)} may approve {environment}"

@@ -20,7 +20,7 @@ from tests.unit.server.ui.test_ui import EVIL, GRANTS, NOW, PAGE, TOKENS, pipeli
 from ferryman.domain import naming, trail
 from ferryman.ports import auth
 from ferryman.server.deps import Deps
-from ferryman.server.ui import routes
+from ferryman.server.ui import history, routes
 
 URL = "https://git.example.com/fleet.git"
 HISTORY = f"{PAGE}/history"
@@ -144,3 +144,106 @@ def test_an_unreadable_repository_is_named() -> None:
         w.sign_in("bob-token")
         answer = w.client.get(HISTORY)
     assert answer.status_code == 200 and f"cannot reach {URL}" in answer.text
+
+
+def automatic(index: int, environment: str) -> trail.Commit:
+    """A promotion nobody had to approve (no ``Approved-by`` trailers)."""
+    message = naming.commit_message(
+        namespace="default",
+        pipeline="podinfo",
+        environment=environment,
+        revision=f"7.{index}.0",
+        approvals=(),
+    )
+    trailers = tuple(
+        (key, value)
+        for key, _, value in (
+            line.partition(": ") for line in message.split("\n\n")[-1].splitlines()
+        )
+    )
+    return trail.Commit(f"{index + 500:040x}", NOW + timedelta(hours=index), "s", trailers)
+
+
+GITHUB = "https://github.com/org/fleet.git"
+
+
+@pytest.fixture
+def mixed() -> Iterator[World]:
+    commits = [automatic(1, "staging"), promotion(1), automatic(2, "prod")]
+    log = fake_history.FakeCommitLog({(GITHUB, "main"): commits})
+    w = World(git_pipeline({"git-push": {"url": GITHUB, "branch": "main"}}), log)
+    with w.client:
+        yield w
+
+
+def test_automatic_promotions_say_so_and_commits_link_to_the_forge(mixed: World) -> None:
+    """No "—" for a promotion nobody approved; a GitHub commit is a link named for its purpose."""
+    mixed.sign_in("bob-token")
+    page = mixed.client.get(HISTORY).text
+    assert "<td>automatic</td>" in page and "<td>alice</td>" in page
+    sha = f"{502:040x}"
+    assert (
+        f'<a href="https://github.com/org/fleet/commit/{sha}" rel="noopener noreferrer">'
+        f"Commit <code>{sha[:12]}</code> for prod</a>"
+    ) in page
+    assert 'role="region" aria-labelledby="trail-caption" tabindex="0"' in page
+    assert '<time datetime="' in page
+
+
+@pytest.mark.parametrize(
+    ("query", "revisions"),
+    [
+        ("environment=prod", ["7.2.0", "6.1.0"]),
+        ("result=automatic", ["7.2.0", "7.1.0"]),
+        ("environment=prod&result=approved", ["6.1.0"]),
+        ("environment=&result=", ["7.2.0", "7.1.0", "6.1.0"]),
+    ],
+    ids=["by environment", "automatic only", "both", "empty means all"],
+)
+def test_the_history_filters_by_environment_and_result(
+    mixed: World, query: str, revisions: list[str]
+) -> None:
+    """The form's GET parameters choose what is listed, newest first."""
+    mixed.sign_in("bob-token")
+    page = mixed.client.get(f"{HISTORY}?{query}").text
+    assert re.findall(r"<td>(\d+\.\d+\.\d+)</td>", page) == revisions
+
+
+@pytest.mark.parametrize(
+    ("query", "said"),
+    [
+        ("environment=qa", "environment: choose one of this pipeline&#39;s environments"),
+        ("result=maybe", "result: choose approved or automatic, or all"),
+    ],
+)
+def test_a_bad_filter_is_a_sentence_not_a_traceback(mixed: World, query: str, said: str) -> None:
+    """Unknown values answer 400 with the allowed ones."""
+    mixed.sign_in("bob-token")
+    answer = mixed.client.get(f"{HISTORY}?{query}")
+    assert answer.status_code == 400 and said in answer.text
+
+
+def test_pages_keep_the_filter() -> None:
+    """ "Older" and "Newer" carry the filter along."""
+    chosen = history.parse_filter(
+        {"environment": "prod", "result": "approved"}, ["staging", "prod"]
+    )
+    assert chosen.query(2) == "environment=prod&result=approved&page=2"
+    assert history.Filter().query(3) == "page=3" and not history.Filter().active
+
+
+@pytest.mark.parametrize(
+    ("repository", "url"),
+    [
+        ("https://github.com/org/fleet.git", "https://github.com/org/fleet/commit/"),
+        ("https://gitlab.com/group/sub/fleet", "https://gitlab.com/group/sub/fleet/-/commit/"),
+        ("git@bitbucket.org:org/fleet.git", "https://bitbucket.org/org/fleet/commits/"),
+        ("ssh://git@codeberg.org/org/fleet.git", "https://codeberg.org/org/fleet/commit/"),
+        ("https://git.example.com/fleet.git", ""),
+        ("file:///tmp/demo-repo.git", ""),
+    ],
+)
+def test_commit_links_only_for_known_forges(repository: str, url: str) -> None:
+    """A commit URL is built only where the host's pattern is known; else the SHA is shown."""
+    sha = "0123456789abcdef0123456789abcdef01234567"
+    assert history.commit_url(repository, sha) == (url + sha if url else "")

@@ -298,7 +298,9 @@ def test_approver_approves_with_a_comment(world: World) -> None:
         DECIDE,
         data={"action": "approve", "revision": "6.2.0", "comment": "ship it", "csrf": csrf},
     )
-    assert (answer.status_code, answer.headers["location"]) == (303, PAGE)
+    back = f"{PAGE}?done=approve&environment=prod&revision=6.2.0"
+    assert (answer.status_code, answer.headers["location"]) == (303, back)
+    assert "You approved 6.2.0 into prod." in world.client.get(back).text
     record = world.prod()
     assert record["phase"] == "WaitingApproval"  # the controller, not the UI, moves it on
     assert [(a["user"], a["comment"]) for a in record["approvals"]] == [("alice", "ship it")]
@@ -364,9 +366,12 @@ def test_an_operator_holds_and_unholds_from_the_page(world: World) -> None:
     answer = world.client.post(
         OPERATE, data={"action": "hold", "comment": "incident 42", "csrf": csrf}
     )
-    assert (answer.status_code, answer.headers["location"]) == (303, PAGE)
+    assert (answer.status_code, answer.headers["location"]) == (
+        303,
+        f"{PAGE}?done=hold&environment=prod",
+    )
     page = html.unescape(world.client.get(PAGE).text)
-    assert "held by alice since" in page and "incident 42" in page
+    assert 'held by alice: incident 42<br><span class="words">since <time datetime=' in page
     assert "Unhold prod" in page
     answer = world.client.post(OPERATE, data={"action": "unhold", "csrf": csrf})
     assert answer.status_code == 303
@@ -530,7 +535,10 @@ def test_checks_show_per_environment_and_may_be_run_again_by_those_allowed() -> 
         answer = checked.client.post(
             f"{PAGE}/environments/staging/operate", data={"action": "verify", "csrf": csrf}
         )
-        assert (answer.status_code, answer.headers["location"]) == (303, PAGE)
+        assert (answer.status_code, answer.headers["location"]) == (
+            303,
+            f"{PAGE}?done=verify&environment=staging",
+        )
         obj = checked.api.objects[
             ("pipelines.weave.works/v1alpha1", "Pipeline", "default", "podinfo")
         ]

@@ -97,7 +97,7 @@ def test_the_list_agrees_with_the_approve_button(
             assert "Approve 6.2.0" in page
         if approval.get("approvers", {}).get("groups") == ["cab"]:
             assert "Approve 6.2.0" not in page
-            assert "are limited to cab" in html.unescape(page)
+            assert "Only members of cab may approve prod" in html.unescape(page)
 
 
 def test_list_views_ask_rbac_through_the_cache() -> None:
@@ -139,3 +139,29 @@ def test_no_item_without_permission_to_approve() -> None:
     assert waiting.items_of(obj, {}, "alice") == []
     allowed = waiting.items_of(obj, {"prod": views.Permission(approve=True)}, "alice")
     assert [(i.environment, i.revision, i.required) for i in allowed] == [("prod", "6.2.0", 1)]
+
+
+def test_four_eyes_who_approved_one_stage_back_may_reject_but_not_approve() -> None:
+    """With ``preventSelfApproval``, alice approved 6.2.0 into staging: prod's page offers her
+    Reject with the four-eyes sentence instead of Approve, and her list does not ask her; the
+    rule off, both offer the approval."""
+    for prevent, listed in ((True, False), (False, True)):
+        obj = with_policy({"required": 1, "preventSelfApproval": prevent})
+        obj["status"]["environments"]["staging"]["promotion"] = {
+            "revision": "6.2.0",
+            "from": "staging",
+            "phase": "Succeeded",
+            "requestedAt": "2026-11-28T15:00:00Z",
+            "approvals": [
+                {"user": "alice", "groups": ["release-managers"], "at": "2026-11-28T15:01:00Z"}
+            ],
+        }
+        w = World(obj)
+        with w.client:
+            w.sign_in("alice-token")
+            found = section(w.client.get("/").text)
+            page = html.unescape(w.client.get(PAGE).text)
+            assert ("#env-prod" in found) is listed
+            assert ("Approve 6.2.0" in page) is listed
+            assert ("someone else must approve it into prod (four-eyes rule)" in page) is not listed
+            assert 'value="reject"' in page
