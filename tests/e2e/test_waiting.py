@@ -63,7 +63,10 @@ def test_alice_approves_prod_from_waiting_for_your_approval(
             prod = page.locator("#env-prod")
             prod.get_by_label("Comment for prod 6.2.0").fill("from my list")
             prod.get_by_role("button", name="Approve 6.2.0").click()
-            expect(page).to_have_url(demo.url + PAGE)
+            expect(page).to_have_url(
+                f"{demo.url}{PAGE}?done=approve&environment=prod&revision=6.2.0"
+            )
+            expect(page.locator("#flash")).to_have_text("You approved 6.2.0 into prod.")
             expect(prod.locator(".revision")).to_have_text("6.2.0", timeout=60_000)
             page.screenshot(path=tmp_path / "02-promoted.png", full_page=True)
             page.goto(demo.url + "/")

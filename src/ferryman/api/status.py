@@ -257,6 +257,8 @@ class HistoryEntry(WireModel):
     at: datetime
     by: UserName | None = None
     url: Annotated[str, Field(max_length=MAX_URL_LENGTH)] | None = None
+    # The commit a promotion pushed, kept only where it has no ``url`` (git-push).
+    commit: Annotated[str, Field(max_length=64)] | None = None
     trigger: HoldReason | None = None  # Pin or Rollback: an operator started the promotion
     replaced: Revision | None = None  # what the environment ran before (a rollback goes there)
     comment: Comment | None = None

@@ -257,12 +257,12 @@ def history_table(item: pipeline.Pipeline) -> str:
             wording.history_label(entry),
             when(entry.at),
             entry.by or ("automatic" if entry.phase is not None else NONE),
-            entry.url or NONE,
+            entry.url or (entry.commit[:12] if entry.commit else NONE),
             entry.comment or NONE,
         ]
         for entry in item.status.history
     ]
-    return table(["ENVIRONMENT", "REVISION", "RESULT", "AT", "BY", "URL", "COMMENT"], rows)
+    return table(["ENVIRONMENT", "REVISION", "RESULT", "AT", "BY", "CHANGE", "COMMENT"], rows)
 
 
 def why(item: pipeline.Pipeline, environment: str | None) -> str:

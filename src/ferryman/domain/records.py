@@ -33,6 +33,7 @@ def history_entry(
 ) -> status.HistoryEntry:
     """The history line for a finished record."""
     url = record.result.url if record.result is not None else None
+    commit = record.result.commit if record.result is not None and not url else None
     # The quorum was reached when the promotion started after approvals (domain.states: the
     # Approved state is momentary and followed by ReadyToPromote in the same pass).
     approved = record.approvals[-1].at if record.approvals and record.started_at else None
@@ -47,6 +48,7 @@ def history_entry(
         at=at,
         by=by,
         url=url,
+        commit=commit,
         trigger=record.trigger,
         replaced=record.replaces,
         comment=said or None,

@@ -164,7 +164,11 @@ async def test_a_user_signs_in_through_the_provider_and_lands_back_on_the_page(
                     data={"action": "approve", "revision": "6.2.0", "csrf": csrf.group(1)},
                     headers={"Origin": ui},
                 )
-                assert approved.status_code == 200 and str(approved.url) == ui + PAGE
+                assert approved.status_code == 200
+                assert str(approved.url) == (
+                    f"{ui}{PAGE}?done=approve&environment=prod&revision=6.2.0"
+                )
+                assert "You approved 6.2.0 into prod." in approved.text
             finally:
                 browser.close()
         kube = Kube(api.kubeconfig_path)

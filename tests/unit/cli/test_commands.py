@@ -106,7 +106,7 @@ async def test_describe_history_and_why() -> None:
         "RESULT",
         "AT",
         "BY",
-        "URL",
+        "CHANGE",
         "COMMENT",
     ]
     assert history.splitlines()[1].split()[:3] == ["staging", "6.1.0", "Promoted"]

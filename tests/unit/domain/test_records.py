@@ -81,3 +81,18 @@ def test_last_approver() -> None:
     """The user whose approval came last, or None without approvals."""
     assert records.last_approver(b.record("1", Phase.APPROVED, approvals=["a", "b"])) == "b"
     assert records.last_approver(b.record("1", Phase.PENDING)) is None
+
+
+def test_history_keeps_the_pushed_commit_where_there_is_no_url() -> None:
+    """A git-push promotion's commit stays in its history line (the record is replaced later);
+    a pull request's line keeps its URL and not the commit as well."""
+    pushed = b.record("1.1", Phase.PROMOTED, result=status.PromotionResult(commit="ab" * 20))
+    entry = records.history_entry("prod", pushed, b.NOW, None)
+    assert (entry.commit, entry.url) == ("ab" * 20, None)
+    pull = b.record(
+        "1.1",
+        Phase.PROMOTED,
+        result=status.PromotionResult(url="https://example.com/pr/1", commit="cd" * 20),
+    )
+    entry = records.history_entry("prod", pull, b.NOW, None)
+    assert (entry.commit, entry.url) == (None, "https://example.com/pr/1")

@@ -147,6 +147,7 @@ class HistoryView:
     iso: str = ""  # ``at`` for ``<time datetime>``
     comment: str = ""  # what the approver, rejecter or operator wrote
     result: str = ""  # the machine word (``data-phase``, the result filter)
+    commit: str = ""  # the commit a git-push promotion made (where there is no ``url``)
 
 
 @dataclass(frozen=True)
@@ -364,6 +365,7 @@ def history_row(entry: status.HistoryEntry) -> HistoryView:
         iso=iso(entry.at),
         comment=entry.comment or "",
         result=str(entry.phase or entry.action or ""),
+        commit=entry.commit or "",
     )
 
 

@@ -210,3 +210,26 @@ def test_link_labels_name_the_pull_request_or_the_change() -> None:
     assert views.link_label("https://git.example.com/o/r/commit/abc", "prod", "6.2.0") == (
         "Change for prod 6.2.0"
     )
+
+
+def test_a_pushed_commit_shows_in_recent_promotions() -> None:
+    """A git-push promotion's history line has no URL but its commit: the Change cell shows the
+    short SHA with the whole one on hover, not "—"."""
+    obj = soaking()
+    obj["status"]["history"] = [
+        {
+            "environment": "staging",
+            "revision": "6.2.0",
+            "phase": "Succeeded",
+            "at": "2026-11-28T16:00:00Z",
+            "commit": "0123456789abcdef" * 2 + "01234567",
+        }
+    ]
+    w = World(obj)
+    with w.client:
+        w.sign_in("alice-token")
+        page = w.client.get(PAGE).text
+    history = page[page.index('id="recent-title"') :]
+    assert '<code title="Commit 0123456789abcdef0123456789abcdef01234567">0123456789ab</code>' in (
+        history
+    )
