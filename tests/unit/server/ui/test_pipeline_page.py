@@ -162,6 +162,12 @@ def test_the_comment_box_takes_what_status_keeps_and_counts() -> None:
             'aria-describedby="count-prod" data-counter="count-prod">'
         ) in page
         assert '<p class="counter" id="count-prod"><span class="count">0</span> / 280' in page
+        # The hold/rollback reason is kept to the same length and counted the same way.
+        assert (
+            '<input id="why-prod" name="comment" maxlength="280" '
+            'aria-describedby="count-why-prod" data-counter="count-why-prod">'
+        ) in page
+        assert '<p class="counter" id="count-why-prod"><span class="count">0</span> / 280' in page
 
 
 def test_a_refused_approver_reads_the_policy_first_and_rbac_second() -> None:
