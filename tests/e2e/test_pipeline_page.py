@@ -28,10 +28,19 @@ def seconds(text: str) -> int:
 
 
 def read_twice(page: Page, selector: str) -> tuple[str, str]:
-    """The text of ``selector`` now and again after the browser's clock moved on by 1.2 s."""
-    first = page.locator(selector).inner_text()
-    page.wait_for_timeout(1200)
-    return first, page.locator(selector).inner_text()
+    """The text of ``selector`` now, and again once the browser's clock has moved it on (read
+    every 0.3 s for up to 10 s: a loaded machine may delay the page's one-second timer). The
+    deadline itself (``datetime``) must not move meanwhile."""
+    countdown = page.locator(selector)
+    first, deadline = countdown.inner_text(), countdown.get_attribute("datetime")
+    later = first
+    for _ in range(34):
+        page.wait_for_timeout(300)
+        later = countdown.inner_text()
+        if later != first:
+            break
+    assert countdown.get_attribute("datetime") == deadline, "the soak deadline moved"
+    return first, later
 
 
 def test_the_soak_countdown_ticks_reject_asks_for_confirmation_and_a_lost_server_shows(
