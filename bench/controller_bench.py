@@ -88,8 +88,13 @@ class Probe:
 
 
 def controller_for(target: Cluster, identity: str, probe: Probe) -> process.Controller:
-    """The production controller wired against ``target`` (4 workers, no leader election)."""
-    settings = Settings(kubeconfig=str(target.server.kubeconfig_path), identity=identity)
+    """The production controller wired against ``target`` (4 workers, no leader election),
+    watching namespace ``default`` only — as P1's ``ferryman controller --namespace default``:
+    P1's floor keeps a copy of the fleet in namespace ``floor`` that reads the same HelmReleases,
+    which would otherwise double every figure that counts passes or writes."""
+    settings = Settings(
+        kubeconfig=str(target.server.kubeconfig_path), identity=identity, namespaces=("default",)
+    )
     return process.build_controller(settings, checkpoint=probe)
 
 
@@ -285,6 +290,7 @@ def controller_process(target: Cluster) -> Iterator[tuple[subprocess.Popen[bytes
         str(target.server.kubeconfig_path),
         f"--health-addr=127.0.0.1:{port}",
         "--log-level=warning",
+        "--namespace=default",  # not P1's floor copies (see controller_for)
     ]
     child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
