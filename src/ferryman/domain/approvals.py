@@ -156,17 +156,14 @@ def _require_waiting(record: status.PromotionRecord, environment: str) -> None:
     )
 
 
-def approved_before(current: status.PipelineStatus, source: str, revision: str, user: str) -> bool:
-    """Whether ``user`` approved ``revision`` into ``source``, the environment it is promoted
-    from: the four-eyes rule (``preventSelfApproval``) then refuses their approval of it into the
-    next environment."""
+def earlier_approvers(current: status.PipelineStatus, source: str, revision: str) -> frozenset[str]:
+    """Who approved ``revision`` into ``source``, the environment it is promoted from: the
+    four-eyes rule (``preventSelfApproval``) refuses their approval of it into the next one."""
     found = current.environments.get(source)
     earlier = found.promotion if found is not None else None
-    return (
-        earlier is not None
-        and earlier.revision == revision
-        and any(a.user == user for a in earlier.approvals)
-    )
+    if earlier is None or earlier.revision != revision:
+        return frozenset()
+    return frozenset(a.user for a in earlier.approvals)
 
 
 def approve(
@@ -198,8 +195,8 @@ def approve(
             f'user "{approver.user}" is not among the approvers of environment "{environment}"',
         )
     _require_recordable(approver)
-    if policy.prevent_self_approval and approved_before(
-        current, record.from_, revision, approver.user
+    if policy.prevent_self_approval and approver.user in earlier_approvers(
+        current, record.from_, revision
     ):
         raise ApprovalRefused(
             Refusal.SELF_APPROVAL,

@@ -228,9 +228,12 @@ class Ui:
         them. The pipeline page's Approve button and the list's "Waiting for your approval"
         both come from here, so they cannot disagree."""
         found: dict[str, views.Permission] = {}
-        for environment, rule in views.waiting_environments(obj):
+        for awaiting in views.waiting_environments(obj):
+            environment = awaiting.environment
             allowed, reason = await self._allowed(identity, obj, ("approve", "reject"))
-            refusal = views.policy_refusal(rule, identity.user, identity.groups, environment)
+            refusal = views.policy_refusal(
+                awaiting.rule, identity.user, identity.groups, environment
+            )
             detail = ""
             if refusal:
                 # The policy's sentence says who may approve; RBAC's, if it refuses too, follows.
@@ -238,7 +241,7 @@ class Ui:
                 reason, detail = refusal, reason
             elif allowed["approve"]:
                 # Who approved the revision one stage back may still reject it here, not approve.
-                four_eyes = views.four_eyes_refusal(obj, environment, rule, identity.user)
+                four_eyes = views.four_eyes_refusal(awaiting, identity.user)
                 if four_eyes:
                     allowed["approve"], reason = False, four_eyes
             found[environment] = views.Permission(

@@ -466,39 +466,46 @@ def verifiable_environments(obj: Mapping[str, Any]) -> list[str]:
     ]
 
 
-def waiting_environments(
-    obj: Mapping[str, Any],
-) -> list[tuple[str, pipeline.ApprovalPolicy | None]]:
-    """Environments whose promotion waits for approval, with their approval policy."""
+@dataclass(frozen=True)
+class AwaitingApproval:
+    """An environment whose promotion waits for approval, with what deciding on it needs."""
+
+    environment: str
+    rule: pipeline.ApprovalPolicy | None  # the environment's approval policy
+    record: status.PromotionRecord
+    barred: frozenset[str] = frozenset()  # who the four-eyes rule keeps from approving it
+
+
+def waiting_environments(obj: Mapping[str, Any]) -> list[AwaitingApproval]:
+    """Environments whose promotion waits for approval (the Pipeline parsed once)."""
     parsed, current, _ = parse(obj)
     if parsed is None:
         return []
-    found: list[tuple[str, pipeline.ApprovalPolicy | None]] = []
+    found: list[AwaitingApproval] = []
     for environment in parsed.spec.environments:
         env = current.environments.get(environment.name)
         record = env.promotion if env is not None else None
-        if record is not None and record.phase is status.PromotionPhase.WAITING_APPROVAL:
-            found.append((environment.name, policy.effective(parsed.spec, environment).approval))
+        if record is None or record.phase is not status.PromotionPhase.WAITING_APPROVAL:
+            continue
+        rule = policy.effective(parsed.spec, environment).approval
+        barred = (
+            approvals.earlier_approvers(current, record.from_, record.revision)
+            if rule is not None and rule.prevent_self_approval
+            else frozenset()
+        )
+        found.append(AwaitingApproval(environment.name, rule, record, barred))
     return found
 
 
-def four_eyes_refusal(
-    obj: Mapping[str, Any], environment: str, rule: pipeline.ApprovalPolicy | None, user: str
-) -> str:
-    """Why the four-eyes rule refuses ``user``'s approval in ``environment`` ("" when it does
-    not): they approved the same revision into the environment it comes from."""
-    if rule is None or not rule.prevent_self_approval:
+def four_eyes_refusal(waiting: AwaitingApproval, user: str) -> str:
+    """Why the four-eyes rule refuses ``user``'s approval ("" when it does not): they approved
+    the same revision into the environment it comes from."""
+    if user not in waiting.barred:
         return ""
-    _, current, _ = parse(obj)
-    env = current.environments.get(environment)
-    record = env.promotion if env is not None else None
-    if record is None or not approvals.approved_before(
-        current, record.from_, record.revision, user
-    ):
-        return ""
+    record = waiting.record
     return (
         f"You approved {record.revision} into {record.from_}, so someone else must approve it "
-        f"into {environment} (four-eyes rule)"
+        f"into {waiting.environment} (four-eyes rule)"
     )
 
 

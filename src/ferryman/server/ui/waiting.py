@@ -47,12 +47,11 @@ def items_of(
     allow approving there, and ``user`` has not approved this revision yet."""
     meta = obj.get("metadata") or {}
     namespace, name = str(meta.get("namespace", "")), str(meta.get("name", ""))
-    _, current, _ = views.parse(obj)
     found: list[WaitingItem] = []
-    for environment, rule in views.waiting_environments(obj):
-        record = current.environments[environment].promotion
+    for waiting in views.waiting_environments(obj):
+        environment, rule, record = waiting.environment, waiting.rule, waiting.record
         allowed = permissions.get(environment, views.Permission()).approve
-        if record is None or not allowed or any(a.user == user for a in record.approvals):
+        if not allowed or any(a.user == user for a in record.approvals):
             continue
         found.append(
             WaitingItem(
