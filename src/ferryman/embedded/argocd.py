@@ -27,7 +27,6 @@ is current alone and finishes a rollout that was under way.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import copy
 import dataclasses
 import logging
@@ -241,24 +240,13 @@ class LocalArgoCD:
     async def run(self) -> None:
         """Poll and sync until cancelled; errors are logged and retried on the next poll."""
         try:
-            while True:
-                try:
-                    await self.sync()
-                except flux.FluxError as exc:
-                    log.warning("Argo CD sync failed: %s", exc)
-                await asyncio.sleep(self.config.interval)
+            await flux.poll(self.sync, self.config.interval, "Argo CD")
         finally:
             await self.close()
 
     async def close(self) -> None:
         """Cancel syncs and rollouts still waiting for their delay."""
-        tasks = list(self._pending.values())
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._pending.clear()
+        await flux.cancel_all(self._pending)
 
     async def sync(self) -> bool:
         """Apply the branch's tip if it changed since the last sync; True when it did."""

@@ -38,7 +38,7 @@ import ssl
 import tempfile
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
@@ -323,6 +323,28 @@ class FluxConfig:
     failing: frozenset[str] = frozenset()  # chart versions whose upgrade fails
 
 
+async def poll(sync: Callable[[], Awaitable[object]], interval: float, what: str) -> None:
+    """Call ``sync`` every ``interval`` seconds until cancelled; a ``FluxError`` is logged and
+    retried on the next poll (the stand-ins' reconcile loop)."""
+    while True:
+        try:
+            await sync()
+        except FluxError as exc:
+            log.warning("%s sync failed: %s", what, exc)
+        await asyncio.sleep(interval)
+
+
+async def cancel_all(pending: dict[Any, asyncio.Task[None]]) -> None:
+    """Cancel the delayed tasks in ``pending``, wait for them to end, and forget them."""
+    tasks = list(pending.values())
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    pending.clear()
+
+
 class LocalFlux:
     """Plays source-, helm- and kustomize-controller for one repository (see module docstring)."""
 
@@ -351,24 +373,13 @@ class LocalFlux:
     async def run(self) -> None:
         """Poll and apply until cancelled; errors are logged and retried on the next poll."""
         try:
-            while True:
-                try:
-                    await self.sync()
-                except FluxError as exc:
-                    log.warning("Flux sync failed: %s", exc)
-                await asyncio.sleep(self.config.interval)
+            await poll(self.sync, self.config.interval, "Flux")
         finally:
             await self.close()
 
     async def close(self) -> None:
         """Cancel readiness reports still waiting for their delay."""
-        tasks = list(self._pending.values())
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._pending.clear()
+        await cancel_all(self._pending)
 
     async def sync(self) -> bool:
         """Apply the branch's tip if it changed since the last sync; True when it did."""
